@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["usermode/test/**/*.test.ts", "tools/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    // Host BPF and netns tests share kernel state (interfaces, namespaces): run files one at a time.
+    fileParallelism: false,
+  },
+});
