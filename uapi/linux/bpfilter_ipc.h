@@ -11,7 +11,13 @@
  * A sockopt request carries a copy of the caller's optval bytes: the
  * helper never reads the caller's memory. The reply carries a status
  * (0 or a negative errno) and, for a get, the bytes to copy back to the
- * caller, never more than the caller's optlen.
+ * caller, never more than the caller's optlen. A successful
+ * IPT_SO_SET_REPLACE reply carries the replaced table's counters
+ * (num_counters struct xt_counters), which the kernel copies to the
+ * caller's ipt_replace.counters, as netfilter does.
+ *
+ * -ENOPROTOOPT from the helper means it declines the request: the kernel
+ * then hands the same request to netfilter.
  */
 #ifndef _UAPI_LINUX_BPFILTER_IPC_H
 #define _UAPI_LINUX_BPFILTER_IPC_H
@@ -61,7 +67,7 @@ struct bpfilter_ipc_sockopt {
 /* Payload of SOCKOPT_REPLY: this struct, then outlen bytes for a get. */
 struct bpfilter_ipc_sockopt_reply {
 	__s32	status;		/* 0 or a negative errno */
-	__u32	outlen;		/* bytes that follow; zero for a set */
+	__u32	outlen;		/* bytes that follow (get data, or old counters) */
 };
 
 #endif /* _UAPI_LINUX_BPFILTER_IPC_H */
