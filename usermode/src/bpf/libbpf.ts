@@ -1,0 +1,82 @@
+// koffi bindings to Debian's libbpf.so.1 (1.1): the low-level bpf.h API and the XDP/TC helpers of libbpf.h.
+// libbpf 1.x returns -errno from every call here (fds are >= 0 on success); see errors.ts.
+// All calls are synchronous and run on the calling thread, which is the JS main thread: inNetns() relies on it.
+import koffi from "koffi";
+import "./abi.ts"; // registers the opts struct types named in the prototypes below
+
+const libbpf = koffi.load("libbpf.so.1");
+
+/** int bpf_prog_load(type, name, license, insns, insn_cnt, opts). */
+export const bpf_prog_load = libbpf.func(
+  "int bpf_prog_load(int prog_type, const char *prog_name, const char *license, const void *insns, size_t insn_cnt, _Inout_ bpf_prog_load_opts *opts)",
+);
+
+/** int bpf_map_create(type, name, key_size, value_size, max_entries, opts). */
+export const bpf_map_create = libbpf.func(
+  "int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const bpf_map_create_opts *opts)",
+);
+
+/** int bpf_map_lookup_elem(fd, key, value): value is written in place. */
+export const bpf_map_lookup_elem = libbpf.func("int bpf_map_lookup_elem(int fd, const void *key, void *value)");
+
+/** int bpf_map_update_elem(fd, key, value, flags). */
+export const bpf_map_update_elem = libbpf.func(
+  "int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)",
+);
+
+/** int bpf_map_delete_elem(fd, key). */
+export const bpf_map_delete_elem = libbpf.func("int bpf_map_delete_elem(int fd, const void *key)");
+
+/** int bpf_map_get_next_key(fd, key, next_key): key NULL gives the first key. */
+export const bpf_map_get_next_key = libbpf.func("int bpf_map_get_next_key(int fd, const void *key, void *next_key)");
+
+/** int bpf_prog_test_run_opts(prog_fd, opts): data_out is written in place, the out fields are copied back. */
+export const bpf_prog_test_run_opts = libbpf.func("int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)");
+
+/** int bpf_link_create(prog_fd, target_fd, attach_type, opts). */
+export const bpf_link_create = libbpf.func(
+  "int bpf_link_create(int prog_fd, int target_fd, int attach_type, const bpf_link_create_opts *opts)",
+);
+
+/** int bpf_link_update(link_fd, new_prog_fd, opts). */
+export const bpf_link_update = libbpf.func(
+  "int bpf_link_update(int link_fd, int new_prog_fd, const bpf_link_update_opts *opts)",
+);
+
+/** int bpf_link_detach(link_fd): detaches even a pinned link. */
+export const bpf_link_detach = libbpf.func("int bpf_link_detach(int link_fd)");
+
+/** int bpf_obj_pin(fd, path). */
+export const bpf_obj_pin = libbpf.func("int bpf_obj_pin(int fd, const char *pathname)");
+
+/** int bpf_obj_get(path). */
+export const bpf_obj_get = libbpf.func("int bpf_obj_get(const char *pathname)");
+
+/** int bpf_obj_get_info_by_fd(fd, info, info_len). */
+export const bpf_obj_get_info_by_fd = libbpf.func(
+  "int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)",
+);
+
+/** int bpf_tc_hook_create(hook): creates the clsact qdisc; -EEXIST when it is already there. */
+export const bpf_tc_hook_create = libbpf.func("int bpf_tc_hook_create(bpf_tc_hook *hook)");
+
+/** int bpf_tc_attach(hook, opts): fills opts.handle, opts.priority and opts.prog_id on success. */
+export const bpf_tc_attach = libbpf.func("int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)");
+
+/** int bpf_tc_detach(hook, opts): opts carries handle and priority only. */
+export const bpf_tc_detach = libbpf.func("int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)");
+
+/** int bpf_tc_query(hook, opts): fills opts.prog_id of the filter named by handle and priority. */
+export const bpf_tc_query = libbpf.func("int bpf_tc_query(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)");
+
+/** int bpf_xdp_query_id(ifindex, flags, prog_id): the id of the XDP program on ifindex (0 when none). */
+export const bpf_xdp_query_id = libbpf.func("int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *prog_id)");
+
+/** int bpf_xdp_detach(ifindex, flags, opts): removes a non-link XDP program. */
+export const bpf_xdp_detach = libbpf.func("int bpf_xdp_detach(int ifindex, uint32_t flags, const void *opts)");
+
+/** int libbpf_num_possible_cpus(void). */
+export const libbpf_num_possible_cpus = libbpf.func("int libbpf_num_possible_cpus(void)");
+
+/** int libbpf_strerror(err, buf, size): also knows libbpf's own error codes. */
+export const libbpf_strerror = libbpf.func("int libbpf_strerror(int err, void *buf, size_t size)");

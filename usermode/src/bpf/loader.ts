@@ -1,0 +1,120 @@
+// Program loading: patch map fds into BPF_LD_IMM64 instructions, load, and on rejection reload with a
+// verifier log so that the error says why.
+import { closeSync } from "node:fs";
+import koffi from "koffi";
+import {
+  BPF_INSN_SIZE,
+  BPF_LD_IMM64_OPCODE,
+  BPF_PROG_TYPE,
+  BPF_PSEUDO_MAP_FD,
+  bpf_prog_load_opts,
+} from "./abi.ts";
+import { BpfError } from "./errors.ts";
+import { bpf_prog_load } from "./libbpf.ts";
+import { takeLibbpfMessages } from "./libbpf-log.ts";
+import type { BpfMap } from "./maps.ts";
+import { checkObjectName } from "./names.ts";
+
+/** The program types the helper loads: XDP for ingress, TC (sched_cls, direct-action) for egress. */
+export type ProgType = "xdp" | "sched_cls";
+
+/** A map reference: insn index of a BPF_LD_IMM64 (src_reg BPF_PSEUDO_MAP_FD) to patch with that map's fd. */
+export interface MapRef {
+  insn: number;
+  map: string;
+}
+
+/** What loadProgram loads: raw little-endian struct bpf_insn bytes plus the maps they refer to. */
+export interface ProgSpec {
+  type: ProgType;
+  name: string;
+  insns: Uint8Array;
+  mapRefs?: readonly MapRef[];
+  maps?: Readonly<Record<string, BpfMap>>;
+  license?: string;
+}
+
+/** A loaded, verified program. */
+export interface BpfProgram {
+  /** The program fd; owned by this object until close(). */
+  readonly fd: number;
+  /** The program's name (as given in its ProgSpec). */
+  readonly name: string;
+  /** Closes the fd; the program lives on while a link, a TC filter or a pin holds it. */
+  close(): void;
+}
+
+/** Verifier log buffer size for the retry: BPF_LOG_BUF_SIZE, the most a 6.1 kernel accepts. */
+const VERIFIER_LOG_SIZE = 0xffffffff >>> 8;
+const ENOSPC = 28;
+
+/** Copies `insns` and writes each referenced map's fd into the imm of its BPF_LD_IMM64. */
+export function patchMapRefs(spec: ProgSpec): Uint8Array {
+  const insns = new Uint8Array(spec.insns);
+  const count = insns.length / BPF_INSN_SIZE;
+  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  for (const ref of spec.mapRefs ?? []) {
+    const where = `program '${spec.name}': map reference at insn ${ref.insn}`;
+    const map = spec.maps?.[ref.map];
+    if (map === undefined) {
+      const known = Object.keys(spec.maps ?? {});
+      throw new RangeError(`${where}: map '${ref.map}' is not in the program's maps (${known.length > 0 ? known.join(", ") : "none given"})`);
+    }
+    if (!Number.isInteger(ref.insn) || ref.insn < 0 || ref.insn + 1 >= count) {
+      throw new RangeError(`${where}: a BPF_LD_IMM64 needs insns ${ref.insn} and ${ref.insn + 1}, the program has ${count}`);
+    }
+    const offset = ref.insn * BPF_INSN_SIZE;
+    const opcode = view.getUint8(offset);
+    const srcReg = view.getUint8(offset + 1) >> 4;
+    if (opcode !== BPF_LD_IMM64_OPCODE || srcReg !== BPF_PSEUDO_MAP_FD) {
+      throw new RangeError(
+        `${where}: expected BPF_LD_IMM64 (0x18) with src_reg BPF_PSEUDO_MAP_FD (1), found opcode 0x${opcode.toString(16)} src_reg ${srcReg}`,
+      );
+    }
+    view.setInt32(offset + 4, map.fd, true);
+    view.setInt32(offset + BPF_INSN_SIZE + 4, 0, true);
+  }
+  return insns;
+}
+
+/** Loads and verifies a program; throws BpfError with the verifier log's tail when the kernel rejects it. */
+export function loadProgram(spec: ProgSpec): BpfProgram {
+  checkObjectName("program", spec.name);
+  if (spec.insns.length === 0 || spec.insns.length % BPF_INSN_SIZE !== 0) {
+    throw new RangeError(`program '${spec.name}': insns is ${spec.insns.length} bytes, not a non-empty multiple of ${BPF_INSN_SIZE}`);
+  }
+  const insns = patchMapRefs(spec);
+  const count = insns.length / BPF_INSN_SIZE;
+  const license = spec.license ?? "GPL";
+  const load = (opts: Record<string, unknown>): number =>
+    bpf_prog_load(BPF_PROG_TYPE[spec.type], spec.name, license, insns, count, {
+      sz: koffi.sizeof(bpf_prog_load_opts),
+      ...opts,
+    });
+
+  takeLibbpfMessages();
+  const fd = load({ log_level: 0 });
+  if (fd >= 0) {
+    takeLibbpfMessages();
+    return programFromFd(fd, spec.name);
+  }
+  // Rejected: load again with a log so that the error can say why. Keep the first errno, the retry may
+  // differ (ENOSPC when even the largest buffer is too small for the log).
+  const log = new Uint8Array(VERIFIER_LOG_SIZE);
+  const retry = load({ log_level: 1, log_size: log.length, log_buf: log });
+  if (retry >= 0) closeSync(retry); // passed the second time (a transient failure): report the first
+  const end = log.indexOf(0);
+  const verifierLog = Buffer.from(log.buffer, 0, end < 0 ? log.length : end).toString("utf8");
+  const note = retry === -ENOSPC ? "verifier log truncated at BPF_LOG_BUF_SIZE" : undefined;
+  throw new BpfError(
+    `bpf_prog_load(${spec.type} '${spec.name}', ${count} insns)`,
+    -fd,
+    { verifierLog, libbpfMessages: takeLibbpfMessages() },
+    note,
+  );
+}
+
+/** Wraps the fd of a loaded program (e.g. from getPinned); takes ownership of the fd. */
+export function programFromFd(fd: number, name: string): BpfProgram {
+  return { fd, name, close: () => closeSync(fd) };
+}

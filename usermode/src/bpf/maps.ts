@@ -1,0 +1,159 @@
+// BPF maps: create, look up and update array, per-CPU array and hash maps by fd.
+import { closeSync } from "node:fs";
+import { BPF_MAP_TYPE, bpf_map_create_opts } from "./abi.ts";
+import { check } from "./errors.ts";
+import { checkObjectName } from "./names.ts";
+import {
+  bpf_map_create,
+  bpf_map_delete_elem,
+  bpf_map_get_next_key,
+  bpf_map_lookup_elem,
+  bpf_map_update_elem,
+  libbpf_num_possible_cpus,
+} from "./libbpf.ts";
+import koffi from "koffi";
+
+/** What createMap makes: the kernel map type, its name (<= 15 chars) and its sizes. */
+export interface MapSpec {
+  type: "array" | "percpu_array" | "hash";
+  name: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+}
+
+/** An open BPF map. Keys and values are raw bytes in the kernel's (host, little-endian) layout. */
+export interface BpfMap {
+  /** The map fd; owned by this object until close(). */
+  readonly fd: number;
+  /** The spec the map was created (or opened) with. */
+  readonly spec: MapSpec;
+  /** Closes the fd; the map lives on while a program or a pin still holds it. */
+  close(): void;
+  /** The value at key, or undefined when the key is absent. Not for percpu maps. */
+  lookup(key: Uint8Array): Uint8Array | undefined;
+  /** The value at key on every possible CPU (index = CPU). Percpu maps only. */
+  lookupPerCpu(key: Uint8Array): Uint8Array[];
+  /** Sets the value at key (BPF_ANY). Not for percpu maps. */
+  update(key: Uint8Array, value: Uint8Array): void;
+  /** Sets the value at key on every possible CPU; values.length must be possibleCpus(). */
+  updatePerCpu(key: Uint8Array, values: readonly Uint8Array[]): void;
+  /** Deletes key from a hash map; returns false when it was absent. */
+  delete(key: Uint8Array): boolean;
+  /** All keys currently in the map, in kernel iteration order. */
+  keys(): Uint8Array[];
+}
+
+const BPF_ANY = 0;
+const ENOENT = 2;
+let cachedCpus: number | undefined;
+
+/** Number of possible CPUs: the number of per-CPU slots the kernel returns for a percpu map value. */
+export function possibleCpus(): number {
+  cachedCpus ??= check("libbpf_num_possible_cpus()", libbpf_num_possible_cpus());
+  return cachedCpus;
+}
+
+/** Creates a map; its fd is closed by close(). */
+export function createMap(spec: MapSpec): BpfMap {
+  checkObjectName("map", spec.name);
+  for (const field of ["keySize", "valueSize", "maxEntries"] as const) {
+    const value = spec[field];
+    if (!Number.isInteger(value) || value <= 0 || value > 0xffffffff) {
+      throw new RangeError(`map '${spec.name}': ${field} ${value} is not a positive 32-bit integer`);
+    }
+  }
+  if (spec.type !== "hash" && spec.keySize !== 4) {
+    throw new RangeError(`map '${spec.name}': an ${spec.type} map needs keySize 4, not ${spec.keySize}`);
+  }
+  const opts = { sz: koffi.sizeof(bpf_map_create_opts) };
+  const call = `bpf_map_create(${spec.type} '${spec.name}', key ${spec.keySize}, value ${spec.valueSize}, entries ${spec.maxEntries})`;
+  const fd = check(
+    call,
+    bpf_map_create(BPF_MAP_TYPE[spec.type], spec.name, spec.keySize, spec.valueSize, spec.maxEntries, opts),
+  );
+  return mapFromFd(fd, spec);
+}
+
+/** Wraps an fd of an existing map (e.g. from getPinned) whose layout is `spec`; takes ownership of the fd. */
+export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
+  const perCpu = spec.type === "percpu_array";
+  const label = `map '${spec.name}' (fd ${fd})`;
+  const slot = Math.ceil(spec.valueSize / 8) * 8; // the kernel rounds each CPU's value up to 8 bytes
+
+  const checkKey = (key: Uint8Array): void => {
+    if (key.length !== spec.keySize) {
+      throw new RangeError(`${label}: key is ${key.length} bytes, the map's keySize is ${spec.keySize}`);
+    }
+  };
+  const checkPerCpu = (want: boolean, what: string): void => {
+    if (perCpu !== want) throw new TypeError(`${label}: ${what} does not apply to a ${spec.type} map`);
+  };
+  const checkValue = (value: Uint8Array, what: string): void => {
+    if (value.length !== spec.valueSize) {
+      throw new RangeError(`${label}: ${what} is ${value.length} bytes, the map's valueSize is ${spec.valueSize}`);
+    }
+  };
+  const lookupRaw = (key: Uint8Array, size: number): Uint8Array | undefined => {
+    checkKey(key);
+    const value = new Uint8Array(size);
+    const ret = bpf_map_lookup_elem(fd, key, value);
+    if (ret === -ENOENT) return undefined;
+    check(`bpf_map_lookup_elem(${label})`, ret);
+    return value;
+  };
+
+  return {
+    fd,
+    spec,
+    close: () => closeSync(fd),
+    lookup(key) {
+      checkPerCpu(false, "lookup()");
+      return lookupRaw(key, spec.valueSize);
+    },
+    lookupPerCpu(key) {
+      checkPerCpu(true, "lookupPerCpu()");
+      const all = lookupRaw(key, slot * possibleCpus());
+      if (all === undefined) throw new RangeError(`${label}: key is out of range`);
+      return Array.from({ length: possibleCpus() }, (_, cpu) => all.slice(cpu * slot, cpu * slot + spec.valueSize));
+    },
+    update(key, value) {
+      checkPerCpu(false, "update()");
+      checkKey(key);
+      checkValue(value, "value");
+      check(`bpf_map_update_elem(${label})`, bpf_map_update_elem(fd, key, value, BPF_ANY));
+    },
+    updatePerCpu(key, values) {
+      checkPerCpu(true, "updatePerCpu()");
+      checkKey(key);
+      if (values.length !== possibleCpus()) {
+        throw new RangeError(`${label}: updatePerCpu got ${values.length} values, there are ${possibleCpus()} possible CPUs`);
+      }
+      const all = new Uint8Array(slot * values.length);
+      values.forEach((value, cpu) => {
+        checkValue(value, `value for CPU ${cpu}`);
+        all.set(value, cpu * slot);
+      });
+      check(`bpf_map_update_elem(${label})`, bpf_map_update_elem(fd, key, all, BPF_ANY));
+    },
+    delete(key) {
+      checkKey(key);
+      const ret = bpf_map_delete_elem(fd, key);
+      if (ret === -ENOENT) return false;
+      check(`bpf_map_delete_elem(${label})`, ret);
+      return true;
+    },
+    keys() {
+      const keys: Uint8Array[] = [];
+      let previous: Uint8Array | null = null;
+      for (;;) {
+        const next = new Uint8Array(spec.keySize);
+        const ret = bpf_map_get_next_key(fd, previous, next);
+        if (ret === -ENOENT) return keys;
+        check(`bpf_map_get_next_key(${label})`, ret);
+        keys.push(next);
+        previous = next;
+      }
+    },
+  };
+}
