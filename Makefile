@@ -1,0 +1,52 @@
+# bpfilter: the two commands are `make run` (see it work) and `make test` (everything).
+# Every target that needs tools depends on setup, which is idempotent and quick when done.
+
+SHELL := /bin/bash
+BIN := node_modules/.bin
+TSX := $(BIN)/tsx
+CC ?= cc
+
+.PHONY: all setup run test typecheck unit kernel selftests-build vm-test clean help
+
+all: help
+
+help:
+	@echo "make run      setup, build the kernel, boot it, and show the firewall working"
+	@echo "make test     setup, typecheck, unit tests, kernel build, VM selftests"
+	@echo "make setup    install Debian packages, npm dependencies and the pinned helper runtime"
+	@echo "make kernel   build build/kernel/bzImage (base + kernel/patches/series), cached"
+	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
+	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
+
+setup:
+	@tools/setup-npm
+	@$(TSX) tools/src/setup.ts
+
+typecheck: setup
+	@echo "typecheck: tsc --noEmit"
+	@$(BIN)/tsc -p tsconfig.json --noEmit
+
+unit: setup
+	@$(BIN)/vitest run
+
+kernel: setup
+	@mkdir -p build
+	@flock build/.kernel.lock $(TSX) tools/src/kernel/build.ts
+
+build/selftests/udp_flow: selftests/bpfilter/udp_flow.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+selftests-build: build/selftests/udp_flow
+
+vm-test: kernel selftests-build
+	@$(TSX) tools/src/selftests.ts
+
+run: setup kernel selftests-build
+	@tools/vm --timeout 600 -- tools/demo
+
+test: setup typecheck unit kernel selftests-build vm-test
+	@echo "make test: all green"
+
+clean:
+	rm -rf build

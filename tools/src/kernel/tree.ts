@@ -1,0 +1,125 @@
+/**
+ * The kernel source tree below build/linux: Debian's linux-source-6.1 imported as a git
+ * tree with a tagged base commit, and the series applied on top with git am.
+ * This tree belongs to make kernel; people edit in the tree of make kernel-edit.
+ */
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
+import { capture, mustCapture, ToolError } from "../lib/proc.ts";
+import { BUILD, REPO } from "../lib/paths.ts";
+
+/** The tarball Debian's linux-source-6.1 installs. */
+export const TARBALL = "/usr/src/linux-source-6.1.tar.xz";
+/** The tag of the imported base commit. */
+export const BASE_TAG = "base";
+
+const GIT_ID = {
+  GIT_AUTHOR_NAME: "bpfilter build",
+  GIT_AUTHOR_EMAIL: "bpfilter@example.org",
+  GIT_COMMITTER_NAME: "bpfilter build",
+  GIT_COMMITTER_EMAIL: "bpfilter@example.org",
+};
+
+/** A fixed date makes the imported base commit the same on every machine. */
+const BASE_DATE = "2020-01-01T00:00:00Z";
+
+/** Runs git in a tree with a fixed identity. */
+export function git(tree: string, args: readonly string[], env: Record<string, string> = {}): string {
+  return mustCapture(["git", "-C", tree, ...args], { env: { ...process.env, ...GIT_ID, ...env } });
+}
+
+/** The version pinned in kernel/BASE, e.g. "6.1.192". */
+export function pinnedBase(): string {
+  const line = readFileSync(join(REPO, "kernel", "BASE"), "utf8")
+    .split("\n")
+    .find((l) => l.trim() && !l.startsWith("#"));
+  const m = line ? /^linux-source-6\.1\s+(\d+\.\d+\.\d+)\s*$/.exec(line.trim()) : null;
+  if (!m) throw new ToolError(`kernel/BASE: expected "linux-source-6.1 X.Y.Z", got ${JSON.stringify(line)}`);
+  return m[1]!;
+}
+
+/** The Debian package version of linux-source-6.1, which identifies the tarball. */
+export function tarballPackageVersion(): string {
+  if (!existsSync(TARBALL)) throw new ToolError(`${TARBALL} not found: run make setup (it installs linux-source-6.1)`);
+  return mustCapture(["dpkg-query", "-W", "-f", "${Version}", "linux-source-6.1"]).trim();
+}
+
+/** The kernel version of a source tree, from its Makefile. */
+export function treeVersion(tree: string): string {
+  const mk = readFileSync(join(tree, "Makefile"), "utf8");
+  const get = (k: string) => new RegExp(`^${k} = (\\d+)`, "m").exec(mk)?.[1] ?? "?";
+  return `${get("VERSION")}.${get("PATCHLEVEL")}.${get("SUBLEVEL")}`;
+}
+
+/**
+ * Unpacks the tarball into `tree` and commits it as the tagged base, unless the tree
+ * already holds a base imported from the same package version.
+ */
+export function ensureBaseTree(tree: string, log: (s: string) => void): void {
+  const pkg = tarballPackageVersion();
+  const stampFile = join(tree, ".git", "bpfilter-base");
+  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === pkg) return;
+  log(`unpacking linux-source-6.1 (${pkg}) into ${tree.replace(REPO + "/", "")} and importing it as a git tree`);
+  rmSync(tree, { recursive: true, force: true });
+  const unpackDir = join(BUILD, ".linux-unpack");
+  rmSync(unpackDir, { recursive: true, force: true });
+  mustCapture(["mkdir", "-p", unpackDir]);
+  mustCapture(["tar", "-C", unpackDir, "-xf", TARBALL]);
+  renameSync(join(unpackDir, "linux-source-6.1"), tree);
+  rmSync(unpackDir, { recursive: true, force: true });
+  git(tree, ["init", "-q", "-b", "master"]);
+  git(tree, ["config", "core.autocrlf", "false"]);
+  git(tree, ["add", "-A"]);
+  const version = treeVersion(tree);
+  const dates = { GIT_AUTHOR_DATE: BASE_DATE, GIT_COMMITTER_DATE: BASE_DATE };
+  git(tree, ["commit", "-q", "-m", `Linux ${version} (Debian linux-source-6.1 ${pkg})`], dates);
+  git(tree, ["tag", "-f", BASE_TAG]);
+  const pinned = pinnedBase();
+  if (version !== pinned) {
+    log(`WARNING: kernel/BASE pins ${pinned}, but the installed linux-source-6.1 is ${version}; building on ${version}`);
+  }
+  mustCapture(["sh", "-c", `printf %s "$1" > "$2"`, "sh", pkg, stampFile]);
+}
+
+/** The patch files named by kernel/patches/series, in order (an absent series file is an empty series). */
+export function seriesPatches(): string[] {
+  const series = join(REPO, "kernel", "patches", "series");
+  if (!existsSync(series)) return [];
+  return readFileSync(series, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((name) => {
+      const p = join(REPO, "kernel", "patches", name);
+      if (!existsSync(p)) throw new ToolError(`kernel/patches/series names ${name}, which does not exist`);
+      return p;
+    });
+}
+
+/** Resets the tree to the base and applies the patches with git am; names the patch and hunk that fail. */
+export function applySeries(tree: string, patches: readonly string[]): void {
+  capture(["git", "-C", tree, "am", "--abort"]);
+  git(tree, ["checkout", "-q", "-f", "-B", "series", BASE_TAG]);
+  git(tree, ["clean", "-q", "-fdx", "-e", ".git"]);
+  for (const p of patches) {
+    const r = capture(["git", "-C", tree, "am", "-q", "--keep-cr", p], {
+      env: { ...process.env, ...GIT_ID },
+    });
+    if (r.status !== 0) {
+      capture(["git", "-C", tree, "am", "--abort"]);
+      throw new ToolError(`patch ${basename(p)} does not apply to ${BASE_TAG} ${treeVersion(tree)}: ${amFailure(r.stdout + r.stderr)}`);
+    }
+  }
+}
+
+/** Extracts the failing file and hunk from git am's output. */
+export function amFailure(output: string): string {
+  const hunks = [...output.matchAll(/error: patch failed: (\S+)/g)].map((m) => `hunk at ${m[1]} failed`);
+  const missing = [...output.matchAll(/error: (\S+): (does not exist in index|No such file or directory|already exists in working directory)/g)].map(
+    (m) => `${m[1]}: ${m[2]}`,
+  );
+  const found = [...hunks, ...missing];
+  if (found.length) return found.join("; ");
+  const line = output.split("\n").find((l) => /^(error|fatal):/.test(l));
+  return line ?? output.trim().split("\n").slice(-1)[0] ?? "git am failed";
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { amFailure } from "../src/kernel/tree.ts";
+import { isStep, KbuildProgress } from "../src/kernel/progress.ts";
+
+describe("amFailure", () => {
+  it("names the file and hunk of a failed patch", () => {
+    const out = "Applying: bpfilter: x\nerror: patch failed: net/bpfilter/bpfilter_kern.c:42\nerror: net/bpfilter/bpfilter_kern.c: patch does not apply\nPatch failed at 0001 bpfilter: x\n";
+    expect(amFailure(out)).toBe("hunk at net/bpfilter/bpfilter_kern.c:42 failed");
+  });
+  it("names a file the patch expects but the base lacks", () => {
+    expect(amFailure("error: net/bpfilter/gone.c: does not exist in index\n")).toBe("net/bpfilter/gone.c: does not exist in index");
+  });
+  it("falls back to git's own error line", () => {
+    expect(amFailure("fatal: corrupt patch at line 7\n")).toBe("fatal: corrupt patch at line 7");
+  });
+});
+
+describe("KbuildProgress", () => {
+  it("counts only step lines", () => {
+    expect(isStep("  CC      net/core/dev.o")).toBe(true);
+    expect(isStep("  LD [M]  net/foo.ko")).toBe(true);
+    expect(isStep("make[1]: Entering directory")).toBe(false);
+    expect(isStep("net/core/dev.c:12: warning: x")).toBe(false);
+  });
+  it("prints every 10% when not on a terminal, and 100% at the end", () => {
+    const out: string[] = [];
+    const p = new KbuildProgress(20, (s) => out.push(s), false);
+    for (let i = 0; i < 20; i++) p.line(`  CC      f${i}.o`);
+    p.line("warning: not a step");
+    p.done(true);
+    expect(p.steps).toBe(20);
+    expect(out[0]).toBe("   0% (1 steps)\n");
+    expect(out.at(-1)).toBe("  100% (20 steps)\n");
+    expect(out.length).toBe(11);
+  });
+});
