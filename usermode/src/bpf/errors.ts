@@ -67,10 +67,11 @@ export function logTail(log: string, maxLines = 30, maxChars = 4000): string {
 
 /**
  * Checks the return value of a libbpf call: a negative value becomes a BpfError naming `call`,
- * otherwise it is returned (an fd, or 0). Messages libbpf printed during the call are attached.
+ * otherwise it is returned (an fd, or 0). Messages libbpf printed during the call are attached, and so is
+ * what `explain` says about the errno (e.g. that an ifindex does not exist), when it says something.
  */
-export function check(call: string, ret: number): number {
+export function check(call: string, ret: number, explain?: (errno: number) => string | undefined): number {
   const printed = takeLibbpfMessages();
   if (ret >= 0) return ret;
-  throw new BpfError(call, -ret, { libbpfMessages: printed });
+  throw new BpfError(call, -ret, { libbpfMessages: printed }, explain?.(-ret));
 }

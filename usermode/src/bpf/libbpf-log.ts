@@ -26,7 +26,10 @@ function onPrint(level: number, format: unknown, args: unknown): number {
   const text = Buffer.alloc(1024);
   vsnprintf(text, text.length, format, args);
   const end = text.indexOf(0);
-  const message = text.toString("utf8", 0, end < 0 ? text.length : end).trimEnd();
+  const message = text
+    .toString("utf8", 0, end < 0 ? text.length : end)
+    .replace(/^libbpf: /, "")
+    .trimEnd();
   pending.push(message);
   if (pending.length > maxPending) pending.shift();
   listener?.(levelName, message);

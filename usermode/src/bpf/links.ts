@@ -5,6 +5,7 @@ import { BPF_XDP, XDP_FLAGS, bpf_link_create_opts, bpf_link_update_opts } from "
 import { check } from "./errors.ts";
 import { bpf_link_create, bpf_link_detach, bpf_link_update } from "./libbpf.ts";
 import type { BpfProgram } from "./loader.ts";
+import { missingIfindexNote } from "./netns.ts";
 import { getPinned, pinObject } from "./pin.ts";
 
 /** A bpf_link: the program stays attached while the link fd is open or pinned. */
@@ -29,7 +30,9 @@ export function attachXdp(ifindex: number, prog: BpfProgram, mode?: "skb" | "nat
   const flags = mode === undefined ? 0 : XDP_FLAGS[mode];
   const subject = `BPF_XDP, program '${prog.name}', ifindex ${ifindex}${mode === undefined ? "" : `, ${mode} mode`}`;
   const opts = { sz: koffi.sizeof(bpf_link_create_opts), flags };
-  const fd = check(`bpf_link_create(${subject})`, bpf_link_create(prog.fd, ifindex, BPF_XDP, opts));
+  const fd = check(`bpf_link_create(${subject})`, bpf_link_create(prog.fd, ifindex, BPF_XDP, opts), () =>
+    missingIfindexNote(ifindex),
+  );
   return linkFromFd(fd, `XDP link on ifindex ${ifindex}`);
 }
 

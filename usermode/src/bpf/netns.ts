@@ -81,3 +81,13 @@ export function ifindexOf(name: string): number {
   if (ifindex === 0) throw new BpfError(`if_nametoindex('${name}')`, lastErrno());
   return ifindex;
 }
+
+/** "no interface has ifindex N in this netns" when that is so, for error messages; else undefined. */
+export function missingIfindexNote(ifindex: number): string | undefined {
+  try {
+    if (ifindexes().includes(ifindex)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `no interface has ifindex ${ifindex} in this netns`;
+}

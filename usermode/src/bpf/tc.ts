@@ -5,6 +5,7 @@ import { BPF_TC_EGRESS, BPF_TC_F_REPLACE, BPF_TC_INGRESS, bpf_tc_hook, bpf_tc_op
 import { check } from "./errors.ts";
 import { bpf_tc_attach, bpf_tc_detach, bpf_tc_hook_create, bpf_tc_query } from "./libbpf.ts";
 import type { BpfProgram } from "./loader.ts";
+import { missingIfindexNote } from "./netns.ts";
 
 /** Which side of the clsact qdisc a filter sits on. */
 export type TcDirection = "ingress" | "egress";
@@ -41,7 +42,7 @@ function hookOf(ifindex: number, direction: TcDirection): Record<string, number>
 /** Creates the clsact qdisc on ifindex (in the calling thread's netns) unless it is already there. */
 export function ensureClsact(ifindex: number, direction: TcDirection): void {
   const ret = bpf_tc_hook_create(hookOf(ifindex, direction));
-  if (ret !== -EEXIST) check(`bpf_tc_hook_create(clsact qdisc, ifindex ${ifindex})`, ret);
+  if (ret !== -EEXIST) check(`bpf_tc_hook_create(clsact qdisc, ifindex ${ifindex})`, ret, () => missingIfindexNote(ifindex));
 }
 
 /** Attaches `prog` (sched_cls) as a direct-action filter on the given side of ifindex's clsact qdisc. */

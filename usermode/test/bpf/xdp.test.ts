@@ -1,0 +1,130 @@
+// XDP through bpf_link on a veth pair between two fresh netns, with real UDP datagrams: a drop program
+// drops, link.update() swaps to a pass program and traffic flows again; pinning keeps the link.
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BPFFS_ROOT,
+  BpfError,
+  attachXdp,
+  createMap,
+  ensureBpffs,
+  inNetns,
+  loadProgram,
+  openPinnedLink,
+  type BpfMap,
+  type BpfProgram,
+} from "../../src/bpf/index.ts";
+import { bpf_xdp_query_id } from "../../src/bpf/libbpf.ts";
+import { XDP_DROP, XDP_PASS, countAndReturn, returns } from "./tiny-programs.ts";
+import { udpDelivered } from "./udp-probe.ts";
+import { createVethPair, type VethPair } from "./veth-pair.ts";
+
+let pair: VethPair;
+let pass: BpfProgram;
+let drop: BpfProgram;
+let counters: BpfMap;
+
+beforeAll(() => {
+  pair = createVethPair();
+  counters = createMap({ type: "percpu_array", name: "counters", keySize: 4, valueSize: 8, maxEntries: 1 });
+  pass = loadProgram({ type: "xdp", name: "xdp_pass", insns: returns(XDP_PASS) });
+  drop = loadProgram({ type: "xdp", name: "xdp_drop_count", ...countAndReturn(XDP_DROP), maps: { counters } });
+});
+
+afterAll(() => {
+  pair?.destroy();
+  for (const held of [pass, drop, counters]) held?.close();
+});
+
+function attachedProgId(): number {
+  const id = [0];
+  return inNetns(pair.b.netnsPath, () => {
+    const ret = bpf_xdp_query_id(pair.b.ifindex, 0, id);
+    if (ret !== 0) throw new Error(`bpf_xdp_query_id(ifindex ${pair.b.ifindex}) returned ${ret}`);
+    return id[0]!;
+  });
+}
+
+function dropped(): bigint {
+  return counters.lookupPerCpu(new Uint8Array(4)).reduce((sum, value) => sum + new DataView(value.buffer).getBigUint64(0, true), 0n);
+}
+
+describe("attachXdp", () => {
+  it("the veth pair carries traffic before anything is attached", () => {
+    expect(udpDelivered(pair.a, pair.b)).toBe(true);
+  });
+
+  it.each([{ mode: "skb" as const }, { mode: "native" as const }, { mode: undefined }])(
+    "mode $mode: drop program drops, link.update to pass lets traffic through, close detaches",
+    ({ mode }) => {
+      const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop, mode));
+      try {
+        const before = dropped();
+        expect(attachedProgId()).not.toBe(0);
+        expect(udpDelivered(pair.a, pair.b)).toBe(false);
+        expect(dropped()).toBeGreaterThan(before);
+        link.update(pass);
+        expect(udpDelivered(pair.a, pair.b)).toBe(true);
+        link.update(drop);
+        expect(udpDelivered(pair.a, pair.b)).toBe(false);
+      } finally {
+        link.close();
+      }
+      expect(attachedProgId()).toBe(0);
+      expect(udpDelivered(pair.a, pair.b)).toBe(true);
+    },
+  );
+
+  it("a second link on the same interface is refused (EBUSY) and names the ifindex", () => {
+    const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, pass));
+    try {
+      expect(() => inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop))).toThrow(
+        new RegExp(`bpf_link_create\\(BPF_XDP, program 'xdp_drop_count', ifindex ${pair.b.ifindex}\\): .*\\(EBUSY\\)`),
+      );
+    } finally {
+      link.close();
+    }
+  });
+
+  it("an ifindex that does not exist gives a BpfError naming it", () => {
+    const missing = 999_999;
+    let caught: unknown;
+    try {
+      inNetns(pair.b.netnsPath, () => attachXdp(missing, pass));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(BpfError);
+    // 6.1 and 6.18 both answer EINVAL for an unknown ifindex; the note says what is actually wrong.
+    expect((caught as BpfError).code).toBe("EINVAL");
+    expect((caught as BpfError).message).toContain(`ifindex ${missing}`);
+    expect((caught as BpfError).message).toContain(`no interface has ifindex ${missing} in this netns`);
+  });
+
+  it("a pinned link stays attached after close, and can be reopened and detached", () => {
+    ensureBpffs();
+    const dir = mkdtempSync(join(BPFFS_ROOT, "bpfilter-test-"));
+    const path = join(dir, "xdp_link");
+    try {
+      const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop));
+      link.pin(path);
+      link.close();
+      expect(attachedProgId()).not.toBe(0);
+      expect(udpDelivered(pair.a, pair.b)).toBe(false);
+
+      const reopened = openPinnedLink(path);
+      try {
+        reopened.update(pass);
+        expect(udpDelivered(pair.a, pair.b)).toBe(true);
+        reopened.detach();
+        expect(attachedProgId()).toBe(0);
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      if (existsSync(path)) unlinkSync(path);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
