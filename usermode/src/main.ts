@@ -1,0 +1,84 @@
+/**
+ * The helper's entry point.
+ *   --stdio        kernel mode: frames on stdin/stdout, logs on stderr
+ *   --listen PATH  host mode: a unix socket server at PATH, for the LD_PRELOAD shim
+ * BPFILTER_TRACE=1 logs every frame.
+ */
+import { pathToFileURL } from "node:url";
+import { listenHost } from "./ipc/host_server.ts";
+import { type LoopOptions, serveSession } from "./ipc/loop.ts";
+import { MemoryEnforcer } from "./table/memory_enforcer.ts";
+import { NO_EXTENSIONS } from "./table/revisions.ts";
+import { SockoptHandler } from "./table/sockopt_handler.ts";
+
+/** The mode chosen on the command line. */
+export type HelperMode = { readonly kind: "stdio" } | { readonly kind: "listen"; readonly path: string };
+
+const USAGE = "usage: bpfilter-helper --stdio | --listen PATH";
+
+/** Parses the command line; throws an Error naming the bad argument. */
+export function parseArgs(args: readonly string[]): HelperMode {
+  const [flag, value, ...rest] = args;
+  if (flag === "--stdio" && value === undefined) return { kind: "stdio" };
+  if (flag === "--listen") {
+    if (value === undefined || value.startsWith("--")) throw new Error(`--listen needs a socket path\n${USAGE}`);
+    if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}' after --listen ${value}\n${USAGE}`);
+    return { kind: "listen", path: value };
+  }
+  if (flag === undefined) throw new Error(`no mode given\n${USAGE}`);
+  if (flag === "--stdio") throw new Error(`unexpected argument '${value}' after --stdio\n${USAGE}`);
+  throw new Error(`unknown argument '${flag}'\n${USAGE}`);
+}
+
+function log(line: string): void {
+  process.stderr.write(`bpfilter: ${line}\n`);
+}
+
+/** Builds the loop options with the helper's handler. */
+export function helperLoopOptions(): LoopOptions {
+  log("warning: the enforcer is the in-memory test double; rules are answered but not enforced");
+  const handler = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, log);
+  return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
+}
+
+async function runStdio(opts: LoopOptions): Promise<number> {
+  const write = (bytes: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+  const end = await serveSession(process.stdin, write, opts);
+  switch (end.kind) {
+    case "eof":
+      return 0;
+    case "version-mismatch":
+      log(`the kernel speaks bpfilter protocol version ${end.peerVersion}, this helper speaks 1: exiting`);
+      return 1;
+    case "protocol-error":
+      log(`protocol error, exiting: ${end.message}`);
+      return 2;
+  }
+}
+
+/** Runs the helper with `args`; resolves to the exit status (host mode runs until killed). */
+export async function main(args: readonly string[]): Promise<number> {
+  let mode: HelperMode;
+  try {
+    mode = parseArgs(args);
+  } catch (err) {
+    log((err as Error).message);
+    return 64;
+  }
+  const opts = helperLoopOptions();
+  if (mode.kind === "stdio") return runStdio(opts);
+  await listenHost(mode.path, opts);
+  log(`listening on ${mode.path}`);
+  return new Promise<number>(() => {});
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      log(`fatal: ${(err as Error).stack ?? String(err)}`);
+      process.exit(70);
+    },
+  );
+}
