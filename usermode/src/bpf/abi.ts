@@ -142,3 +142,22 @@ export const if_nameindex = koffi.struct("if_nameindex", {
   if_index: "unsigned int",
   if_name: "const char *",
 });
+
+/** struct bpf_map_info from <linux/bpf.h> (as of 6.1; the kernel copies at most this many bytes). */
+export const bpf_map_info = koffi.struct("bpf_map_info", {
+  type: "uint32_t",
+  id: "uint32_t",
+  key_size: "uint32_t",
+  value_size: "uint32_t",
+  max_entries: "uint32_t",
+  map_flags: "uint32_t",
+  name: koffi.array("char", BPF_OBJ_NAME_LEN, "String"),
+  ifindex: "uint32_t",
+  btf_vmlinux_value_type_id: "uint32_t",
+  netns_dev: "uint64_t",
+  netns_ino: "uint64_t",
+  btf_id: "uint32_t",
+  btf_key_type_id: "uint32_t",
+  btf_value_type_id: "uint32_t",
+  map_extra: "uint64_t",
+});

@@ -54,7 +54,7 @@ export const bpf_obj_get = libbpf.func("int bpf_obj_get(const char *pathname)");
 
 /** int bpf_obj_get_info_by_fd(fd, info, info_len). */
 export const bpf_obj_get_info_by_fd = libbpf.func(
-  "int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)",
+  "int bpf_obj_get_info_by_fd(int bpf_fd, void *info, uint32_t *info_len)",
 );
 
 /** int bpf_tc_hook_create(hook): creates the clsact qdisc; -EEXIST when it is already there. */

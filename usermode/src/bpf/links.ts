@@ -3,7 +3,7 @@ import { closeSync } from "node:fs";
 import koffi from "koffi";
 import { BPF_XDP, XDP_FLAGS, bpf_link_create_opts, bpf_link_update_opts } from "./abi.ts";
 import { check } from "./errors.ts";
-import { bpf_link_create, bpf_link_detach, bpf_link_update } from "./libbpf.ts";
+import { bpf_link_create, bpf_link_detach, bpf_link_update, bpf_xdp_query_id } from "./libbpf.ts";
 import type { BpfProgram } from "./loader.ts";
 import { missingIfindexNote } from "./netns.ts";
 import { getPinned, pinObject } from "./pin.ts";
@@ -59,4 +59,11 @@ export function linkFromFd(fd: number, label: string): BpfLink {
       closeSync(fd);
     },
   };
+}
+
+/** The id of the XDP program attached to ifindex in the calling thread's netns, or 0 when there is none. */
+export function attachedXdpProgId(ifindex: number): number {
+  const id = [0];
+  check(`bpf_xdp_query_id(ifindex ${ifindex})`, bpf_xdp_query_id(ifindex, 0, id), () => missingIfindexNote(ifindex));
+  return id[0] ?? 0;
 }

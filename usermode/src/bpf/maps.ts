@@ -1,6 +1,6 @@
 // BPF maps: create, look up and update array, per-CPU array and hash maps by fd.
 import { closeSync } from "node:fs";
-import { BPF_MAP_TYPE, bpf_map_create_opts } from "./abi.ts";
+import { BPF_MAP_TYPE, bpf_map_create_opts, bpf_map_info } from "./abi.ts";
 import { check } from "./errors.ts";
 import { checkObjectName } from "./names.ts";
 import {
@@ -9,8 +9,10 @@ import {
   bpf_map_get_next_key,
   bpf_map_lookup_elem,
   bpf_map_update_elem,
+  bpf_obj_get_info_by_fd,
   libbpf_num_possible_cpus,
 } from "./libbpf.ts";
+import { getPinned } from "./pin.ts";
 import koffi from "koffi";
 
 /** What createMap makes: the kernel map type, its name (<= 15 chars) and its sizes. */
@@ -156,4 +158,36 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
       }
     },
   };
+}
+
+/** The MapSpec and kernel id of the map behind `fd` (BPF_OBJ_GET_INFO_BY_FD); `label` names it in errors. */
+export function mapSpecOf(fd: number, label = `map fd ${fd}`): MapSpec & { id: number } {
+  const raw = new Uint8Array(koffi.sizeof(bpf_map_info));
+  const length = Uint32Array.of(raw.length);
+  check(`bpf_obj_get_info_by_fd(${label})`, bpf_obj_get_info_by_fd(fd, raw, length));
+  const info = koffi.decode(raw, bpf_map_info) as {
+    type: number;
+    id: number;
+    key_size: number;
+    value_size: number;
+    max_entries: number;
+    name: string;
+  };
+  const type = (Object.keys(BPF_MAP_TYPE) as MapSpec["type"][]).find((name) => BPF_MAP_TYPE[name] === info.type);
+  if (type === undefined) {
+    throw new TypeError(`${label}: map type ${info.type} is not one the bpf layer handles (${Object.keys(BPF_MAP_TYPE).join(", ")})`);
+  }
+  return { type, name: info.name, keySize: info.key_size, valueSize: info.value_size, maxEntries: info.max_entries, id: info.id };
+}
+
+/** Opens the map pinned at `path` (e.g. by a previous helper), reading its spec from the kernel. */
+export function openPinnedMap(path: string): BpfMap {
+  const fd = getPinned(path);
+  try {
+    const { id: _id, ...spec } = mapSpecOf(fd, `map pinned at '${path}'`);
+    return mapFromFd(fd, spec);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
 }

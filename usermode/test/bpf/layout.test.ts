@@ -17,6 +17,7 @@ const structs = {
   bpf_tc_hook: abi.bpf_tc_hook,
   bpf_tc_opts: abi.bpf_tc_opts,
   if_nameindex: abi.if_nameindex,
+  bpf_map_info: abi.bpf_map_info,
 };
 
 const constants: [string, number][] = [

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BPFFS_ROOT,
   attachXdp,
+  attachedXdpProgId,
   createMap,
   ensureBpffs,
   inNetns,
@@ -14,7 +15,6 @@ import {
   type BpfMap,
   type BpfProgram,
 } from "../../src/bpf/index.ts";
-import { bpf_xdp_query_id } from "../../src/bpf/libbpf.ts";
 import { XDP_DROP, XDP_PASS, countAndReturn, returns } from "./tiny-programs.ts";
 import { udpDelivered } from "./udp-probe.ts";
 import { createVethPair, type VethPair } from "./veth-pair.ts";
@@ -37,12 +37,7 @@ afterAll(() => {
 });
 
 function attachedProgId(): number {
-  const id = [0];
-  return inNetns(pair.b.netnsPath, () => {
-    const ret = bpf_xdp_query_id(pair.b.ifindex, 0, id);
-    if (ret !== 0) throw new Error(`bpf_xdp_query_id(ifindex ${pair.b.ifindex}) returned ${ret}`);
-    return id[0]!;
-  });
+  return inNetns(pair.b.netnsPath, () => attachedXdpProgId(pair.b.ifindex));
 }
 
 function dropped(): bigint {
