@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfilter host-mode shim, loaded with LD_PRELOAD into an unmodified
+ * iptables-legacy. It sends the IPT_SO_* socket options (level IPPROTO_IP,
+ * optnames 64..67) to the bpfilter helper listening on the unix socket named
+ * by $BPFILTER_SOCKET, in the frames of uapi/linux/bpfilter_ipc.h, and does
+ * with the reply what the kernel side does: copy get bytes back, copy the old
+ * counters of a SET_REPLACE to ipt_replace.counters, and hand a declined
+ * request (-ENOPROTOOPT) to netfilter through the real call.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include "../../uapi/linux/bpfilter_ipc.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define IPT_OPT_MIN 64
+#define IPT_OPT_MAX 67
+
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
+
+static uint32_t next_seq = 1;
+
+static void shim_log(const char *what, int err)
+{
+	fprintf(stderr, "bpfilter-preload: %s: %s\n", what, strerror(err));
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EPIPE;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int send_frame(int fd, __u16 type, __u32 seq, const void *a, __u32 alen,
+		      const void *b, __u32 blen)
+{
+	struct bpfilter_ipc_hdr hdr = {
+		.magic = BPFILTER_IPC_MAGIC,
+		.version = BPFILTER_IPC_VERSION,
+		.type = type,
+		.seq = seq,
+		.len = alen + blen,
+	};
+
+	if (write_all(fd, &hdr, sizeof(hdr)) || write_all(fd, a, alen))
+		return -1;
+	return blen ? write_all(fd, b, blen) : 0;
+}
+
+/* Reads one frame header of the expected type and seq; returns its len. */
+static int read_header(int fd, __u16 type, __u32 seq, __u32 *len)
+{
+	struct bpfilter_ipc_hdr hdr;
+
+	if (read_all(fd, &hdr, sizeof(hdr)))
+		return -1;
+	if (hdr.magic != BPFILTER_IPC_MAGIC || hdr.type != type ||
+	    hdr.seq != seq || hdr.len > BPFILTER_IPC_MAX_PAYLOAD) {
+		fprintf(stderr, "bpfilter-preload: unexpected frame type %u seq %u len %u\n",
+			hdr.type, hdr.seq, hdr.len);
+		errno = EPROTO;
+		return -1;
+	}
+	*len = hdr.len;
+	return 0;
+}
+
+static int helper_connect(void)
+{
+	struct bpfilter_ipc_hello hello = { .version = BPFILTER_IPC_VERSION };
+	const char *path = getenv("BPFILTER_SOCKET");
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	__u32 seq = next_seq++, len;
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "bpfilter-preload: BPFILTER_SOCKET is unset or too long\n");
+		errno = EIO;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		shim_log(path, errno);
+		goto out_close;
+	}
+	if (send_frame(fd, BPFILTER_IPC_HELLO, seq, &hello, sizeof(hello), NULL, 0) ||
+	    read_header(fd, BPFILTER_IPC_HELLO_REPLY, seq, &len))
+		goto out_close;
+	if (len != sizeof(hello) || read_all(fd, &hello, sizeof(hello)))
+		goto out_close;
+	if (hello.version != BPFILTER_IPC_VERSION) {
+		fprintf(stderr, "bpfilter-preload: helper speaks version %u, not %u\n",
+			hello.version, BPFILTER_IPC_VERSION);
+		errno = EPROTO;
+		goto out_close;
+	}
+	return fd;
+
+out_close:
+	close(fd);
+	errno = EIO;
+	return -1;
+}
+
+/*
+ * Sends one sockopt to the helper. Returns the helper's status (0, a
+ * positive return value, or -errno), or -EIO when the helper cannot be
+ * reached. On success *out holds *outlen malloc'd bytes.
+ */
+static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
+		       socklen_t optlen, void **out, __u32 *outlen)
+{
+	struct bpfilter_ipc_sockopt req = {
+		.cmd = cmd,
+		.flags = flags,
+		.optlen = optlen,
+		.inlen = optlen,
+		.pid = getpid(),
+	};
+	struct bpfilter_ipc_sockopt_reply rep;
+	socklen_t cookie_len = sizeof(req.netns_cookie);
+	__u32 seq, len;
+	int fd, ret = -EIO;
+
+	*out = NULL;
+	*outlen = 0;
+	if (getsockopt(sockfd, SOL_SOCKET, SO_NETNS_COOKIE, &req.netns_cookie, &cookie_len)) {
+		shim_log("SO_NETNS_COOKIE", errno);
+		return -EIO;
+	}
+	fd = helper_connect();
+	if (fd < 0)
+		return -EIO;
+	seq = next_seq++;
+	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), optval, optlen) ||
+	    read_header(fd, BPFILTER_IPC_SOCKOPT_REPLY, seq, &len) ||
+	    len < sizeof(rep) || read_all(fd, &rep, sizeof(rep)) ||
+	    rep.outlen != len - sizeof(rep)) {
+		shim_log("helper request", errno ? errno : EPROTO);
+		goto out_close;
+	}
+	if (rep.outlen) {
+		*out = malloc(rep.outlen);
+		if (!*out || read_all(fd, *out, rep.outlen)) {
+			free(*out);
+			*out = NULL;
+			goto out_close;
+		}
+	}
+	*outlen = rep.outlen;
+	ret = rep.status;
+out_close:
+	close(fd);
+	return ret;
+}
+
+/*
+ * netfilter lists a table in /proc/net/ip_tables_names (which iptables-save
+ * reads) once a request has looked it up in that netns. A request served by
+ * the helper never reaches netfilter, so look the table up as native would.
+ */
+static void touch_netfilter_table(int fd, const void *optval, socklen_t optlen)
+{
+	getsockopt_fn real = (getsockopt_fn)dlsym(RTLD_NEXT, "getsockopt");
+	struct ipt_getinfo info = {};
+	socklen_t len = sizeof(info);
+	int saved = errno;
+
+	if (!optval || optlen < sizeof(info.name))
+		return;
+	memcpy(info.name, optval, sizeof(info.name) - 1);
+	real(fd, IPPROTO_IP, IPT_SO_GET_INFO, &info, &len);
+	errno = saved;
+}
+
+static int is_ipt_opt(int level, int optname)
+{
+	return level == IPPROTO_IP && optname >= IPT_OPT_MIN && optname <= IPT_OPT_MAX;
+}
+
+int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+{
+	setsockopt_fn real = (setsockopt_fn)dlsym(RTLD_NEXT, "setsockopt");
+	void *out;
+	__u32 outlen;
+	int ret;
+
+	if (!is_ipt_opt(level, optname))
+		return real(fd, level, optname, optval, optlen);
+	touch_netfilter_table(fd, optval, optlen);
+	ret = helper_call(fd, optname, BPFILTER_IPC_F_SET, optval, optlen, &out, &outlen);
+	if (ret == -ENOPROTOOPT)
+		return real(fd, level, optname, optval, optlen);
+	if (ret == 0 && optname == IPT_SO_SET_REPLACE && outlen) {
+		const struct ipt_replace *repl = optval;
+
+		if (optlen >= sizeof(*repl) && repl->counters &&
+		    outlen <= (__u64)repl->num_counters * sizeof(struct xt_counters))
+			memcpy(repl->counters, out, outlen);
+	}
+	free(out);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
+int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+{
+	getsockopt_fn real = (getsockopt_fn)dlsym(RTLD_NEXT, "getsockopt");
+	void *out;
+	__u32 outlen;
+	int ret;
+
+	if (!is_ipt_opt(level, optname) || !optlen)
+		return real(fd, level, optname, optval, optlen);
+	if (optname == IPT_SO_GET_INFO || optname == IPT_SO_GET_ENTRIES)
+		touch_netfilter_table(fd, optval, *optlen);
+	ret = helper_call(fd, optname, 0, optval, *optlen, &out, &outlen);
+	if (ret == -ENOPROTOOPT)
+		return real(fd, level, optname, optval, optlen);
+	if (ret >= 0 && outlen)
+		memcpy(optval, out, outlen <= *optlen ? outlen : *optlen);
+	free(out);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}

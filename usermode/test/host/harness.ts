@@ -1,0 +1,162 @@
+/**
+ * Host-mode harness: builds the preload shim and a GET_INFO/GET_ENTRIES dump tool into a temp
+ * dir, runs the helper in-process on a unix socket, and runs real iptables-legacy commands in
+ * two fresh netns: one native (netfilter), one through the shim (bpfilter).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { listenHost } from "../../src/ipc/host_server.ts";
+import type { ExtensionRevisions } from "../../src/table/revisions.ts";
+import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
+import { SockoptHandler } from "../../src/table/sockopt_handler.ts";
+
+const repo = resolve(import.meta.dirname, "../../..");
+
+/** Why the host tier cannot run here, or undefined if it can. */
+export function hostTierUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "host tests need root (netns, iptables-legacy)";
+  for (const tool of ["/usr/sbin/iptables-legacy", "/usr/sbin/iptables-legacy-save", "/usr/sbin/iptables-legacy-restore"]) {
+    if (!existsSync(tool)) return `${tool} is not installed`;
+  }
+  return undefined;
+}
+
+/** The result of one command. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const DUMP_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+int main(void)
+{
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	struct ipt_getinfo gi;
+	struct ipt_get_entries *ge;
+	socklen_t len = sizeof(gi);
+	size_t n, i;
+
+	memset(&gi, 0, sizeof(gi));
+	strcpy(gi.name, "filter");
+	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &gi, &len)) {
+		perror("IPT_SO_GET_INFO");
+		return 1;
+	}
+	for (i = 0; i < sizeof(gi); i++)
+		printf("%02x", ((unsigned char *)&gi)[i]);
+	printf("\\n");
+	n = sizeof(*ge) + gi.size;
+	ge = malloc(n);
+	memset(ge, 0xaa, n);
+	strcpy(ge->name, "filter");
+	ge->size = gi.size;
+	len = n;
+	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_ENTRIES, ge, &len)) {
+		perror("IPT_SO_GET_ENTRIES");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%02x%s", ((unsigned char *)ge)[i], i % 32 == 31 ? "\\n" : "");
+	printf("\\n");
+	return 0;
+}
+`;
+
+/** A running host-mode setup; close() removes everything it created. */
+export class HostBench {
+  readonly dir: string;
+  readonly socket: string;
+  readonly shim: string;
+  readonly dump: string;
+  readonly nativeNs: string;
+  readonly bpfNs: string;
+  readonly enforcer: MemoryEnforcer;
+  readonly log: string[] = [];
+  private server: Server | undefined;
+  private readonly namespaces: string[] = [];
+
+  constructor(enforcer = new MemoryEnforcer()) {
+    this.enforcer = enforcer;
+    this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
+    this.socket = join(this.dir, "helper.sock");
+    this.shim = join(this.dir, "libbpfilter-preload.so");
+    this.dump = join(this.dir, "ipt-dump");
+    const tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.nativeNs = `bpft-nf-${tag}`;
+    this.bpfNs = `bpft-bpf-${tag}`;
+  }
+
+  /** Builds the shim and the dump tool, starts the helper and creates both netns. */
+  async start(extensions: ExtensionRevisions): Promise<void> {
+    const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
+    execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
+    writeFileSync(join(this.dir, "dump.c"), DUMP_C);
+    execFileSync("cc", [...cc, "-o", this.dump, join(this.dir, "dump.c")]);
+    const handler = new SockoptHandler(this.enforcer, extensions, (line) => this.log.push(line));
+    this.server = await listenHost(this.socket, {
+      answer: (req) => handler.handle(req),
+      log: (line) => this.log.push(line),
+      trace: false,
+    });
+    for (const ns of [this.nativeNs, this.bpfNs]) {
+      execFileSync("ip", ["netns", "add", ns]);
+      this.namespaces.push(ns);
+    }
+  }
+
+  /** Runs a command in a netns, through bpfilter (the shim) or natively; never throws on exit codes. */
+  run(via: "native" | "bpfilter", argv: readonly string[], stdin?: string): Promise<CommandResult> {
+    const ns = via === "native" ? this.nativeNs : this.bpfNs;
+    const env = via === "native" ? [] : [`LD_PRELOAD=${this.shim}`, `BPFILTER_SOCKET=${this.socket}`];
+    return new Promise((done) => {
+      const child = execFile(
+        "ip",
+        ["netns", "exec", ns, "env", ...env, ...argv],
+        { encoding: "utf8", maxBuffer: 64 << 20 },
+        (err, stdout, stderr) => {
+          const code = err === null ? 0 : typeof err.code === "number" ? err.code : 255;
+          done({ code, stdout, stderr });
+        },
+      );
+      if (stdin !== undefined) child.stdin?.end(stdin);
+      else child.stdin?.end();
+    });
+  }
+
+  /** Runs the same command both ways. */
+  async both(argv: readonly string[], stdin?: string): Promise<{ native: CommandResult; bpfilter: CommandResult }> {
+    const native = await this.run("native", argv, stdin);
+    const bpfilter = await this.run("bpfilter", argv, stdin);
+    return { native, bpfilter };
+  }
+
+  /** Stops the helper and deletes the netns and the temp dir. */
+  async close(): Promise<void> {
+    for (const ns of this.namespaces) {
+      try {
+        execFileSync("ip", ["netns", "del", ns]);
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise<void>((done) => (this.server ? this.server.close(() => done()) : done()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** iptables-save output without its timestamp comment lines. */
+export function maskSave(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !line.startsWith("# Generated by") && !line.startsWith("# Completed on"))
+    .join("\n");
+}
