@@ -9,11 +9,12 @@ import {
   BPF_PSEUDO_MAP_FD,
   bpf_prog_load_opts,
 } from "./abi.ts";
-import { BpfError } from "./errors.ts";
-import { bpf_prog_load } from "./libbpf.ts";
+import { BpfError, check } from "./errors.ts";
+import { bpf_obj_get_info_by_fd, bpf_prog_load } from "./libbpf.ts";
 import { takeLibbpfMessages } from "./libbpf-log.ts";
 import type { BpfMap } from "./maps.ts";
 import { checkObjectName } from "./names.ts";
+import { getPinned } from "./pin.ts";
 
 /** The program types the helper loads: XDP for ingress, TC (sched_cls, direct-action) for egress. */
 export type ProgType = "xdp" | "sched_cls";
@@ -114,7 +115,20 @@ export function loadProgram(spec: ProgSpec): BpfProgram {
   );
 }
 
+/** Opens the program pinned at `path`; `name` is what errors call it. */
+export function openPinnedProgram(path: string, name: string): BpfProgram {
+  return programFromFd(getPinned(path), name);
+}
+
 /** Wraps the fd of a loaded program (e.g. from getPinned); takes ownership of the fd. */
 export function programFromFd(fd: number, name: string): BpfProgram {
   return { fd, name, close: () => closeSync(fd) };
+}
+
+/** The kernel's id of a loaded program (the first two u32 of struct bpf_prog_info are type and id). */
+export function programId(prog: BpfProgram): number {
+  const head = new Uint32Array(2);
+  const length = Uint32Array.of(head.byteLength);
+  check(`bpf_obj_get_info_by_fd(program '${prog.name}')`, bpf_obj_get_info_by_fd(prog.fd, head, length));
+  return head[1]!;
 }

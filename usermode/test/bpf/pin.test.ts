@@ -4,7 +4,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMap, ensureBpffs, getPinned, isBpffs, openPinnedMap, pinObject, type MapSpec } from "../../src/bpf/index.ts";
+import {
+  createMap,
+  ensureBpffs,
+  getPinned,
+  isBpffs,
+  loadProgram,
+  openPinnedMap,
+  openPinnedProgram,
+  pinObject,
+  programId,
+  testRun,
+  type MapSpec,
+} from "../../src/bpf/index.ts";
+import { XDP_PASS, returns } from "./tiny-programs.ts";
 
 let root: string;
 beforeAll(() => {
@@ -49,6 +62,21 @@ describe("pins", () => {
       else expect(reopened.lookup(key)).toEqual(value);
     } finally {
       reopened.close();
+    }
+  });
+
+  it("a pinned program reopens as the same kernel program", () => {
+    ensureBpffs(root);
+    const path = join(root, "prog_pass");
+    const prog = loadProgram({ type: "xdp", name: "xdp_pass", insns: returns(XDP_PASS) });
+    try {
+      pinObject(prog.fd, path);
+      const reopened = openPinnedProgram(path, "xdp_pass");
+      expect(programId(reopened)).toBe(programId(prog));
+      expect(testRun(reopened, new Uint8Array(64)).retval).toBe(XDP_PASS);
+      reopened.close();
+    } finally {
+      prog.close();
     }
   });
 

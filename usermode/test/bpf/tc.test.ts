@@ -6,6 +6,7 @@ import {
   attachTcEgress,
   inNetns,
   loadProgram,
+  programId,
   tcFilter,
   type BpfProgram,
 } from "../../src/bpf/index.ts";
@@ -36,10 +37,10 @@ describe("attachTcEgress", () => {
       try {
         expect(filter.handle).not.toBe(0);
         expect(filter.priority).not.toBe(0);
-        const dropId = filter.progId();
+        expect(filter.progId()).toBe(programId(drop));
         expect(udpDelivered(pair.a, pair.b)).toBe(false);
         filter.replace(pass);
-        expect(filter.progId()).not.toBe(dropId);
+        expect(filter.progId()).toBe(programId(pass));
         expect(udpDelivered(pair.a, pair.b)).toBe(true);
       } finally {
         filter.detach();
@@ -53,9 +54,9 @@ describe("attachTcEgress", () => {
       const first = attachTc(pair.a.ifindex, "egress", pass, { handle: 7, priority: 3 });
       const again = tcFilter(pair.a.ifindex, "egress", 7, 3);
       try {
-        const passId = again.progId();
+        expect(again.progId()).toBe(programId(pass));
         again.replace(drop);
-        expect(first.progId()).not.toBe(passId);
+        expect(first.progId()).toBe(programId(drop));
         expect(udpDelivered(pair.a, pair.b)).toBe(false);
       } finally {
         again.detach();

@@ -12,6 +12,7 @@ import {
   inNetns,
   loadProgram,
   openPinnedLink,
+  programId,
   type BpfMap,
   type BpfProgram,
 } from "../../src/bpf/index.ts";
@@ -55,10 +56,11 @@ describe("attachXdp", () => {
       const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop, mode));
       try {
         const before = dropped();
-        expect(attachedProgId()).not.toBe(0);
+        expect(attachedProgId()).toBe(programId(drop));
         expect(udpDelivered(pair.a, pair.b)).toBe(false);
         expect(dropped()).toBeGreaterThan(before);
         link.update(pass);
+        expect(attachedProgId()).toBe(programId(pass));
         expect(udpDelivered(pair.a, pair.b)).toBe(true);
         link.update(drop);
         expect(udpDelivered(pair.a, pair.b)).toBe(false);
@@ -89,7 +91,7 @@ describe("attachXdp", () => {
       const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop));
       link.pin(path);
       link.close();
-      expect(attachedProgId()).not.toBe(0);
+      expect(attachedProgId()).toBe(programId(drop));
       expect(udpDelivered(pair.a, pair.b)).toBe(false);
 
       const reopened = openPinnedLink(path);
