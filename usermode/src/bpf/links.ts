@@ -8,6 +8,8 @@ import type { BpfProgram } from "./loader.ts";
 import { missingIfindexNote } from "./netns.ts";
 import { getPinned, pinObject } from "./pin.ts";
 
+const EBUSY = 16;
+
 /** A bpf_link: the program stays attached while the link fd is open or pinned. */
 export interface BpfLink {
   /** The link fd; owned by this object until close(). */
@@ -30,8 +32,8 @@ export function attachXdp(ifindex: number, prog: BpfProgram, mode?: "skb" | "nat
   const flags = mode === undefined ? 0 : XDP_FLAGS[mode];
   const subject = `BPF_XDP, program '${prog.name}', ifindex ${ifindex}${mode === undefined ? "" : `, ${mode} mode`}`;
   const opts = { sz: koffi.sizeof(bpf_link_create_opts), flags };
-  const fd = check(`bpf_link_create(${subject})`, bpf_link_create(prog.fd, ifindex, BPF_XDP, opts), () =>
-    missingIfindexNote(ifindex),
+  const fd = check(`bpf_link_create(${subject})`, bpf_link_create(prog.fd, ifindex, BPF_XDP, opts), (errno) =>
+    errno === EBUSY ? `ifindex ${ifindex} already has an XDP program (a bpf_link or one set over netlink)` : missingIfindexNote(ifindex),
   );
   return linkFromFd(fd, `XDP link on ifindex ${ifindex}`);
 }

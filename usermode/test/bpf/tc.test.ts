@@ -2,11 +2,13 @@
 // datagrams: a drop program drops at the sender, replace() swaps to a pass program, detach() removes it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  BpfError,
   attachTc,
   attachTcEgress,
   inNetns,
   loadProgram,
   programId,
+  setLibbpfLogger,
   tcFilter,
   type BpfProgram,
 } from "../../src/bpf/index.ts";
@@ -65,6 +67,25 @@ describe("attachTcEgress", () => {
       expect(() => first.progId()).toThrow(/bpf_tc_query\(TC egress filter on ifindex \d+ \(handle 7, priority 3\)\): .*\(E[A-Z]+\)/);
       expect(udpDelivered(pair.a, pair.b)).toBe(true);
     });
+  });
+
+  it("what libbpf prints about a failure (the kernel's extack) reaches the logger and the error", () => {
+    const printed: string[] = [];
+    setLibbpfLogger((_level, message) => printed.push(message));
+    try {
+      const gone = tcFilter(pair.a.ifindex, "egress", 99, 99);
+      let caught: unknown;
+      try {
+        inNetns(pair.a.netnsPath, () => gone.progId());
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(BpfError);
+      expect(printed.length).toBeGreaterThan(0);
+      for (const message of printed) expect((caught as BpfError).message).toContain(`libbpf: ${message}`);
+    } finally {
+      setLibbpfLogger(undefined);
+    }
   });
 
   it("attaching at a taken handle and priority is refused (EEXIST) and names the interface", () => {

@@ -76,7 +76,7 @@ describe("attachXdp", () => {
     const link = inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, pass));
     try {
       expect(() => inNetns(pair.b.netnsPath, () => attachXdp(pair.b.ifindex, drop))).toThrow(
-        new RegExp(`bpf_link_create\\(BPF_XDP, program 'xdp_drop_count', ifindex ${pair.b.ifindex}\\): .*\\(EBUSY\\)`),
+        new RegExp(`bpf_link_create\\(BPF_XDP, program 'xdp_drop_count', ifindex ${pair.b.ifindex}\\): .*\\(EBUSY\\): ifindex ${pair.b.ifindex} already has an XDP program`),
       );
     } finally {
       link.close();
