@@ -161,3 +161,10 @@ export const bpf_map_info = koffi.struct("bpf_map_info", {
   btf_value_type_id: "uint32_t",
   map_extra: "uint64_t",
 });
+
+/** struct bpf_map_batch_opts (libbpf 1.1). */
+export const bpf_map_batch_opts = koffi.struct("bpf_map_batch_opts", {
+  sz: "size_t",
+  elem_flags: "uint64_t",
+  flags: "uint64_t",
+});

@@ -30,6 +30,16 @@ export const bpf_map_delete_elem = libbpf.func("int bpf_map_delete_elem(int fd, 
 /** int bpf_map_get_next_key(fd, key, next_key): key NULL gives the first key. */
 export const bpf_map_get_next_key = libbpf.func("int bpf_map_get_next_key(int fd, const void *key, void *next_key)");
 
+/** int bpf_map_lookup_batch(fd, in_batch, out_batch, keys, values, count, opts): count is in/out. */
+export const bpf_map_lookup_batch = libbpf.func(
+  "int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const bpf_map_batch_opts *opts)",
+);
+
+/** int bpf_map_update_batch(fd, keys, values, count, opts): count is in/out. */
+export const bpf_map_update_batch = libbpf.func(
+  "int bpf_map_update_batch(int fd, const void *keys, const void *values, uint32_t *count, const bpf_map_batch_opts *opts)",
+);
+
 /** int bpf_prog_test_run_opts(prog_fd, opts): data_out is written in place, the out fields are copied back. */
 export const bpf_prog_test_run_opts = libbpf.func("int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)");
 

@@ -12,6 +12,7 @@ import {
   bpf_obj_get_info_by_fd,
   libbpf_num_possible_cpus,
 } from "./libbpf.ts";
+import { lookupArrayBatch, updateArrayBatch } from "./map-batch.ts";
 import { getPinned } from "./pin.ts";
 import koffi from "koffi";
 
@@ -44,6 +45,14 @@ export interface BpfMap {
   delete(key: Uint8Array): boolean;
   /** All keys currently in the map, in kernel iteration order. */
   keys(): Uint8Array[];
+  /** Every entry of an array map, index = key, in a few syscalls (batch lookup); views of one buffer. */
+  lookupAll(): Uint8Array[];
+  /** Every entry of a percpu array map, [key][cpu], in a few syscalls (batch lookup); views of one buffer. */
+  lookupAllPerCpu(): Uint8Array[][];
+  /** Writes values[i] to key i of an array map (values.length <= maxEntries), in a few syscalls. */
+  updateAll(values: readonly Uint8Array[]): void;
+  /** Writes values[i][cpu] to key i of a percpu array map, in a few syscalls. */
+  updateAllPerCpu(values: readonly (readonly Uint8Array[])[]): void;
 }
 
 const BPF_ANY = 0;
@@ -91,6 +100,24 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
   const checkPerCpu = (want: boolean, what: string): void => {
     if (perCpu !== want) throw new TypeError(`${label}: ${what} does not apply to a ${spec.type} map`);
   };
+  const checkArray = (what: string): void => {
+    if (spec.type === "hash") throw new TypeError(`${label}: ${what} does not apply to a hash map`);
+  };
+  const checkCount = (count: number): void => {
+    if (count > spec.maxEntries) throw new RangeError(`${label}: ${count} values for ${spec.maxEntries} entries`);
+  };
+  /** Lays out one key's per-CPU values the way the kernel wants them: 8-byte aligned slots. */
+  const perCpuSlots = (values: readonly Uint8Array[], into: Uint8Array, what: string): void => {
+    if (values.length !== possibleCpus()) {
+      throw new RangeError(`${label}: ${what} has ${values.length} values, there are ${possibleCpus()} possible CPUs`);
+    }
+    values.forEach((value, cpu) => {
+      checkValue(value, `${what}, CPU ${cpu}`);
+      into.set(value, cpu * slot);
+    });
+  };
+  const splitPerCpu = (all: Uint8Array): Uint8Array[] =>
+    Array.from({ length: possibleCpus() }, (_, cpu) => all.subarray(cpu * slot, cpu * slot + spec.valueSize));
   const checkValue = (value: Uint8Array, what: string): void => {
     if (value.length !== spec.valueSize) {
       throw new RangeError(`${label}: ${what} is ${value.length} bytes, the map's valueSize is ${spec.valueSize}`);
@@ -117,7 +144,7 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
       checkPerCpu(true, "lookupPerCpu()");
       const all = lookupRaw(key, slot * possibleCpus());
       if (all === undefined) throw new RangeError(`${label}: key is out of range`);
-      return Array.from({ length: possibleCpus() }, (_, cpu) => all.slice(cpu * slot, cpu * slot + spec.valueSize));
+      return splitPerCpu(all);
     },
     update(key, value) {
       checkPerCpu(false, "update()");
@@ -128,14 +155,8 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
     updatePerCpu(key, values) {
       checkPerCpu(true, "updatePerCpu()");
       checkKey(key);
-      if (values.length !== possibleCpus()) {
-        throw new RangeError(`${label}: updatePerCpu got ${values.length} values, there are ${possibleCpus()} possible CPUs`);
-      }
-      const all = new Uint8Array(slot * values.length);
-      values.forEach((value, cpu) => {
-        checkValue(value, `value for CPU ${cpu}`);
-        all.set(value, cpu * slot);
-      });
+      const all = new Uint8Array(slot * possibleCpus());
+      perCpuSlots(values, all, "updatePerCpu()");
       check(`bpf_map_update_elem(${label})`, bpf_map_update_elem(fd, key, all, BPF_ANY));
     },
     delete(key) {
@@ -156,6 +177,37 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
         keys.push(next);
         previous = next;
       }
+    },
+    lookupAll() {
+      checkArray("lookupAll()");
+      checkPerCpu(false, "lookupAll()");
+      const all = lookupArrayBatch(fd, label, spec.maxEntries, spec.valueSize);
+      return Array.from({ length: spec.maxEntries }, (_, key) => all.subarray(key * spec.valueSize, (key + 1) * spec.valueSize));
+    },
+    lookupAllPerCpu() {
+      checkPerCpu(true, "lookupAllPerCpu()");
+      const stride = slot * possibleCpus();
+      const all = lookupArrayBatch(fd, label, spec.maxEntries, stride);
+      return Array.from({ length: spec.maxEntries }, (_, key) => splitPerCpu(all.subarray(key * stride, (key + 1) * stride)));
+    },
+    updateAll(values) {
+      checkArray("updateAll()");
+      checkPerCpu(false, "updateAll()");
+      checkCount(values.length);
+      const all = new Uint8Array(values.length * spec.valueSize);
+      values.forEach((value, key) => {
+        checkValue(value, `value for key ${key}`);
+        all.set(value, key * spec.valueSize);
+      });
+      if (values.length > 0) updateArrayBatch(fd, label, all, spec.valueSize);
+    },
+    updateAllPerCpu(values) {
+      checkPerCpu(true, "updateAllPerCpu()");
+      checkCount(values.length);
+      const stride = slot * possibleCpus();
+      const all = new Uint8Array(values.length * stride);
+      values.forEach((perKey, key) => perCpuSlots(perKey, all.subarray(key * stride), `key ${key}`));
+      if (values.length > 0) updateArrayBatch(fd, label, all, stride);
     },
   };
 }

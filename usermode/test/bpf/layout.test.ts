@@ -18,6 +18,7 @@ const structs = {
   bpf_tc_opts: abi.bpf_tc_opts,
   if_nameindex: abi.if_nameindex,
   bpf_map_info: abi.bpf_map_info,
+  bpf_map_batch_opts: abi.bpf_map_batch_opts,
 };
 
 const constants: [string, number][] = [

@@ -102,8 +102,48 @@ describe("createMap", () => {
   it("refuses a per-CPU write with the wrong number of values", () => {
     withMap({ type: "percpu_array", name: "pcpu", keySize: 4, valueSize: 8, maxEntries: 1 }, (map) => {
       const values = Array.from({ length: possibleCpus() + 1 }, () => new Uint8Array(8));
-      expect(() => map.updatePerCpu(u32(0), values)).toThrow(`got ${values.length} values, there are ${possibleCpus()} possible CPUs`);
+      expect(() => map.updatePerCpu(u32(0), values)).toThrow(`updatePerCpu() has ${values.length} values, there are ${possibleCpus()} possible CPUs`);
     });
+  });
+
+  it.each([1, 5, 10_000])("array of %i: lookupAll() and updateAll() agree with per-key lookup and update", (maxEntries) => {
+    withMap({ type: "array", name: "arr", keySize: 4, valueSize: 12, maxEntries }, (map) => {
+      const written = Array.from({ length: maxEntries }, (_, key) => bytes(12, key));
+      for (const key of [0, maxEntries - 1]) map.update(u32(key), written[key]!);
+      const read = map.lookupAll();
+      expect(read.length).toBe(maxEntries);
+      read.forEach((value, key) => expect(value).toEqual(map.lookup(u32(key))));
+      map.updateAll(written);
+      for (const key of [0, Math.floor(maxEntries / 2), maxEntries - 1]) expect(map.lookup(u32(key))).toEqual(written[key]);
+      expect(map.lookupAll()).toEqual(written);
+    });
+  });
+
+  it.each([
+    { maxEntries: 3, valueSize: 16 },
+    { maxEntries: 10_000, valueSize: 16 },
+    { maxEntries: 7, valueSize: 12 },
+  ])("percpu array of $maxEntries x $valueSize bytes: lookupAllPerCpu() and updateAllPerCpu() agree with per-key calls", ({ maxEntries, valueSize }) => {
+    withMap({ type: "percpu_array", name: "pcpu", keySize: 4, valueSize, maxEntries }, (map) => {
+      const written = Array.from({ length: maxEntries }, (_, key) =>
+        Array.from({ length: possibleCpus() }, (_, cpu) => bytes(valueSize, key * 7 + cpu)),
+      );
+      map.updateAllPerCpu(written);
+      for (const key of [0, maxEntries - 1]) expect(map.lookupPerCpu(u32(key))).toEqual(written[key]);
+      map.updatePerCpu(u32(1), written[0]!);
+      const read = map.lookupAllPerCpu();
+      expect(read[1]).toEqual(written[0]);
+      expect(read.slice(2)).toEqual(written.slice(2));
+    });
+  });
+
+  it.each<{ what: string; spec: MapSpec; call: (map: BpfMap) => unknown; message: string }>([
+    { what: "lookupAll on a hash", spec: { type: "hash", name: "h", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAll(), message: "map 'h' (fd" },
+    { what: "updateAll past maxEntries", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.updateAll([u32(0), u32(0), u32(0)]), message: "3 values for 2 entries" },
+    { what: "updateAll with a short value", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.updateAll([u32(0), new Uint8Array(3)]), message: "value for key 1 is 3 bytes" },
+    { what: "lookupAllPerCpu on a plain array", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAllPerCpu(), message: "lookupAllPerCpu() does not apply to a array map" },
+  ])("refuses $what", ({ spec, call, message }) => {
+    withMap(spec, (map) => expect(() => call(map)).toThrow(message));
   });
 
   it("reports a kernel error on update as a BpfError naming the map", () => {
