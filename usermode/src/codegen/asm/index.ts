@@ -7,3 +7,4 @@ export * from "./loadstore.ts";
 export * from "./assemble.ts";
 export * from "./disasm.ts";
 export * from "./parse.ts";
+export * from "./cfg.ts";

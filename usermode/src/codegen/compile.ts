@@ -1,0 +1,63 @@
+/** compileHook(): one IR table to the BPF program of one attach point, or a decline. */
+import type { Table } from "../ir/types.ts";
+import { assemble, disassemble, type MapRef } from "./asm/index.ts";
+import { buildIngress } from "./ingress.ts";
+import { buildEgress } from "./egress.ts";
+import { checkTable, type CheckOptions } from "./check.ts";
+import { catchDecline, DeclineError, type Decline } from "./decline.ts";
+import type { ProgramBuilder } from "./builder.ts";
+
+/** Where a program attaches: XDP on ingress (INPUT and FORWARD), TC on egress (OUTPUT). */
+export type AttachPoint = "ingress" | "egress";
+
+/** A compiled program, ready for bpf/ loadProgram. */
+export interface CompiledProgram {
+  readonly declined?: false;
+  readonly hook: AttachPoint;
+  /** The iptables chains the program enforces. */
+  readonly chains: readonly ("INPUT" | "FORWARD" | "OUTPUT")[];
+  readonly progType: "xdp" | "sched_cls";
+  readonly insns: Uint8Array;
+  readonly mapRefs: readonly MapRef[];
+  /** Disassembly, one line per instruction. */
+  readonly text: readonly string[];
+}
+
+/** Options of the compiler. */
+export type CompileOptions = CheckOptions;
+
+function finish(hook: AttachPoint, b: ProgramBuilder): CompiledProgram {
+  let assembled;
+  try {
+    assembled = assemble(b.finish());
+  } catch (e) {
+    throw new DeclineError(`${hook} program: ${(e as Error).message}`);
+  }
+  return {
+    hook,
+    chains: hook === "ingress" ? ["INPUT", "FORWARD"] : ["OUTPUT"],
+    progType: hook === "ingress" ? "xdp" : "sched_cls",
+    insns: assembled.insns,
+    mapRefs: assembled.mapRefs,
+    text: disassemble(assembled.insns, assembled.mapRefs),
+  };
+}
+
+/** Compiles the program of an attach point (checkTable first); a table it cannot compile faithfully is declined. */
+export function compileProgram(table: Table, hook: AttachPoint, options: CompileOptions = {}): CompiledProgram | Decline {
+  const problem = checkTable(table, options);
+  if (problem !== undefined) return problem;
+  return catchDecline(() => {
+    try {
+      return finish(hook, hook === "ingress" ? buildIngress(table, options) : buildEgress(table, options));
+    } catch (e) {
+      if (e instanceof RangeError) throw new DeclineError(`${hook} program: ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+/** The program that enforces a hook: INPUT and FORWARD share the XDP ingress program, OUTPUT is TC egress. */
+export function compileHook(table: Table, hook: "INPUT" | "OUTPUT" | "FORWARD", options: CompileOptions = {}): CompiledProgram | Decline {
+  return compileProgram(table, hook === "OUTPUT" ? "egress" : "ingress", options);
+}

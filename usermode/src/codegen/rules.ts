@@ -1,0 +1,154 @@
+/**
+ * Rules and chains: each rule is "skip to the next rule unless every match holds; count;
+ * verdict". User-defined chains are inlined at each jump/goto (iptables forbids loops).
+ */
+import { and, add, ja, jeq, jne, jset, jgt, ldx, lsh, mov, toBe, type Reg } from "./asm/index.ts";
+import type { Chain, Rule, Table } from "../ir/types.ts";
+import { findMatch, findTarget } from "../ext/registry.ts";
+import type { MatchEmitter } from "../ext/types.ts";
+import { IP_OFFSET_LE, IPH, REG } from "./layout.ts";
+import { emitCount, emitReturn } from "./counters.ts";
+import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
+import { DeclineError, withWhere } from "./decline.ts";
+import type { ProgramBuilder } from "./builder.ts";
+
+/** Return codes of a hook's program for the two final verdicts. */
+export interface VerdictCodes {
+  readonly accept: number;
+  readonly drop: number;
+}
+
+/** What chain emission needs besides the chain itself. */
+export interface ChainContext {
+  readonly b: ProgramBuilder;
+  readonly table: Table;
+  readonly codes: VerdictCodes;
+  readonly devices: HookDevices;
+  readonly ifindexByName: ReadonlyMap<string, number> | undefined;
+}
+
+/** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
+export function ruleWhere(chain: Chain, index: number): string {
+  return `rule ${index + 1} in chain ${chain.name}`;
+}
+
+function matchEmitter(b: ProgramBuilder, noMatch: string, hotdrop: { label: string; used: boolean }): MatchEmitter {
+  const useHotdrop = (): string => {
+    hotdrop.used = true;
+    return hotdrop.label;
+  };
+  return {
+    noMatch,
+    get hotdrop() {
+      return useHotdrop();
+    },
+    label: (hint) => b.label(hint),
+    emit: (...insns) => b.emit(...insns),
+    place: (label) => b.place(label),
+    skipFragments(hotdropAtOne) {
+      b.emit(ldx("u16", 0, REG.iph, IPH.FRAG_OFF));
+      if (!hotdropAtOne) {
+        b.emit(jset.imm(0, IP_OFFSET_LE, noMatch));
+        return;
+      }
+      b.emit(toBe(0, 16), and.imm32(0, 0x1fff), jeq.imm32(0, 1, useHotdrop()), jne.imm32(0, 0, noMatch));
+    },
+    transportHeader(dst: Reg, bytes: number) {
+      if (dst === 0) throw new Error("transportHeader: r0 is its scratch register, pick another");
+      const drop = useHotdrop();
+      // thoff = ihl * 4; thoff + bytes must lie within tot_len (skb->len at the IP layer) ...
+      b.emit(
+        ldx("u8", 0, REG.iph, IPH.VERSION_IHL),
+        and.imm(0, 0x0f),
+        lsh.imm(0, 2),
+        mov.reg(dst, 0),
+        add.imm(dst, bytes),
+        jgt.reg(dst, REG.totLen, drop),
+      );
+      // ... and within the packet, which the verifier needs to see checked.
+      b.emit(mov.reg(dst, REG.iph), add.reg(dst, 0), mov.reg(0, dst), add.imm(0, bytes), jgt.reg(0, REG.dataEnd, drop));
+    },
+  };
+}
+
+function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): { label: string; used: boolean } {
+  const hotdrop = { label: ctx.b.label("hotdrop"), used: false };
+  const em = matchEmitter(ctx.b, noMatch, hotdrop);
+  emitIpMatch(ctx.b, rule.ip, ctx.devices, ctx.ifindexByName, noMatch);
+  for (const m of rule.matches) {
+    const ext = findMatch(m.name, m.revision);
+    if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
+    const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
+    ext.emit(em, decoded);
+  }
+  return hotdrop;
+}
+
+/** Runs an extension's decode; a decode error becomes a decline carrying its message. */
+export function decodeOrDecline<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (e instanceof DeclineError) throw e;
+    throw new DeclineError((e as Error).message);
+  }
+}
+
+function findChain(ctx: ChainContext, name: string, where: string): Chain {
+  const chain = ctx.table.chains.find((c) => c.name === name);
+  if (chain === undefined) throw new DeclineError(`${where}: jump to chain '${name}', which does not exist`);
+  if (chain.hook !== undefined) throw new DeclineError(`${where}: jump to built-in chain '${name}'`);
+  return chain;
+}
+
+function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: string, callers: readonly string[]): void {
+  const { b } = ctx;
+  const rule = chain.rules[index]!;
+  const where = ruleWhere(chain, index);
+  const next = b.label(`${chain.name}_${index + 1}_next`);
+  const hotdrop = emitMatches(ctx, rule, where, next);
+  emitCount(b, rule.counterIndex);
+  const target = rule.target;
+  if (target.kind === "ext") {
+    const ext = findTarget(target.name, target.revision);
+    if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
+    const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(target.data, target.revision)));
+    emitReturn(b, ctx.codes[ext.verdict(decoded)]);
+  } else {
+    const v = target.verdict;
+    if (v.kind === "accept" || v.kind === "drop") emitReturn(b, ctx.codes[v.kind]);
+    else if (v.kind === "return") b.emit(ja(returnTo));
+    else {
+      if (callers.includes(v.chain) || v.chain === chain.name) {
+        throw new DeclineError(`${where}: ${v.kind} to chain '${v.chain}' loops back`);
+      }
+      const callee = findChain(ctx, v.chain, where);
+      emitChainBody(ctx, callee, v.kind === "jump" ? next : returnTo, [...callers, chain.name]);
+    }
+  }
+  if (hotdrop.used) {
+    b.place(hotdrop.label);
+    emitReturn(b, ctx.codes.drop);
+  }
+  b.place(next);
+}
+
+/** Emits a chain's rules; a user-defined chain ends by jumping to returnTo. */
+export function emitChainBody(ctx: ChainContext, chain: Chain, returnTo: string, callers: readonly string[]): void {
+  for (let i = 0; i < chain.rules.length; i++) emitRule(ctx, chain, i, returnTo, callers);
+  if (chain.hook === undefined) ctx.b.emit(ja(returnTo));
+}
+
+/** Emits a built-in chain: its rules, then its policy (counted) — RETURN at top level also lands there. */
+export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): void {
+  const { b } = ctx;
+  if (chain === undefined) {
+    emitReturn(b, ctx.codes.accept);
+    return;
+  }
+  const policy = b.label(`${chain.name}_policy`);
+  emitChainBody(ctx, chain, policy, []);
+  b.place(policy);
+  if (chain.policyCounterIndex !== undefined) emitCount(b, chain.policyCounterIndex);
+  emitReturn(b, ctx.codes[chain.policy ?? "accept"]);
+}

@@ -1,0 +1,58 @@
+/** The icmp match (ip_tables.c icmp_match, struct ipt_icmp): type and code range. */
+import { ja, jgt, jlt, jne, ldx } from "../codegen/asm/index.ts";
+import { defineMatch, expectXtSize } from "./types.ts";
+
+/** IPPROTO_ICMP. */
+export const IPPROTO_ICMP = 1;
+/** sizeof(struct ipt_icmp): u8 type, u8 code[2], u8 invflags. */
+export const IPT_ICMP_SIZE = 4;
+const IPT_ICMP_INV = 0x01;
+/** sizeof(struct icmphdr): what icmp_match reads with skb_header_pointer. */
+const ICMP_HDR_SIZE = 8;
+
+/** A decoded ipt_icmp; type 0xff means any type. */
+export interface IcmpMatch {
+  readonly type: number;
+  readonly codeMin: number;
+  readonly codeMax: number;
+  readonly invert: boolean;
+}
+
+/** The icmp match. */
+export const icmp = defineMatch<IcmpMatch>({
+  name: "icmp",
+  revisions: [0],
+  proto: IPPROTO_ICMP,
+  decode(data) {
+    const view = expectXtSize("match 'icmp'", data, IPT_ICMP_SIZE);
+    const inv = view.getUint8(3);
+    if ((inv & ~IPT_ICMP_INV) !== 0) throw new Error(`match 'icmp': unknown invflags 0x${inv.toString(16)}`);
+    return { type: view.getUint8(0), codeMin: view.getUint8(1), codeMax: view.getUint8(2), invert: inv !== 0 };
+  },
+  emit(em, m) {
+    em.skipFragments(false);
+    em.transportHeader(1, ICMP_HDR_SIZE);
+    // (type == 0xff || (type == t && min <= code <= max)) ^ invert
+    if (m.type === 0xff) {
+      if (m.invert) em.emit(ja(em.noMatch));
+      return;
+    }
+    if (m.codeMin > m.codeMax) {
+      if (!m.invert) em.emit(ja(em.noMatch));
+      return;
+    }
+    em.emit(ldx("u8", 2, 1, 0), ldx("u8", 3, 1, 1));
+    const fails = m.invert ? em.label("icmp_differs") : em.noMatch;
+    em.emit(jne.imm32(2, m.type, fails));
+    if (m.codeMin > 0) em.emit(jlt.imm32(3, m.codeMin, fails));
+    if (m.codeMax < 0xff) em.emit(jgt.imm32(3, m.codeMax, fails));
+    if (m.invert) {
+      em.emit(ja(em.noMatch));
+      em.place(fails);
+    }
+  },
+  describe(m) {
+    const what = m.type === 0xff ? "any" : `${m.type}/${m.codeMin}:${m.codeMax}`;
+    return `-m icmp ${m.invert ? "! " : ""}--icmp-type ${what}`;
+  },
+});

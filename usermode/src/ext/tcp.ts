@@ -1,0 +1,58 @@
+/** The tcp match (xt_tcpudp.c, struct xt_tcp): port ranges and flags; option matching is declined. */
+import { jeq, jne, ldx, and } from "../codegen/asm/index.ts";
+import { defineMatch, expectXtSize } from "./types.ts";
+import { decodePortPair, describeRange, emitPortPair, type PortPair } from "./ports.ts";
+
+/** IPPROTO_TCP. */
+export const IPPROTO_TCP = 6;
+/** sizeof(struct xt_tcp): u16 spts[2], u16 dpts[2], u8 option, u8 flg_mask, u8 flg_cmp, u8 invflags. */
+export const XT_TCP_SIZE = 12;
+const INV_SRCPT = 0x01;
+const INV_DSTPT = 0x02;
+const INV_FLAGS = 0x04;
+const INV_MASK = 0x0f;
+/** Offset of the flags byte in struct tcphdr. */
+const TCP_FLAGS_OFFSET = 13;
+
+/** A decoded xt_tcp (without option, which decode declines). */
+export interface TcpMatch extends PortPair {
+  readonly flagMask: number;
+  readonly flagCmp: number;
+  readonly invertFlags: boolean;
+}
+
+/** The tcp match. */
+export const tcp = defineMatch<TcpMatch>({
+  name: "tcp",
+  revisions: [0],
+  proto: IPPROTO_TCP,
+  decode(data) {
+    const view = expectXtSize("match 'tcp'", data, XT_TCP_SIZE);
+    const inv = view.getUint8(11);
+    if ((inv & ~INV_MASK) !== 0) throw new Error(`match 'tcp': unknown invflags 0x${inv.toString(16)}`);
+    const option = view.getUint8(8);
+    if (option !== 0) throw new Error(`match 'tcp': --tcp-option ${option} is not supported`);
+    return {
+      ...decodePortPair(view, inv, INV_SRCPT, INV_DSTPT),
+      flagMask: view.getUint8(9),
+      flagCmp: view.getUint8(10),
+      invertFlags: (inv & INV_FLAGS) !== 0,
+    };
+  },
+  emit(em, m) {
+    em.skipFragments(true);
+    em.transportHeader(1, 20);
+    emitPortPair(em, 1, m);
+    // ((flags & mask) == cmp) ^ invert; mask 0 and cmp 0 always holds (iptables' default).
+    if (m.flagMask === 0 && m.flagCmp === 0 && !m.invertFlags) return;
+    em.emit(ldx("u8", 2, 1, TCP_FLAGS_OFFSET), and.imm32(2, m.flagMask));
+    em.emit(m.invertFlags ? jeq.imm32(2, m.flagCmp, em.noMatch) : jne.imm32(2, m.flagCmp, em.noMatch));
+  },
+  describe(m) {
+    const parts = ["-m tcp", describeRange("sport", m.sport), describeRange("dport", m.dport)];
+    if (m.flagMask !== 0 || m.flagCmp !== 0 || m.invertFlags) {
+      parts.push(`${m.invertFlags ? "! " : ""}--tcp-flags 0x${m.flagMask.toString(16)} 0x${m.flagCmp.toString(16)}`);
+    }
+    return parts.join(" ");
+  },
+});

@@ -1,0 +1,83 @@
+/**
+ * The contract between the compiler and the match/target extensions: what an
+ * extension decodes from its xt data and what code it asks the compiler to emit.
+ */
+import type { Insn, Reg } from "../codegen/asm/index.ts";
+
+/**
+ * What a match extension emits through. Registers r0-r5 are scratch for the match;
+ * r6-r9 belong to the program (context, IP header, total length, packet end).
+ */
+export interface MatchEmitter {
+  /** Label of the next rule: jump here when the match does not hold. */
+  readonly noMatch: string;
+  /** Label that drops the packet at once without counting (netfilter's hotdrop). */
+  readonly hotdrop: string;
+  /** A fresh label, unique in the program. */
+  label(hint: string): string;
+  /** Appends instructions. */
+  emit(...insns: Insn[]): void;
+  /** Puts a label on the next instruction emitted. */
+  place(label: string): void;
+  /** Jumps to noMatch on a non-first fragment; with hotdropAtOne, fragment offset 1 (8 bytes) hotdrops instead. */
+  skipFragments(hotdropAtOne: boolean): void;
+  /**
+   * Leaves in `dst` (not r0) a packet pointer to the transport header, checked for `bytes` bytes
+   * within the IP total length (else hotdrop, as skb_header_pointer failing does) and the packet.
+   */
+  transportHeader(dst: Reg, bytes: number): void;
+}
+
+/** A match extension: one file of ext/, one line of the registry. */
+export interface MatchExtension<T = unknown> {
+  readonly name: string;
+  /** Revisions this implementation compiles. */
+  readonly revisions: readonly number[];
+  /** IP protocol the match needs in the rule (-p), as the kernel's xt_match.proto; 0 for any. */
+  readonly proto: number;
+  /** Decodes the xt data (XT_ALIGN'd size) and checks it as the kernel's checkentry; throws saying what is wrong. */
+  decode(data: Uint8Array, revision: number): T;
+  /** Emits code that falls through when the match holds and jumps to em.noMatch when it does not. */
+  emit(em: MatchEmitter, match: T): void;
+  /** Short text of the decoded match, in iptables-save words. */
+  describe(match: T): string;
+}
+
+/** The final verdict a target extension stands for. */
+export type TerminalVerdict = "accept" | "drop";
+
+/** A target extension (standard verdicts are resolved by ipt/ into the IR; these are the named ones). */
+export interface TargetExtension<T = unknown> {
+  readonly name: string;
+  readonly revisions: readonly number[];
+  /** Decodes the target data and checks it; throws saying what is wrong. */
+  decode(data: Uint8Array, revision: number): T;
+  /** The verdict the compiled rule gives when it matches. */
+  verdict(target: T): TerminalVerdict;
+  /** Short text of the decoded target. */
+  describe(target: T): string;
+}
+
+/** XT_ALIGN: xt data sizes are rounded up to the alignment of struct _xt_align (8 on every ABI we run on). */
+export function xtAlign(size: number): number {
+  return (size + 7) & ~7;
+}
+
+/** Throws unless data is exactly XT_ALIGN(structSize) bytes, as xt_check_match/xt_check_target require. */
+export function expectXtSize(what: string, data: Uint8Array, structSize: number): DataView {
+  const want = xtAlign(structSize);
+  if (data.length !== want) {
+    throw new Error(`${what}: data is ${data.length} bytes, expected ${want} (XT_ALIGN(${structSize}))`);
+  }
+  return new DataView(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Identity helper that erases an extension's data type for the registry. */
+export function defineMatch<T>(ext: MatchExtension<T>): MatchExtension {
+  return ext as unknown as MatchExtension;
+}
+
+/** Identity helper that erases a target extension's data type for the registry. */
+export function defineTarget<T>(ext: TargetExtension<T>): TargetExtension {
+  return ext as unknown as TargetExtension;
+}

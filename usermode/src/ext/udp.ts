@@ -1,0 +1,35 @@
+/** The udp match (xt_tcpudp.c, struct xt_udp): source and destination port ranges. */
+import { expectXtSize, defineMatch } from "./types.ts";
+import { decodePortPair, describeRange, emitPortPair, type PortPair } from "./ports.ts";
+
+/** IPPROTO_UDP. */
+export const IPPROTO_UDP = 17;
+/** sizeof(struct xt_udp): u16 spts[2], u16 dpts[2], u8 invflags, 1 byte of tail padding. */
+export const XT_UDP_SIZE = 10;
+const INV_SRCPT = 0x01;
+const INV_DSTPT = 0x02;
+const INV_MASK = 0x03;
+
+/** A decoded xt_udp. */
+export type UdpMatch = PortPair;
+
+/** The udp match. */
+export const udp = defineMatch<UdpMatch>({
+  name: "udp",
+  revisions: [0],
+  proto: IPPROTO_UDP,
+  decode(data) {
+    const view = expectXtSize("match 'udp'", data, XT_UDP_SIZE);
+    const inv = view.getUint8(8);
+    if ((inv & ~INV_MASK) !== 0) throw new Error(`match 'udp': unknown invflags 0x${inv.toString(16)}`);
+    return decodePortPair(view, inv, INV_SRCPT, INV_DSTPT);
+  },
+  emit(em, m) {
+    em.skipFragments(false);
+    em.transportHeader(1, 8);
+    emitPortPair(em, 1, m);
+  },
+  describe(m) {
+    return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].join(" ");
+  },
+});

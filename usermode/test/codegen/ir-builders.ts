@@ -1,0 +1,135 @@
+// Builders of IR tables for the compiler tests: a filter table whose counter indexes follow
+// the order of ipt_entry records in a blob (chain heads, rules, policies, the final ERROR).
+import type { Chain, IpHeaderMatch, MatchBlob, Rule, Table, Target, Verdict } from "../../src/ir/types.ts";
+
+/** Host-order IPv4 address from dotted text. */
+export function ip4(text: string): number {
+  return text.split(".").reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
+}
+
+/** ipt_ip interface name + mask as iptables builds them ("eth+" → prefix mask). */
+export function iface(spec: string): { name: string; mask: Uint8Array } {
+  const mask = new Uint8Array(16);
+  if (spec === "") return { name: "", mask };
+  const wildcard = spec.endsWith("+");
+  const name = wildcard ? spec.slice(0, -1) : spec;
+  mask.fill(0xff, 0, wildcard ? name.length : name.length + 1);
+  return { name, mask };
+}
+
+/** What a test rule may set; everything else matches anything. */
+export interface RuleSpec {
+  src?: string; // "10.0.0.0/8"
+  dst?: string;
+  in?: string;
+  out?: string;
+  proto?: number;
+  flags?: number;
+  invflags?: number;
+  matches?: MatchBlob[];
+  target: Target;
+}
+
+function cidr(spec: string | undefined): [number, number] {
+  if (spec === undefined) return [0, 0];
+  const [addr, bits] = spec.split("/");
+  const len = bits === undefined ? 32 : Number(bits);
+  const mask = len === 0 ? 0 : (0xffff_ffff << (32 - len)) >>> 0;
+  return [(ip4(addr!) & mask) >>> 0, mask];
+}
+
+function ipMatch(spec: RuleSpec): IpHeaderMatch {
+  const [src, srcMask] = cidr(spec.src);
+  const [dst, dstMask] = cidr(spec.dst);
+  const inIf = iface(spec.in ?? "");
+  const outIf = iface(spec.out ?? "");
+  return {
+    src, srcMask, dst, dstMask,
+    inIface: inIf.name, inIfaceMask: inIf.mask, outIface: outIf.name, outIfaceMask: outIf.mask,
+    proto: spec.proto ?? 0, flags: spec.flags ?? 0, invflags: spec.invflags ?? 0,
+  };
+}
+
+/** A standard verdict target. */
+export function verdict(v: Verdict): Target {
+  return { kind: "verdict", verdict: v };
+}
+
+/** Common targets. */
+export const ACCEPT = verdict({ kind: "accept" });
+export const DROP = verdict({ kind: "drop" });
+export const RETURN = verdict({ kind: "return" });
+/** -j CHAIN. */
+export const jump = (chain: string): Target => verdict({ kind: "jump", chain });
+/** -g CHAIN. */
+export const goto = (chain: string): Target => verdict({ kind: "goto", chain });
+
+/** Chains of a test table: built-ins with policy and rules, user chains with rules. */
+export interface TableSpec {
+  INPUT?: { policy?: "accept" | "drop"; rules?: RuleSpec[] };
+  FORWARD?: { policy?: "accept" | "drop"; rules?: RuleSpec[] };
+  OUTPUT?: { policy?: "accept" | "drop"; rules?: RuleSpec[] };
+  user?: Record<string, RuleSpec[]>;
+}
+
+/** A filter table with counter indexes laid out as in an ipt_replace blob. */
+export function filterTable(spec: TableSpec): Table {
+  let entry = 0;
+  const chains: Chain[] = [];
+  const rules = (specs: RuleSpec[] | undefined): Rule[] =>
+    (specs ?? []).map((r) => ({ counterIndex: entry++, ip: ipMatch(r), matches: r.matches ?? [], target: r.target }));
+  for (const hook of ["INPUT", "FORWARD", "OUTPUT"] as const) {
+    const c = spec[hook] ?? {};
+    const chainRules = rules(c.rules);
+    chains.push({ name: hook, hook, policy: c.policy ?? "accept", policyCounterIndex: entry++, rules: chainRules });
+  }
+  for (const [name, specs] of Object.entries(spec.user ?? {})) {
+    entry++; // the ERROR entry that heads the chain
+    chains.push({ name, rules: rules(specs) });
+    entry++; // the RETURN entry that ends it
+  }
+  entry++; // the final ERROR entry
+  return { name: "filter", validHooks: 0b1110, chains, entryCount: entry };
+}
+
+function match(name: string, size: number, fill: (view: DataView) => void): MatchBlob {
+  const data = new Uint8Array((size + 7) & ~7);
+  fill(new DataView(data.buffer));
+  return { name, revision: 0, data };
+}
+
+/** Port range options of tcp/udp matches. */
+export interface PortSpec {
+  sport?: [number, number];
+  dport?: [number, number];
+  invSport?: boolean;
+  invDport?: boolean;
+}
+
+/** -m udp (struct xt_udp, 10 bytes → 16). */
+export function udpMatch(p: PortSpec): MatchBlob {
+  return match("udp", 10, (v) => {
+    const [s0, s1] = p.sport ?? [0, 0xffff];
+    const [d0, d1] = p.dport ?? [0, 0xffff];
+    v.setUint16(0, s0, true); v.setUint16(2, s1, true); v.setUint16(4, d0, true); v.setUint16(6, d1, true);
+    v.setUint8(8, (p.invSport ? 1 : 0) | (p.invDport ? 2 : 0));
+  });
+}
+
+/** -m tcp (struct xt_tcp, 12 bytes → 16). */
+export function tcpMatch(p: PortSpec & { flagMask?: number; flagCmp?: number; invFlags?: boolean; option?: number }): MatchBlob {
+  return match("tcp", 12, (v) => {
+    const [s0, s1] = p.sport ?? [0, 0xffff];
+    const [d0, d1] = p.dport ?? [0, 0xffff];
+    v.setUint16(0, s0, true); v.setUint16(2, s1, true); v.setUint16(4, d0, true); v.setUint16(6, d1, true);
+    v.setUint8(8, p.option ?? 0); v.setUint8(9, p.flagMask ?? 0); v.setUint8(10, p.flagCmp ?? 0);
+    v.setUint8(11, (p.invSport ? 1 : 0) | (p.invDport ? 2 : 0) | (p.invFlags ? 4 : 0));
+  });
+}
+
+/** -m icmp (struct ipt_icmp, 4 bytes → 8). */
+export function icmpMatch(type: number, codes: [number, number] = [0, 0xff], invert = false): MatchBlob {
+  return match("icmp", 4, (v) => {
+    v.setUint8(0, type); v.setUint8(1, codes[0]); v.setUint8(2, codes[1]); v.setUint8(3, invert ? 1 : 0);
+  });
+}
