@@ -25,7 +25,10 @@ export interface MapSpec {
   maxEntries: number;
 }
 
-/** An open BPF map. Keys and values are raw bytes in the kernel's (host, little-endian) layout. */
+/**
+ * An open BPF map. Keys and values are raw bytes in the kernel's (host, little-endian) layout; every value
+ * returned is a fresh Uint8Array with its own buffer (byteOffset 0), so `new DataView(v.buffer)` is safe.
+ */
 export interface BpfMap {
   /** The map fd; owned by this object until close(). */
   readonly fd: number;
@@ -45,9 +48,9 @@ export interface BpfMap {
   delete(key: Uint8Array): boolean;
   /** All keys currently in the map, in kernel iteration order. */
   keys(): Uint8Array[];
-  /** Every entry of an array map, index = key, in a few syscalls (batch lookup); views of one buffer. */
+  /** Every entry of an array map, index = key, in a few syscalls (batch lookup). */
   lookupAll(): Uint8Array[];
-  /** Every entry of a percpu array map, [key][cpu], in a few syscalls (batch lookup); views of one buffer. */
+  /** Every entry of a percpu array map, [key][cpu], in a few syscalls (batch lookup). */
   lookupAllPerCpu(): Uint8Array[][];
   /** Writes values[i] to key i of an array map (values.length <= maxEntries), in a few syscalls. */
   updateAll(values: readonly Uint8Array[]): void;
@@ -117,7 +120,7 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
     });
   };
   const splitPerCpu = (all: Uint8Array): Uint8Array[] =>
-    Array.from({ length: possibleCpus() }, (_, cpu) => all.subarray(cpu * slot, cpu * slot + spec.valueSize));
+    Array.from({ length: possibleCpus() }, (_, cpu) => all.slice(cpu * slot, cpu * slot + spec.valueSize));
   const checkValue = (value: Uint8Array, what: string): void => {
     if (value.length !== spec.valueSize) {
       throw new RangeError(`${label}: ${what} is ${value.length} bytes, the map's valueSize is ${spec.valueSize}`);
@@ -182,7 +185,7 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
       checkArray("lookupAll()");
       checkPerCpu(false, "lookupAll()");
       const all = lookupArrayBatch(fd, label, spec.maxEntries, spec.valueSize);
-      return Array.from({ length: spec.maxEntries }, (_, key) => all.subarray(key * spec.valueSize, (key + 1) * spec.valueSize));
+      return Array.from({ length: spec.maxEntries }, (_, key) => all.slice(key * spec.valueSize, (key + 1) * spec.valueSize));
     },
     lookupAllPerCpu() {
       checkPerCpu(true, "lookupAllPerCpu()");

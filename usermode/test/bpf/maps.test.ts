@@ -56,7 +56,7 @@ describe("createMap", () => {
   it("hash: keys() lists what was inserted, delete() removes it once", () => {
     withMap({ type: "hash", name: "hash", keySize: 4, valueSize: 4, maxEntries: 16 }, (map) => {
       for (const key of [3, 1, 9]) map.update(u32(key), u32(key * 10));
-      const keys = map.keys().map((key) => new DataView(key.buffer).getUint32(0, true));
+      const keys = map.keys().map((key) => new DataView(key.buffer, key.byteOffset).getUint32(0, true));
       expect(keys.sort((a, b) => a - b)).toEqual([1, 3, 9]);
       expect(map.delete(u32(3))).toBe(true);
       expect(map.delete(u32(3))).toBe(false);
@@ -132,6 +132,8 @@ describe("createMap", () => {
       for (const key of [0, maxEntries - 1]) expect(map.lookupPerCpu(u32(key))).toEqual(written[key]);
       map.updatePerCpu(u32(1), written[0]!);
       const read = map.lookupAllPerCpu();
+      // Each value owns its buffer, so a DataView over value.buffer reads that value.
+      expect(read.flat().every((value) => value.byteOffset === 0 && value.buffer.byteLength === valueSize)).toBe(true);
       expect(read[1]).toEqual(written[0]);
       expect(read.slice(2)).toEqual(written.slice(2));
     });

@@ -10,6 +10,7 @@ import {
   countAndReturn,
   frame,
   returns,
+  sumCounter,
   xdpMarkFirstByte,
 } from "./tiny-programs.ts";
 
@@ -20,10 +21,6 @@ function load(type: ProgType, name: string, insns: Uint8Array): BpfProgram {
   return prog;
 }
 afterAll(() => loaded.forEach((prog) => prog.close()));
-
-function sumU64(values: readonly Uint8Array[]): bigint {
-  return values.reduce((total, value) => total + new DataView(value.buffer, value.byteOffset).getBigUint64(0, true), 0n);
-}
 
 describe("testRun", () => {
   it.each<{ type: ProgType; verdict: number }>([
@@ -56,7 +53,7 @@ describe("testRun", () => {
     try {
       const result = testRun(prog, frame(), { repeat });
       expect(result.retval).toBe(XDP_DROP);
-      expect(sumU64(counters.lookupPerCpu(new Uint8Array(4)))).toBe(BigInt(repeat));
+      expect(sumCounter(counters.lookupPerCpu(new Uint8Array(4)))).toBe(BigInt(repeat));
     } finally {
       prog.close();
       counters.close();

@@ -86,6 +86,11 @@ export function countAndReturn(verdict: number): { insns: Uint8Array; mapRefs: M
   return { insns, mapRefs: [{ insn: 0, map: "counters" }] };
 }
 
+/** The total over CPUs of the u64 counter that countAndReturn increments (one value per CPU). */
+export function sumCounter(perCpu: readonly Uint8Array[]): bigint {
+  return perCpu.reduce((total, value) => total + new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0, true), 0n);
+}
+
 /** XDP: writes 0xab into the first byte of the packet when it has one, then returns XDP_PASS. */
 export function xdpMarkFirstByte(): Uint8Array {
   return program(

@@ -16,7 +16,7 @@ import {
   type BpfMap,
   type BpfProgram,
 } from "../../src/bpf/index.ts";
-import { XDP_DROP, XDP_PASS, countAndReturn, returns } from "./tiny-programs.ts";
+import { XDP_DROP, XDP_PASS, countAndReturn, returns, sumCounter } from "./tiny-programs.ts";
 import { udpDelivered } from "./udp-probe.ts";
 import { createVethPair, type VethPair } from "./veth-pair.ts";
 
@@ -42,7 +42,7 @@ function attachedProgId(): number {
 }
 
 function dropped(): bigint {
-  return counters.lookupPerCpu(new Uint8Array(4)).reduce((sum, value) => sum + new DataView(value.buffer).getBigUint64(0, true), 0n);
+  return sumCounter(counters.lookupPerCpu(new Uint8Array(4)));
 }
 
 describe("attachXdp", () => {
