@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { MemoryEnforcer } from "./table/memory_enforcer.ts";
-import { NO_EXTENSIONS } from "./table/revisions.ts";
+import { checkExtensions, REGISTRY_REVISIONS } from "./table/registry_check.ts";
 import { SockoptHandler } from "./table/sockopt_handler.ts";
 
 /** The mode chosen on the command line. */
@@ -36,8 +36,8 @@ function log(line: string): void {
 
 /** Builds the loop options with the helper's handler. */
 export function helperLoopOptions(): LoopOptions {
-  log("warning: the enforcer is the in-memory test double; rules are answered but not enforced");
-  const handler = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, log);
+  log("warning: the enforcer is the in-memory test double; rules are checked against ext/registry.ts but not enforced");
+  const handler = new SockoptHandler(new MemoryEnforcer(checkExtensions), REGISTRY_REVISIONS, log);
   return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 

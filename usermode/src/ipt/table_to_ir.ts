@@ -123,6 +123,20 @@ function build(table: TranslatedTable): Table {
   return { name: table.name, validHooks: table.validHooks, chains, entryCount: entries.length };
 }
 
+/**
+ * A rule without -j: iptables gives it a standard target whose verdict is the offset of the next
+ * entry. ir/types.ts has no Verdict for "go on with the next rule", so such a rule carries an
+ * ext target named "" (XT_STANDARD_TARGET) with the raw verdict bytes; see isContinueTarget.
+ */
+function continueTarget(blob: Uint8Array, e: EntryLayout): Target {
+  return { kind: "ext", name: XT_STANDARD_TARGET, revision: 0, data: extensionData(blob, e.target.offset, e.target.size) };
+}
+
+/** Whether a Target is a rule without -j (it only counts; evaluation goes on with the next rule). */
+export function isContinueTarget(target: Target): boolean {
+  return target.kind === "ext" && target.name === XT_STANDARD_TARGET;
+}
+
 function extensionData(blob: Uint8Array, offset: number, size: number): Uint8Array {
   return blob.slice(offset + XT_ENTRY_MATCH.data, offset + size);
 }
@@ -137,7 +151,9 @@ function rule(e: EntryLayout, chain: string, blob: Uint8Array, chainStarts: Read
   let target: Target;
   if (e.target.name === XT_STANDARD_TARGET) {
     const v = e.verdict!;
-    if (v >= 0) {
+    if (v >= 0 && v === e.offset + e.nextOffset && (ip.flags & IPT_F.GOTO) === 0) {
+      target = continueTarget(blob, e);
+    } else if (v >= 0) {
       const to = chainStarts.get(v);
       if (to === undefined) {
         throw new Unrepresentable(`${where(e, chain)}: jump to offset ${v} is not the start of a user chain`);

@@ -78,21 +78,39 @@ export class HostBench {
   readonly shim: string;
   readonly dump: string;
   readonly nativeNs: string;
-  readonly bpfNs: string;
+  bpfNs: string;
   readonly enforcer: MemoryEnforcer;
   readonly log: string[] = [];
   private server: Server | undefined;
   private readonly namespaces: string[] = [];
 
+  /** `enforcer` is the enforcing side the helper uses (a test double). */
   constructor(enforcer = new MemoryEnforcer()) {
     this.enforcer = enforcer;
     this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
     this.socket = join(this.dir, "helper.sock");
     this.shim = join(this.dir, "libbpfilter-preload.so");
     this.dump = join(this.dir, "ipt-dump");
-    const tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    this.nativeNs = `bpft-nf-${tag}`;
-    this.bpfNs = `bpft-bpf-${tag}`;
+    this.tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.nativeNs = `bpft-nf-${this.tag}`;
+    this.bpfNs = `bpft-bpf-${this.tag}`;
+  }
+
+  private readonly tag: string;
+  private renewals = 0;
+
+  /** Replaces the bpfilter-side netns with a fresh one (new cookie: a table bpfilter serves again). */
+  renewBpfNamespace(): void {
+    execFileSync("ip", ["netns", "del", this.bpfNs]);
+    this.namespaces.splice(this.namespaces.indexOf(this.bpfNs), 1);
+    this.bpfNs = `bpft-bpf-${this.tag}-${++this.renewals}`;
+    execFileSync("ip", ["netns", "add", this.bpfNs]);
+    this.namespaces.push(this.bpfNs);
+  }
+
+  /** Makes netfilter list the filter table in both netns (/proc/net/ip_tables_names, read by iptables-save). */
+  async touchFilterTables(): Promise<void> {
+    await this.both(["iptables-legacy", "-S", "INPUT"]);
   }
 
   /** Builds the shim and the dump tool, starts the helper and creates both netns. */

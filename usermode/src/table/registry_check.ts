@@ -1,0 +1,53 @@
+/**
+ * Checks a table's matches and targets against the extension registry (ext/registry.ts), as
+ * find_check_entry and xt_check_match/xt_check_target would: an extension the helper does not
+ * compile declines the table (netfilter enforces it); a known one whose data or protocol is
+ * wrong fails with -EINVAL. Also answers GET_REVISION_* from the registry.
+ */
+import type { Table } from "../ir/types.ts";
+import { IPT_INV } from "../ir/types.ts";
+import { Errno } from "../ipt/abi.ts";
+import { isContinueTarget } from "../ipt/table_to_ir.ts";
+import { findMatch, findTarget, matchRevisions, targetRevisions } from "../ext/registry.ts";
+import type { Decision } from "./enforcer.ts";
+import type { ExtensionRevisions } from "./revisions.ts";
+
+/** GET_REVISION_* answers from ext/registry.ts. */
+export const REGISTRY_REVISIONS: ExtensionRevisions = {
+  revisions(kind, name) {
+    const known = kind === "match" ? matchRevisions(name) : targetRevisions(name);
+    return known.length > 0 ? known : undefined;
+  },
+};
+
+/** The registry's verdict on a table: ok, declined (with the rule and extension named), or EINVAL. */
+export function checkExtensions(table: Table): Decision {
+  for (const chain of table.chains) {
+    for (const [i, rule] of chain.rules.entries()) {
+      const where = `rule ${i + 1} in chain ${chain.name}`;
+      for (const m of rule.matches) {
+        const ext = findMatch(m.name, m.revision);
+        if (ext === undefined) return { kind: "declined", reason: `${where}: match '${m.name}' revision ${m.revision} is not supported` };
+        if (ext.proto !== 0 && (rule.ip.proto !== ext.proto || (rule.ip.invflags & IPT_INV.PROTO) !== 0)) {
+          return { kind: "error", errno: Errno.EINVAL, message: `${where}: match '${m.name}' is only valid for protocol ${ext.proto}` };
+        }
+        try {
+          ext.decode(m.data, m.revision);
+        } catch (err) {
+          return { kind: "error", errno: Errno.EINVAL, message: `${where}: ${(err as Error).message}` };
+        }
+      }
+      if (rule.target.kind === "ext" && !isContinueTarget(rule.target)) {
+        const t = rule.target;
+        const ext = findTarget(t.name, t.revision);
+        if (ext === undefined) return { kind: "declined", reason: `${where}: target '${t.name}' revision ${t.revision} is not supported` };
+        try {
+          ext.decode(t.data, t.revision);
+        } catch (err) {
+          return { kind: "error", errno: Errno.EINVAL, message: `${where}: ${(err as Error).message}` };
+        }
+      }
+    }
+  }
+  return { kind: "ok" };
+}

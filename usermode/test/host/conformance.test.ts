@@ -1,0 +1,65 @@
+/**
+ * Conformance corpus (tier 4): every IPv4 filter-table rule vector of iptables' own
+ * extensions/*.t, appended with the real iptables-legacy once natively and once through bpfilter
+ * (shim + helper, extensions checked by ext/registry.ts). Exit status, messages and what
+ * iptables-legacy-save reads back must agree; native netfilter is the oracle. A rule bpfilter
+ * declines is handed to netfilter, which must then give the native result too.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
+import { readVectors, type RuleVector } from "./corpus.ts";
+import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
+
+const CORPUS = "/work/shared/conformance/iptables-extensions";
+/** The vectors the brief names, plus files whose matches are declined (the hand-over path). */
+const FILES = [
+  "iptables.t",
+  "libxt_standard.t",
+  "libipt_standard.t",
+  "libxt_udp.t",
+  "libxt_tcp.t",
+  "libipt_icmp.t",
+  "libxt_comment.t",
+  "libxt_multiport.t",
+];
+
+const unavailable = hostTierUnavailable();
+if (unavailable) console.warn(`skipping the conformance corpus: ${unavailable}`);
+
+const vectors: RuleVector[] = [];
+for (const file of FILES) {
+  const read = readVectors(join(CORPUS, file), file);
+  vectors.push(...read.vectors);
+  for (const s of read.skipped) console.warn(`conformance ${file}: skipped ${s.count} line(s): ${s.reason}`);
+}
+
+describe.skipIf(unavailable !== undefined)("conformance corpus: bpfilter reads back as native netfilter", () => {
+  const bench = new HostBench(new MemoryEnforcer(checkExtensions));
+  let declined = 0;
+
+  beforeAll(async () => {
+    await bench.start(REGISTRY_REVISIONS);
+    await bench.touchFilterTables();
+  }, 30_000);
+  afterAll(async () => {
+    console.info(`conformance: ${vectors.length} vectors, ${declined} handed to netfilter by a decline`);
+    await bench.close();
+  });
+
+  it.each(vectors.map((v) => [`${v.file}:${v.line}`, v.chain, v.rule, v] as const))("%s -A %s %s", async (_at, _chain, _rule, v) => {
+    const logBefore = bench.log.length;
+    const append = await bench.both(["sh", "-c", `iptables-legacy -A ${v.chain} ${v.rule}`]);
+    const save = await bench.both(["iptables-legacy-save"]);
+    await bench.both(["iptables-legacy", "-F"]);
+    const handedOver = bench.log.slice(logBefore).some((line) => line.includes("declined, netfilter enforces it"));
+    if (handedOver) {
+      declined++;
+      bench.renewBpfNamespace();
+      await bench.touchFilterTables();
+    }
+    expect({ code: append.bpfilter.code, stderr: append.bpfilter.stderr }).toEqual({ code: append.native.code, stderr: append.native.stderr });
+    expect(maskSave(save.bpfilter.stdout)).toBe(maskSave(save.native.stdout));
+  });
+});
