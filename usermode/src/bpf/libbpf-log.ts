@@ -4,9 +4,8 @@
 // The va_list is formatted with libc's vsnprintf: on x86-64 a va_list argument is a pointer, which is what
 // the callback prototype below declares (the helper only ships for x86-64).
 import koffi from "koffi";
-
-const libbpf = koffi.load("libbpf.so.1");
-const libc = koffi.load("libc.so.6");
+import { libbpf } from "./libbpf.ts";
+import { libc } from "./libc.ts";
 
 const libbpf_print_fn = koffi.proto("int libbpf_print_fn(int level, void *format, void *args)");
 const libbpf_set_print = libbpf.func("void *libbpf_set_print(libbpf_print_fn *fn)");

@@ -4,7 +4,17 @@
 import koffi from "koffi";
 import "./abi.ts"; // registers the opts struct types named in the prototypes below
 
-const libbpf = koffi.load("libbpf.so.1");
+/** dlopen()s a system library through koffi; a missing one is reported with the Debian package to install. */
+export function openSharedLibrary(soname: string, debianPackage: string): koffi.IKoffiLib {
+  try {
+    return koffi.load(soname);
+  } catch (error) {
+    throw new Error(`bpf layer: cannot load ${soname} (Debian package ${debianPackage}): ${(error as Error).message}`);
+  }
+}
+
+/** The libbpf shared library every binding here comes from. */
+export const libbpf = openSharedLibrary("libbpf.so.1", "libbpf1");
 
 /** int bpf_prog_load(type, name, license, insns, insn_cnt, opts). */
 export const bpf_prog_load = libbpf.func(

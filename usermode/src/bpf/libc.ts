@@ -2,8 +2,10 @@
 // Like libbpf's, these run on the calling thread (the JS main thread); errno is read with koffi.errno().
 import koffi from "koffi";
 import "./abi.ts"; // registers struct if_nameindex
+import { openSharedLibrary } from "./libbpf.ts";
 
-const libc = koffi.load("libc.so.6");
+/** The C library the bindings here come from. */
+export const libc = openSharedLibrary("libc.so.6", "libc6");
 
 /** int setns(fd, nstype): moves the calling thread into the namespace fd refers to. */
 export const setns = libc.func("int setns(int fd, int nstype)");
