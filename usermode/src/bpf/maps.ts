@@ -78,7 +78,7 @@ export function createMap(spec: MapSpec): BpfMap {
     }
   }
   if (spec.type !== "hash" && spec.keySize !== 4) {
-    throw new RangeError(`map '${spec.name}': an ${spec.type} map needs keySize 4, not ${spec.keySize}`);
+    throw new RangeError(`map '${spec.name}': ${spec.type} maps need keySize 4, not ${spec.keySize}`);
   }
   const opts = { sz: koffi.sizeof(bpf_map_create_opts) };
   const call = `bpf_map_create(${spec.type} '${spec.name}', key ${spec.keySize}, value ${spec.valueSize}, entries ${spec.maxEntries})`;
@@ -101,10 +101,10 @@ export function mapFromFd(fd: number, spec: MapSpec): BpfMap {
     }
   };
   const checkPerCpu = (want: boolean, what: string): void => {
-    if (perCpu !== want) throw new TypeError(`${label}: ${what} does not apply to a ${spec.type} map`);
+    if (perCpu !== want) throw new TypeError(`${label}: ${what} does not apply to ${spec.type} maps`);
   };
   const checkArray = (what: string): void => {
-    if (spec.type === "hash") throw new TypeError(`${label}: ${what} does not apply to a hash map`);
+    if (spec.type === "hash") throw new TypeError(`${label}: ${what} does not apply to hash maps`);
   };
   const checkCount = (count: number): void => {
     if (count > spec.maxEntries) throw new RangeError(`${label}: ${count} values for ${spec.maxEntries} entries`);

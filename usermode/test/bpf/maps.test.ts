@@ -75,7 +75,7 @@ describe("createMap", () => {
   });
 
   it.each<{ what: string; spec: MapSpec; message: string }>([
-    { what: "an array with an 8-byte key", spec: { type: "array", name: "a", keySize: 8, valueSize: 4, maxEntries: 1 }, message: "map 'a': an array map needs keySize 4, not 8" },
+    { what: "an array with an 8-byte key", spec: { type: "array", name: "a", keySize: 8, valueSize: 4, maxEntries: 1 }, message: "map 'a': array maps need keySize 4, not 8" },
     { what: "zero entries", spec: { type: "hash", name: "h", keySize: 4, valueSize: 4, maxEntries: 0 }, message: "map 'h': maxEntries 0 is not a positive 32-bit integer" },
     { what: "a name with a space", spec: { type: "hash", name: "h h", keySize: 4, valueSize: 4, maxEntries: 1 }, message: "map 'h h': name may only hold" },
   ])("refuses $what", ({ spec, message }) => {
@@ -92,7 +92,7 @@ describe("createMap", () => {
   it.each<{ what: string; call: (map: BpfMap) => unknown; message: string }>([
     { what: "a short key", call: (map) => map.lookup(new Uint8Array(2)), message: "key is 2 bytes, the map's keySize is 4" },
     { what: "a long value", call: (map) => map.update(u32(0), new Uint8Array(9)), message: "value is 9 bytes, the map's valueSize is 8" },
-    { what: "a per-CPU read of a plain array", call: (map) => map.lookupPerCpu(u32(0)), message: "lookupPerCpu() does not apply to a array map" },
+    { what: "a per-CPU read of a plain array", call: (map) => map.lookupPerCpu(u32(0)), message: "lookupPerCpu() does not apply to array maps" },
   ])("refuses $what", ({ call, message }) => {
     withMap({ type: "array", name: "arr", keySize: 4, valueSize: 8, maxEntries: 1 }, (map) => {
       expect(() => call(map)).toThrow(message);
@@ -140,10 +140,10 @@ describe("createMap", () => {
   });
 
   it.each<{ what: string; spec: MapSpec; call: (map: BpfMap) => unknown; message: string }>([
-    { what: "lookupAll on a hash", spec: { type: "hash", name: "h", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAll(), message: "map 'h' (fd" },
+    { what: "lookupAll on a hash", spec: { type: "hash", name: "h", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAll(), message: "lookupAll() does not apply to hash maps" },
     { what: "updateAll past maxEntries", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.updateAll([u32(0), u32(0), u32(0)]), message: "3 values for 2 entries" },
     { what: "updateAll with a short value", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.updateAll([u32(0), new Uint8Array(3)]), message: "value for key 1 is 3 bytes" },
-    { what: "lookupAllPerCpu on a plain array", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAllPerCpu(), message: "lookupAllPerCpu() does not apply to a array map" },
+    { what: "lookupAllPerCpu on a plain array", spec: { type: "array", name: "a", keySize: 4, valueSize: 4, maxEntries: 2 }, call: (map) => map.lookupAllPerCpu(), message: "lookupAllPerCpu() does not apply to array maps" },
   ])("refuses $what", ({ spec, call, message }) => {
     withMap(spec, (map) => expect(() => call(map)).toThrow(message));
   });
