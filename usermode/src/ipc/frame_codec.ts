@@ -193,7 +193,7 @@ export class FrameSplitter {
 
   /** Bytes buffered and not yet returned as a frame (a non-zero value at EOF is a short frame). */
   get pending(): number {
-    return this.buffered;
+    return this.buffered + (this.header === undefined ? 0 : HDR.SIZE);
   }
 
   private consume(size: number): Uint8Array {

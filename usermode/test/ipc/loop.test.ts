@@ -1,0 +1,179 @@
+/**
+ * The frame loop: handshake, dispatch with the request's seq, error replies for bad frames and
+ * handler failures, fatal header errors, trace lines; and main.ts in kernel mode (--stdio) as a
+ * child process, including the version-mismatch exit.
+ */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeFrame, encodeFrame, FrameSplitter } from "../../src/ipc/frame_codec.ts";
+import { type LoopOptions, serveSession } from "../../src/ipc/loop.ts";
+import { type Frame, HDR, IpcType } from "../../src/ipc/protocol.ts";
+import { Errno } from "../../src/ipt/abi.ts";
+
+const repo = resolve(import.meta.dirname, "../../..");
+
+const hello = (seq: number, version = 1): Frame => ({ type: IpcType.HELLO, seq, version, flags: 0 });
+const sockopt = (seq: number, cmd = 64, optval = new Uint8Array(84)): Frame => ({
+  type: IpcType.SOCKOPT,
+  seq,
+  cmd,
+  flags: 0,
+  optlen: optval.length,
+  netnsCookie: 42n,
+  pid: 9,
+  optval,
+});
+
+async function* chunks(...parts: Uint8Array[]): AsyncIterable<Uint8Array> {
+  for (const p of parts) yield p;
+}
+
+/** Runs a session over `parts`; returns the frames written back, the log and how it ended. */
+async function session(parts: Uint8Array[], answer: LoopOptions["answer"], trace = false) {
+  const written: Frame[] = [];
+  const log: string[] = [];
+  const end = await serveSession(chunks(...parts), async (b) => void written.push(decodeFrame(b)), {
+    answer,
+    log: (l) => log.push(l),
+    trace,
+  });
+  return { written, log, end };
+}
+
+const echoStatus = (status: number): LoopOptions["answer"] => () => ({ status, out: new Uint8Array([1, 2, 3]) });
+
+describe("serveSession", () => {
+  it("answers HELLO, then each SOCKOPT with its own seq", async () => {
+    const { written, end } = await session([encodeFrame(hello(1)), encodeFrame(sockopt(5)), encodeFrame(sockopt(6))], (req) => ({
+      status: 0,
+      out: new Uint8Array([req.cmd]),
+    }));
+    expect(end).toEqual({ kind: "eof" });
+    expect(written).toEqual([
+      { type: IpcType.HELLO_REPLY, seq: 1, version: 1, flags: 0 },
+      { type: IpcType.SOCKOPT_REPLY, seq: 5, status: 0, out: new Uint8Array([64]) },
+      { type: IpcType.SOCKOPT_REPLY, seq: 6, status: 0, out: new Uint8Array([64]) },
+    ]);
+  });
+
+  it("refuses a version mismatch after replying with its own version", async () => {
+    const { written, end } = await session([encodeFrame(hello(1, 2)), encodeFrame(sockopt(2))], echoStatus(0));
+    expect(written).toEqual([{ type: IpcType.HELLO_REPLY, seq: 1, version: 1, flags: 0 }]);
+    expect(end).toEqual({ kind: "version-mismatch", peerVersion: 2 });
+  });
+
+  const replyCases: [string, Uint8Array[], LoopOptions["answer"], number, RegExp][] = [
+    ["SOCKOPT before HELLO", [encodeFrame(sockopt(3))], echoStatus(0), -Errno.EPROTO, /before HELLO/],
+    [
+      "a malformed SOCKOPT payload",
+      [encodeFrame(hello(1)), (() => { const f = encodeFrame(sockopt(3)); f[HDR.SIZE + 28] = 1; return f; })()],
+      echoStatus(0),
+      -Errno.EINVAL,
+      /pad 1 must be zero/,
+    ],
+    [
+      "a handler that throws",
+      [encodeFrame(hello(1)), encodeFrame(sockopt(3))],
+      () => {
+        throw new Error("boom in handler");
+      },
+      -Errno.EINVAL,
+      /handler failed, answered -EINVAL: Error: boom in handler/,
+    ],
+  ];
+  it.each(replyCases)("answers %s with an errno and goes on", async (_name, parts, answer, status, logged) => {
+    const { written, log, end } = await session([...parts, encodeFrame(sockopt(4))], answer);
+    const replies = written.filter((f) => f.type === IpcType.SOCKOPT_REPLY);
+    expect(replies[0]).toEqual({ type: IpcType.SOCKOPT_REPLY, seq: 3, status, out: new Uint8Array(0) });
+    expect(replies[1]?.seq).toBe(4);
+    expect(log.join("\n")).toMatch(logged);
+    expect(end).toEqual({ kind: "eof" });
+  });
+
+  it("ends the session on a bad magic, which leaves the stream out of step", async () => {
+    const bad = encodeFrame(sockopt(3));
+    bad[0] = 0;
+    const { end, written } = await session([encodeFrame(hello(1)), bad, encodeFrame(sockopt(4))], echoStatus(0));
+    expect(written).toHaveLength(1);
+    expect(end.kind).toBe("protocol-error");
+    expect(end.kind === "protocol-error" && end.message).toMatch(/magic/);
+  });
+
+  it("reports a stream that ends inside a frame", async () => {
+    const { end } = await session([encodeFrame(hello(1)), encodeFrame(sockopt(3)).subarray(0, 20)], echoStatus(0));
+    expect(end).toEqual({ kind: "protocol-error", message: "stream ended inside a frame (20 bytes pending)" });
+  });
+
+  it("drops get bytes beyond optlen and the bytes of an error reply", async () => {
+    const { written } = await session([encodeFrame(hello(1)), encodeFrame(sockopt(3, 64, new Uint8Array(2))), encodeFrame(sockopt(4))], (req) =>
+      req.optlen === 2 ? { status: 0, out: new Uint8Array(5) } : { status: -Errno.ENOENT, out: new Uint8Array(5) },
+    );
+    expect(written.slice(1).map((f) => f.type === IpcType.SOCKOPT_REPLY && [f.status, f.out.length])).toEqual([
+      [0, 2],
+      [-Errno.ENOENT, 0],
+    ]);
+  });
+
+  it("traces every frame with type, seq, command, lengths, status and time", async () => {
+    const { log } = await session([encodeFrame(hello(1)), encodeFrame(sockopt(5, 65, new Uint8Array(40)))], echoStatus(-Errno.EAGAIN), true);
+    expect(log[0]).toBe("trace: rx HELLO seq=1 version=1");
+    expect(log[2]).toBe("trace: rx SOCKOPT seq=5 IPT_SO_GET_ENTRIES optlen=40 inlen=40 netns=42 pid=9");
+    expect(log[3]).toMatch(/^trace: tx SOCKOPT_REPLY seq=5 status=-11 outlen=0 \d+\.\d{3}ms$/);
+  });
+});
+
+/** Runs main.ts --stdio with `input` on stdin; returns the frames on stdout, stderr and the exit code. */
+function runStdio(input: Uint8Array, env: Record<string, string> = {}): Promise<{ frames: Frame[]; stderr: string; code: number | null }> {
+  return new Promise((done) => {
+    const child = spawn(resolve(repo, "node_modules/.bin/tsx"), [resolve(repo, "usermode/src/main.ts"), "--stdio"], {
+      env: { ...process.env, ...env },
+    });
+    const splitter = new FrameSplitter();
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => splitter.push(b));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("close", (code) => {
+      const frames: Frame[] = [];
+      for (let f = splitter.next(); f !== undefined; f = splitter.next()) frames.push(f);
+      done({ frames, stderr, code });
+    });
+    child.stdin.end(input);
+  });
+}
+
+describe("main.ts --stdio (kernel mode)", () => {
+  it("serves GET_INFO for a fresh netns and exits 0 at EOF", async () => {
+    const getinfo = new Uint8Array(84);
+    getinfo.set(Buffer.from("filter"));
+    const { frames, code } = await runStdio(Buffer.concat([encodeFrame(hello(1)), encodeFrame(sockopt(2, 64, getinfo))]));
+    expect(code).toBe(0);
+    const reply = frames[1]!;
+    expect(reply.type === IpcType.SOCKOPT_REPLY && reply.status).toBe(0);
+    const view = reply.type === IpcType.SOCKOPT_REPLY ? new DataView(reply.out.buffer, reply.out.byteOffset) : undefined;
+    expect([view?.getUint32(76, true), view?.getUint32(80, true)]).toEqual([4, 632]);
+  });
+
+  it("replies to a version mismatch, then exits non-zero with a clear stderr line", async () => {
+    const { frames, stderr, code } = await runStdio(encodeFrame(hello(1, 7)));
+    expect(frames).toEqual([{ type: IpcType.HELLO_REPLY, seq: 1, version: 1, flags: 0 }]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("bpfilter: the kernel speaks bpfilter protocol version 7, this helper speaks 1: exiting");
+  });
+
+  it("logs every frame with BPFILTER_TRACE=1", async () => {
+    const { stderr } = await runStdio(encodeFrame(hello(3)), { BPFILTER_TRACE: "1" });
+    expect(stderr).toContain("bpfilter: trace: rx HELLO seq=3 version=1");
+  });
+
+  it("names a wrong flag in its usage error", async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(resolve(repo, "node_modules/.bin/tsx"), [resolve(repo, "usermode/src/main.ts"), "--listne", "x"]);
+      let stderr = "";
+      child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+      child.on("close", (code) => done({ code, stderr }));
+    });
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain("bpfilter: unknown argument '--listne'");
+  });
+});
