@@ -1,7 +1,7 @@
 /** checkTable(): the first rule, chain or target of a table outside what the compiler supports. */
 import { IPT_INV, type Chain, type Rule, type Table } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
-import { catchDecline, DeclineError, type Decline } from "./decline.ts";
+import { catchDecline, DeclineError, withWhere, type Decline } from "./decline.ts";
 import { decodeOrDecline, ruleWhere } from "./rules.ts";
 
 /** The hooks the compiler attaches programs for. */
@@ -17,7 +17,7 @@ function checkMatches(rule: Rule, where: string): void {
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);
     if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
-    decodeOrDecline(() => ext.decode(m.data, m.revision));
+    withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
     if (ext.proto !== 0 && (rule.ip.proto !== ext.proto || (rule.ip.invflags & IPT_INV.PROTO) !== 0)) {
       throw new DeclineError(`${where}: match '${m.name}' needs -p ${ext.proto}, the rule has ${rule.ip.proto}`);
     }
@@ -29,7 +29,7 @@ function checkTarget(table: Table, rule: Rule, where: string): void {
   if (target.kind === "ext") {
     const ext = findTarget(target.name, target.revision);
     if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
-    decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision)));
+    withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
     return;
   }
   const v = target.verdict;
@@ -53,7 +53,7 @@ function checkLoops(table: Table): void {
       if (rule.target.kind !== "verdict") continue;
       const v = rule.target.verdict;
       if (v.kind !== "jump" && v.kind !== "goto") continue;
-      if (path.includes(v.chain)) throw new DeclineError(`chain ${chain.name}: ${v.kind} to '${v.chain}' makes a loop (${[...path, v.chain].join(" → ")})`);
+      if (path.includes(v.chain)) throw new DeclineError(`chain ${chain.name}: ${v.kind} to '${v.chain}' makes a loop (${[...path.slice(path.indexOf(v.chain)), v.chain].join(" → ")})`);
       const callee = byName.get(v.chain);
       if (callee !== undefined) visit(callee, [...path, v.chain]);
     }

@@ -41,7 +41,8 @@ export const icmp = defineMatch<IcmpMatch>({
       if (!m.invert) em.emit(ja(em.noMatch));
       return;
     }
-    em.emit(ldx("u8", 2, 1, 0), ldx("u8", 3, 1, 1));
+    em.emit(ldx("u8", 2, 1, 0));
+    if (m.codeMin > 0 || m.codeMax < 0xff) em.emit(ldx("u8", 3, 1, 1));
     const fails = m.invert ? em.label("icmp_differs") : em.noMatch;
     em.emit(jne.imm32(2, m.type, fails));
     if (m.codeMin > 0) em.emit(jlt.imm32(3, m.codeMin, fails));

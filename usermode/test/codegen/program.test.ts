@@ -1,0 +1,216 @@
+// Instruction-level tests of the generated programs: exact disassembly of a small ruleset, the
+// jump opcode each (negated) match folds into, declines, and what dead-code removal leaves.
+import { describe, expect, it } from "vitest";
+import { checkTable, compileHook, compileProgram, type CompiledProgram, type Decline } from "../../src/codegen/index.ts";
+import { ACCEPT, DROP, RETURN, filterTable, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
+import { PROTO } from "./packets.ts";
+import { IPT_F, IPT_INV, type Table } from "../../src/ir/types.ts";
+
+function compiled(result: CompiledProgram | Decline): CompiledProgram {
+  if (result.declined === true) throw new Error(`unexpected decline: ${result.reason}`);
+  return result;
+}
+
+/** Lines of the OUTPUT program between the prologue and the first counter update. */
+function ruleLines(rules: RuleSpec[]): string[] {
+  const text = compiled(compileHook(filterTable({ OUTPUT: { rules } }), "OUTPUT")).text;
+  const start = text.findIndex((l) => /^if r0 > r1 goto/.test(l)) + 1; // the end of the tot_len check
+  const end = text.findIndex((l) => /^\*\(u32 \*\)\(r10 -68\) = /.test(l));
+  return text.slice(start, end);
+}
+
+describe("egress program, exact disassembly", () => {
+  it("-A OUTPUT -p udp ! -s 10.0.0.0/8 --dport 53 -j DROP", () => {
+    const table = filterTable({
+      OUTPUT: { rules: [{ proto: PROTO.UDP, src: "10.0.0.0/8", invflags: IPT_INV.SRCIP, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] },
+    });
+    const prog = compiled(compileHook(table, "OUTPUT"));
+    expect(prog.progType).toBe("sched_cls");
+    expect(prog.hook).toBe("egress");
+    expect(prog.mapRefs).toEqual([{ insn: 58, map: "counters" }, { insn: 75, map: "counters" }]);
+    expect(prog.text).toEqual([
+      "r6 = r1",
+      "r1 = *(u32 *)(r6 +36)",
+      "if w1 != 0 goto +86",
+      "r2 = *(u32 *)(r6 +0)",
+      "if r2 <= 94 goto +1",
+      "r2 = 94",
+      "r7 = *(u32 *)(r6 +76)",
+      "r9 = *(u32 *)(r6 +80)",
+      "r0 = r7",
+      "r0 += r2",
+      "if r0 <= r9 goto +4",
+      "r1 = r6",
+      "call 39",
+      "r7 = *(u32 *)(r6 +76)",
+      "r9 = *(u32 *)(r6 +80)",
+      "r0 = r7",
+      "r0 += 34",
+      "if r0 > r9 goto +71",
+      "r1 = *(u16 *)(r7 +12)",
+      "if w1 != 8 goto +69",
+      "r7 += 14",
+      "r1 = *(u8 *)(r7 +0)",
+      "r2 = r1",
+      "r2 >>= 4",
+      "if w2 != 4 goto +64",
+      "r1 &= 15",
+      "if w1 < 5 goto +62",
+      "r1 <<= 2",
+      "r8 = *(u16 *)(r7 +2)",
+      "r8 = be16 r8",
+      "r8 &= 65535",
+      "if r8 < r1 goto +57",
+      "r1 = *(u32 *)(r6 +0)",
+      "r0 = r8",
+      "r0 += 14",
+      "if r0 > r1 goto +53",
+      "r1 = *(u32 *)(r7 +12)",
+      "w1 &= 255",
+      "if w1 == 10 goto +35",
+      "r1 = *(u8 *)(r7 +9)",
+      "if w1 != 17 goto +33",
+      "r0 = *(u16 *)(r7 +6)",
+      "if r0 & 65311 goto +31",
+      "r0 = *(u8 *)(r7 +0)",
+      "r0 &= 15",
+      "r0 <<= 2",
+      "r1 = r0",
+      "r1 += 8",
+      "if r1 > r8 goto +23",
+      "r1 = r7",
+      "r1 += r0",
+      "r0 = r1",
+      "r0 += 8",
+      "if r0 > r9 goto +18",
+      "r2 = *(u16 *)(r1 +2)",
+      "r2 = be16 r2",
+      "if w2 != 53 goto +17",
+      "*(u32 *)(r10 -68) = 2",
+      "r1 = map[counters] ll",
+      "r2 = r10",
+      "r2 += -68",
+      "call 1",
+      "if r0 == 0 goto +6",
+      "r1 = *(u64 *)(r0 +0)",
+      "r1 += 1",
+      "*(u64 *)(r0 +0) = r1",
+      "r1 = *(u64 *)(r0 +8)",
+      "r1 += r8",
+      "*(u64 *)(r0 +8) = r1",
+      "r0 = 2",
+      "exit",
+      "r0 = 2",
+      "exit",
+      "*(u32 *)(r10 -68) = 3",
+      "r1 = map[counters] ll",
+      "r2 = r10",
+      "r2 += -68",
+      "call 1",
+      "if r0 == 0 goto +6",
+      "r1 = *(u64 *)(r0 +0)",
+      "r1 += 1",
+      "*(u64 *)(r0 +0) = r1",
+      "r1 = *(u64 *)(r0 +8)",
+      "r1 += r8",
+      "*(u64 *)(r0 +8) = r1",
+      "r0 = 0",
+      "exit",
+      "r0 = 0",
+      "exit",
+    ]);
+  });
+});
+
+describe("matches fold negation into the jump opcode", () => {
+  it.each([
+    ["-s 10.0.0.0/8", { src: "10.0.0.0/8" }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 != 10 goto"]],
+    ["! -s 10.0.0.0/8", { src: "10.0.0.0/8", invflags: IPT_INV.SRCIP }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 == 10 goto"]],
+    ["-d 1.2.3.4", { dst: "1.2.3.4" }, ["r1 = *(u32 *)(r7 +16)", "if w1 != 67305985 goto"]],
+    ["-p tcp", { proto: PROTO.TCP }, ["r1 = *(u8 *)(r7 +9)", "if w1 != 6 goto"]],
+    ["! -p tcp", { proto: PROTO.TCP, invflags: IPT_INV.PROTO }, ["r1 = *(u8 *)(r7 +9)", "if w1 == 6 goto"]],
+    ["-f", { flags: IPT_F.FRAG }, ["r1 = *(u16 *)(r7 +6)", "w1 &= 65311", "if w1 == 0 goto"]],
+    ["! -f", { flags: IPT_F.FRAG, invflags: IPT_INV.FRAG }, ["r1 = *(u16 *)(r7 +6)", "if r1 & 65311 goto"]],
+    ["--dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80] })] }, ["r2 = be16 r2", "if w2 != 80 goto"]],
+    ["! --dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80], invDport: true })] }, ["r2 = be16 r2", "if w2 == 80 goto"]],
+    ["--sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20] })] }, ["r2 = *(u16 *)(r1 +0)", "r2 = be16 r2", "if w2 < 10 goto", "if w2 > 20 goto"]],
+    ["! --sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20], invSport: true })] }, ["if w2 < 10 goto +1", "if w2 <= 20 goto"]],
+    ["! --sport 0:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [0, 20], invSport: true })] }, ["if w2 <= 20 goto"]],
+    ["--tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02 })] }, ["r2 = *(u8 *)(r1 +13)", "w2 &= 18", "if w2 != 2 goto"]],
+    ["! --tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02, invFlags: true })] }, ["w2 &= 18", "if w2 == 2 goto"]],
+    ["--icmp-type 8", { proto: PROTO.ICMP, matches: [icmpMatch(8)] }, ["r2 = *(u8 *)(r1 +0)", "if w2 != 8 goto"]],
+    ["--icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1])] }, ["r2 = *(u8 *)(r1 +0)", "r3 = *(u8 *)(r1 +1)", "if w2 != 3 goto", "if w3 < 1 goto", "if w3 > 1 goto"]],
+    ["! --icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1], true)] }, ["if w2 != 3 goto +3", "if w3 < 1 goto +2", "if w3 > 1 goto +1"]],
+  ] as const)("%s", (_name, rule, expected) => {
+    const lines = ruleLines([{ ...(rule as Omit<RuleSpec, "target">), target: DROP }]).map((l) => l.replace(/ goto [+-]\d+$/, " goto"));
+    const want = expected.map((l) => l.replace(/ goto [+-]\d+$/, " goto"));
+    const at = lines.indexOf(want[0]!);
+    expect(at, `${want[0]} in\n${lines.join("\n")}`).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(at, at + want.length)).toEqual(want);
+  });
+
+  it("emits no code for matches that always hold", () => {
+    expect(ruleLines([{ target: DROP }])).toEqual([]);
+    expect(ruleLines([{ src: "0.0.0.0/0", dst: "0.0.0.0/0", target: DROP }])).toEqual([]);
+  });
+});
+
+describe("dead code", () => {
+  it("drops rules after an unconditional verdict, and the policy behind them", () => {
+    const table = filterTable({ OUTPUT: { rules: [{ target: ACCEPT }, { proto: PROTO.TCP, target: DROP }] } });
+    const text = compiled(compileHook(table, "OUTPUT")).text;
+    expect(text.filter((l) => /^\*\(u32 \*\)\(r10 -68\) = /.test(l))).toEqual(["*(u32 *)(r10 -68) = 2"]);
+    expect(text.some((l) => l.startsWith("r1 = *(u8 *)(r7 +9)"))).toBe(false);
+  });
+
+  it("drops a rule whose match never holds (an inverted full port range)", () => {
+    const table = filterTable({ OUTPUT: { rules: [{ proto: PROTO.UDP, matches: [udpMatch({ dport: [0, 0xffff], invDport: true })], target: DROP }] } });
+    const text = compiled(compileHook(table, "OUTPUT")).text;
+    expect(text.filter((l) => /^\*\(u32 \*\)\(r10 -68\) = /.test(l))).toEqual(["*(u32 *)(r10 -68) = 3"]);
+  });
+});
+
+describe("ingress program", () => {
+  it("is XDP for INPUT and FORWARD alike, and dispatches on the FIB answer", () => {
+    const table = filterTable({ INPUT: { rules: [{ proto: PROTO.TCP, target: DROP }] } });
+    const a = compiled(compileHook(table, "INPUT"));
+    const b = compiled(compileHook(table, "FORWARD"));
+    expect(a.progType).toBe("xdp");
+    expect(a.chains).toEqual(["INPUT", "FORWARD"]);
+    expect(b.insns).toEqual(a.insns);
+    const call = a.text.indexOf("call 69");
+    expect(a.text.slice(call + 1, call + 5).map((l) => l.replace(/ goto [+-]\d+$/, ""))).toEqual([
+      "if r0 == 4",
+      "if r0 == 5",
+      "if r0 == 0",
+      "if r0 == 7",
+    ]);
+  });
+});
+
+const opaque = (name: string, size = 8) => ({ name, revision: 0, data: new Uint8Array(size) });
+const DECLINES: readonly [string, Table, RegExp][] = [
+  ["an unknown match", filterTable({ INPUT: { rules: [{ target: ACCEPT }, { matches: [opaque("owner")], target: DROP }] } }), /^rule 2 in chain INPUT: match 'owner' revision 0 is not supported$/],
+  ["an unknown revision", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), revision: 1 }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' revision 1 is not supported$/],
+  ["a tcp option", filterTable({ OUTPUT: { rules: [{ proto: 6, matches: [tcpMatch({ option: 2 })], target: DROP }] } }), /^rule 1 in chain OUTPUT: match 'tcp': --tcp-option 2 is not supported$/],
+  ["a short xt_udp", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), data: new Uint8Array(10) }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp': data is 10 bytes, expected 16 \(XT_ALIGN\(10\)\)$/],
+  ["udp without -p udp", filterTable({ INPUT: { rules: [{ proto: 6, matches: [udpMatch({})], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' needs -p 17, the rule has 6$/],
+  ["an unknown target", filterTable({ FORWARD: { rules: [{ target: { kind: "ext", name: "REJECT", revision: 0, data: new Uint8Array(8) } }] } }), /^rule 1 in chain FORWARD: target 'REJECT' revision 0 is not supported$/],
+  ["a jump to a missing chain", filterTable({ INPUT: { rules: [{ target: jump("nope") }] } }), /^rule 1 in chain INPUT: jump to chain 'nope', which does not exist$/],
+  ["a loop", filterTable({ INPUT: { rules: [{ target: jump("A") }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }, { target: RETURN }] } }), /makes a loop \(A → B → A\)$/],
+  ["an interface match without the interface list", filterTable({ OUTPUT: { rules: [{ out: "eth0", target: DROP }] } }), /^rule 1 in chain OUTPUT: interface matches need/],
+  ["another table", { ...filterTable({}), name: "nat" }, /^table 'nat' is not supported \(only filter\)$/],
+];
+
+describe("declines", () => {
+  it.each(DECLINES)("%s", (_name, table, reason) => {
+    expect(checkTable(table)?.reason).toMatch(reason);
+    const result = compileProgram(table, "ingress");
+    expect(result.declined).toBe(true);
+    expect((result as Decline).reason).toMatch(reason);
+  });
+
+  it("accepts a table within the subset", () => {
+    expect(checkTable(filterTable({ INPUT: { rules: [{ proto: 17, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] } }))).toBeUndefined();
+  });
+});

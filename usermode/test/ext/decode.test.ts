@@ -1,0 +1,75 @@
+// Extension decoding: strict XT_ALIGN'd sizes and checkentry-like validation, describe() text,
+// and the registry's revision answers.
+import { describe, expect, it } from "vitest";
+import { findMatch, findTarget, matchRevisions, targetRevisions } from "../../src/ext/registry.ts";
+import { decodeStandardVerdict } from "../../src/ext/standard.ts";
+
+function bytes(size: number, fill: (v: DataView) => void = () => {}): Uint8Array {
+  const out = new Uint8Array(size);
+  fill(new DataView(out.buffer));
+  return out;
+}
+
+const udp = findMatch("udp", 0)!;
+const tcp = findMatch("tcp", 0)!;
+const icmp = findMatch("icmp", 0)!;
+const error = findTarget("ERROR", 0)!;
+
+describe("match decode", () => {
+  it.each([
+    ["udp, raw struct size", () => udp.decode(bytes(10), 0), /match 'udp': data is 10 bytes, expected 16/],
+    ["udp, too long", () => udp.decode(bytes(24), 0), /data is 24 bytes, expected 16/],
+    ["udp, unknown invflags", () => udp.decode(bytes(16, (v) => v.setUint8(8, 0x04)), 0), /match 'udp': unknown invflags 0x4/],
+    ["tcp, raw struct size", () => tcp.decode(bytes(12), 0), /match 'tcp': data is 12 bytes, expected 16/],
+    ["tcp, unknown invflags", () => tcp.decode(bytes(16, (v) => v.setUint8(11, 0x10)), 0), /unknown invflags 0x10/],
+    ["tcp, option", () => tcp.decode(bytes(16, (v) => v.setUint8(8, 2)), 0), /--tcp-option 2 is not supported/],
+    ["icmp, raw struct size", () => icmp.decode(bytes(4), 0), /match 'icmp': data is 4 bytes, expected 8/],
+    ["icmp, unknown invflags", () => icmp.decode(bytes(8, (v) => v.setUint8(3, 2)), 0), /unknown invflags 0x2/],
+    ["ERROR, unterminated name", () => error.decode(bytes(32, (v) => [...Array(30).keys()].forEach((i) => v.setUint8(i, 65))), 0), /not NUL-terminated/],
+    ["standard, bad verdict", () => decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, -3, true))), /verdict -3 is not ACCEPT, DROP, RETURN or a jump/],
+  ])("rejects %s", (_name, decode, message) => {
+    expect(decode).toThrow(message);
+  });
+
+  it.each([
+    ["udp", () => udp.describe(udp.decode(bytes(16, (v) => { v.setUint16(2, 0xffff, true); v.setUint16(4, 53, true); v.setUint16(6, 53, true); v.setUint8(8, 2); }), 0)), "-m udp --sport 0:65535 ! --dport 53"],
+    ["tcp", () => tcp.describe(tcp.decode(bytes(16, (v) => { v.setUint16(0, 1, true); v.setUint16(2, 1023, true); v.setUint16(6, 0xffff, true); v.setUint8(9, 0x17); v.setUint8(10, 0x02); }), 0)), "-m tcp --sport 1:1023 --dport 0:65535 --tcp-flags 0x17 0x2"],
+    ["icmp", () => icmp.describe(icmp.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 1); v.setUint8(2, 3); v.setUint8(3, 1); }), 0)), "-m icmp ! --icmp-type 3/1:3"],
+    ["ERROR", () => error.describe(error.decode(bytes(32, (v) => "INPUT".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)))), 0)), '-j ERROR "INPUT"'],
+  ])("decodes and describes %s", (_name, describeIt, text) => {
+    expect(describeIt()).toBe(text);
+  });
+
+  it.each([
+    [-1, { kind: "drop" }],
+    [-2, { kind: "accept" }],
+    [-5, { kind: "return" }],
+    [152, { kind: "jump", offset: 152 }],
+  ])("standard verdict %d", (raw, verdict) => {
+    expect(decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, raw, true)))).toEqual(verdict);
+  });
+});
+
+describe("registry", () => {
+  it.each([
+    ["udp", [0]],
+    ["tcp", [0]],
+    ["icmp", [0]],
+    ["owner", []],
+  ])("match %s revisions", (name, revisions) => {
+    expect(matchRevisions(name)).toEqual(revisions);
+  });
+
+  it.each([
+    ["", [0]],
+    ["ERROR", [0]],
+    ["REJECT", []],
+  ])("target '%s' revisions", (name, revisions) => {
+    expect(targetRevisions(name)).toEqual(revisions);
+  });
+
+  it("finds by name and revision only", () => {
+    expect(findMatch("udp", 1)).toBeUndefined();
+    expect(findMatch("udp", 0)?.proto).toBe(17);
+  });
+});
