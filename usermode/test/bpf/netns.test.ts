@@ -1,5 +1,5 @@
 // inNetns and the interface list, against what iproute2 and /proc say.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ifindexOf, ifindexes, inNetns, interfaces } from "../../src/bpf/index.ts";
@@ -36,6 +36,20 @@ describe("inNetns", () => {
     expect(target).not.toBe(home);
     expect(inNetns(pair.b.netnsPath, currentNetns)).toBe(target);
     expect(currentNetns()).toBe(home);
+  });
+
+  it("enters the netns of a process through /proc/<pid>/ns/net, as the kernel's requests name it", () => {
+    const child = spawn("ip", ["netns", "exec", pair.a.netns, "sleep", "30"], { stdio: "ignore" });
+    try {
+      // ip netns exec setns()es then execs sleep: wait until the child's netns is the target one.
+      const target = statSync(pair.a.netnsPath).ino;
+      const path = `/proc/${child.pid}/ns/net`;
+      const deadline = Date.now() + 5000;
+      while (statSync(path).ino !== target && Date.now() < deadline) execFileSync("sleep", ["0.01"]);
+      expect(inNetns(path, () => interfaces().map((netif) => netif.name))).toContain(pair.a.ifname);
+    } finally {
+      child.kill();
+    }
   });
 
   it("returns to the original netns when fn throws, and rethrows", () => {
