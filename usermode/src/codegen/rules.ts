@@ -112,8 +112,8 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   if (target.kind === "ext") {
     const ext = findTarget(target.name, target.revision);
     if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
-    const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(target.data, target.revision)));
-    emitReturn(b, ctx.codes[ext.verdict(decoded)]);
+    const verdict = withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
+    if (verdict !== "continue") emitReturn(b, ctx.codes[verdict]);
   } else {
     const v = target.verdict;
     if (v.kind === "accept" || v.kind === "drop") emitReturn(b, ctx.codes[v.kind]);

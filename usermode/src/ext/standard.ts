@@ -1,6 +1,7 @@
 /**
  * The standard target ("" revision 0, struct xt_standard_target): ACCEPT, DROP, RETURN and
- * jumps. ipt/ resolves it into an IR Verdict; this file decodes and names the raw verdict.
+ * jumps. ipt/ resolves it into an IR Verdict, except for a rule without -j (its verdict is the
+ * offset of the next entry): that one reaches the compiler as this target, and means "continue".
  */
 import { defineTarget, expectXtSize } from "./types.ts";
 
@@ -31,7 +32,8 @@ export const standard = defineTarget<StandardVerdict>({
   decode: (data) => decodeStandardVerdict(data),
   verdict(target) {
     if (target.kind === "accept" || target.kind === "drop") return target.kind;
-    throw new Error(`target standard: '${target.kind}' is not a final verdict; ipt/ resolves it into the IR`);
+    if (target.kind === "jump") return "continue"; // ipt/ resolved every jump but the one to the next entry
+    throw new Error("target standard: RETURN should have been resolved into the IR by ipt/");
   },
   describe: (target) => (target.kind === "jump" ? `-j <offset ${target.offset}>` : `-j ${target.kind.toUpperCase()}`),
 });

@@ -43,8 +43,8 @@ export interface MatchExtension<T = unknown> {
   describe(match: T): string;
 }
 
-/** The final verdict a target extension stands for. */
-export type TerminalVerdict = "accept" | "drop";
+/** What a matching rule does with a target extension: a final verdict, or count and go on ("continue"). */
+export type TargetVerdict = "accept" | "drop" | "continue";
 
 /** A target extension (standard verdicts are resolved by ipt/ into the IR; these are the named ones). */
 export interface TargetExtension<T = unknown> {
@@ -52,8 +52,8 @@ export interface TargetExtension<T = unknown> {
   readonly revisions: readonly number[];
   /** Decodes the target data and checks it; throws saying what is wrong. */
   decode(data: Uint8Array, revision: number): T;
-  /** The verdict the compiled rule gives when it matches. */
-  verdict(target: T): TerminalVerdict;
+  /** What the compiled rule does when it matches (after counting). */
+  verdict(target: T): TargetVerdict;
   /** Short text of the decoded target. */
   describe(target: T): string;
 }

@@ -133,3 +133,6 @@ export function icmpMatch(type: number, codes: [number, number] = [0, 0xff], inv
     v.setUint8(0, type); v.setUint8(1, codes[0]); v.setUint8(2, codes[1]); v.setUint8(3, invert ? 1 : 0);
   });
 }
+
+/** A rule without -j, as ipt/ hands it over: the standard target with the next entry's offset. */
+export const CONTINUE: Target = { kind: "ext", name: "", revision: 0, data: Uint8Array.from([0x98, 0x04, 0, 0, 0, 0, 0, 0]) };

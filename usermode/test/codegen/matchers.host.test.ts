@@ -2,7 +2,7 @@
 // through the real verifier and BPF_PROG_TEST_RUN, checking the verdict and the counters.
 // INPUT packets go to 127.0.0.1 and test_run's ingress device is lo: the FIB says "local".
 import { afterAll, describe, expect, it } from "vitest";
-import { ACCEPT, DROP, RETURN, filterTable, goto, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
+import { ACCEPT, CONTINUE, DROP, RETURN, filterTable, goto, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpFrame, tcpHeader, udpFrame, udpHeader } from "./packets.ts";
 import { hostBpfUnavailable, loadHook, type LoadedHook, type Outcome } from "./harness.ts";
 import { IPT_F, IPT_INV } from "../../src/ir/types.ts";
@@ -168,6 +168,11 @@ const CASES: readonly Case[] = [
     name: "rules after an unconditional verdict are unreachable (and must still load)",
     rules: [{ target: ACCEPT }, { target: DROP }, { proto: PROTO.UDP, matches: [udpMatch({ dport: [1, 1] })], target: DROP }],
     probes: [[udpFrame(1, 1), "accept", ["#1"]]],
+  },
+  {
+    name: "a rule without -j only counts",
+    rules: [{ proto: PROTO.UDP, target: CONTINUE }, { proto: PROTO.UDP, matches: [udpMatch({ dport: [53, 53] })], target: DROP }],
+    probes: [[udpFrame(1, 53), "drop", ["#1", "#2"]], [udpFrame(1, 54), "accept", ["#1", ":policy"]], [tcpFrame(1, 2), "accept", [":policy"]]],
   },
   {
     name: "policy DROP, and the ERROR target as a rule drops",

@@ -50,6 +50,21 @@ describe("match decode", () => {
   });
 });
 
+describe("standard target as the compiler sees it", () => {
+  const standard = findTarget("", 0)!;
+  it.each([
+    [-1, "drop"],
+    [-2, "accept"],
+    [1176, "continue"],
+  ] as const)("verdict %d → %s", (raw, verdict) => {
+    expect(standard.verdict(standard.decode(bytes(8, (v) => v.setInt32(0, raw, true)), 0))).toBe(verdict);
+  });
+
+  it("refuses RETURN, which ipt/ resolves", () => {
+    expect(() => standard.verdict(standard.decode(bytes(8, (v) => v.setInt32(0, -5, true)), 0))).toThrow(/RETURN should have been resolved/);
+  });
+});
+
 describe("registry", () => {
   it.each([
     ["udp", [0]],
