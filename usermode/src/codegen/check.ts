@@ -1,6 +1,7 @@
 /** checkTable(): the first rule, chain or target of a table outside what the compiler supports. */
 import { IPT_INV, type Chain, type Rule, type Table } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
+import { requiredProtos } from "../ext/types.ts";
 import { catchDecline, DeclineError, withWhere, type Decline } from "./decline.ts";
 import { decodeOrDecline, ruleWhere } from "./rules.ts";
 
@@ -18,8 +19,11 @@ function checkMatches(rule: Rule, where: string): void {
     const ext = findMatch(m.name, m.revision);
     if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
     withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
-    if (ext.proto !== 0 && (rule.ip.proto !== ext.proto || (rule.ip.invflags & IPT_INV.PROTO) !== 0)) {
-      throw new DeclineError(`${where}: match '${m.name}' needs -p ${ext.proto}, the rule has ${rule.ip.proto}`);
+    const protos = requiredProtos(ext);
+    const protoNamed = protos.includes(rule.ip.proto) && (rule.ip.invflags & IPT_INV.PROTO) === 0;
+    if (protos.length > 0 && !protoNamed) {
+      const negated = (rule.ip.invflags & IPT_INV.PROTO) !== 0 ? "! " : "";
+      throw new DeclineError(`${where}: match '${m.name}' needs -p ${protos.join("|")}, the rule has -p ${negated}${rule.ip.proto}`);
     }
   }
 }

@@ -39,6 +39,8 @@ function matchEmitter(b: ProgramBuilder, noMatch: string, hotdrop: { label: stri
   };
   return {
     noMatch,
+    ipHeader: REG.iph,
+    totLen: REG.totLen,
     get hotdrop() {
       return useHotdrop();
     },

@@ -6,6 +6,11 @@ import type { MatchExtension, TargetExtension } from "./types.ts";
 import { udp } from "./udp.ts";
 import { tcp } from "./tcp.ts";
 import { icmp } from "./icmp.ts";
+import { multiport } from "./multiport.ts";
+import { comment } from "./comment.ts";
+import { length } from "./length.ts";
+import { ttl } from "./ttl.ts";
+import { dscp } from "./dscp.ts";
 import { standard } from "./standard.ts";
 import { error } from "./error.ts";
 
@@ -14,6 +19,11 @@ export const MATCHES: readonly MatchExtension[] = [
   udp,
   tcp,
   icmp,
+  multiport,
+  comment,
+  length,
+  ttl,
+  dscp,
 ];
 
 /** Every target the compiler knows (the standard target included, for revision queries). */

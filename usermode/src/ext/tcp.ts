@@ -1,6 +1,6 @@
 /** The tcp match (xt_tcpudp.c, struct xt_tcp): port ranges and flags; option matching is declined. */
 import { jeq, jne, ldx, and } from "../codegen/asm/index.ts";
-import { defineMatch, expectXtSize } from "./types.ts";
+import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
 import { decodePortPair, describeRange, emitPortPair, type PortPair } from "./ports.ts";
 
 /** IPPROTO_TCP. */
@@ -31,7 +31,7 @@ export const tcp = defineMatch<TcpMatch>({
     const inv = view.getUint8(11);
     if ((inv & ~INV_MASK) !== 0) throw new Error(`match 'tcp': unknown invflags 0x${inv.toString(16)}`);
     const option = view.getUint8(8);
-    if (option !== 0) throw new Error(`match 'tcp': --tcp-option ${option} is not supported`);
+    if (option !== 0) throw new UnsupportedFeature(`match 'tcp': --tcp-option ${option} is not supported`);
     return {
       ...decodePortPair(view, inv, INV_SRCPT, INV_DSTPT),
       flagMask: view.getUint8(9),

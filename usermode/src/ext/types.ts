@@ -13,6 +13,10 @@ export interface MatchEmitter {
   readonly noMatch: string;
   /** Label that drops the packet at once without counting (netfilter's hotdrop). */
   readonly hotdrop: string;
+  /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
+  readonly ipHeader: Reg;
+  /** Register holding iph->tot_len in host order (what length_mt compares). */
+  readonly totLen: Reg;
   /** A fresh label, unique in the program. */
   label(hint: string): string;
   /** Appends instructions. */
@@ -33,8 +37,10 @@ export interface MatchExtension<T = unknown> {
   readonly name: string;
   /** Revisions this implementation compiles. */
   readonly revisions: readonly number[];
-  /** IP protocol the match needs in the rule (-p), as the kernel's xt_match.proto; 0 for any. */
+  /** IP protocol the rule must name with -p (not negated), as the kernel's xt_match.proto; 0 for none or several. */
   readonly proto: number;
+  /** When proto is 0: protocols of which the rule must name one (multiport's checkentry); absent for any. */
+  readonly protos?: readonly number[];
   /** Decodes the xt data (XT_ALIGN'd size) and checks it as the kernel's checkentry; throws saying what is wrong. */
   decode(data: Uint8Array, revision: number): T;
   /** Emits code that falls through when the match holds and jumps to em.noMatch when it does not. */
@@ -56,6 +62,19 @@ export interface TargetExtension<T = unknown> {
   verdict(target: T): TargetVerdict;
   /** Short text of the decoded target. */
   describe(target: T): string;
+}
+
+/** The protocols of which a rule using the match must name one with -p; [] for any. */
+export function requiredProtos(ext: MatchExtension): readonly number[] {
+  return ext.proto !== 0 ? [ext.proto] : (ext.protos ?? []);
+}
+
+/**
+ * Thrown by decode for data that is valid netfilter but that the compiler does not implement
+ * (tcp --tcp-option): a reason to decline the table, where other decode errors mean EINVAL.
+ */
+export class UnsupportedFeature extends Error {
+  override readonly name = "UnsupportedFeature";
 }
 
 /** XT_ALIGN: xt data sizes are rounded up to the alignment of struct _xt_align (8 on every ABI we run on). */

@@ -136,3 +136,45 @@ export function icmpMatch(type: number, codes: [number, number] = [0, 0xff], inv
 
 /** A rule without -j, as ipt/ hands it over: the standard target with the next entry's offset. */
 export const CONTINUE: Target = { kind: "ext", name: "", revision: 0, data: Uint8Array.from([0x98, 0x04, 0, 0, 0, 0, 0, 0]) };
+
+/** -m multiport (struct xt_multiport_v1, 48 bytes): entries are ports or [first, last] ranges. */
+export function multiportMatch(side: "source" | "destination" | "either", entries: (number | [number, number])[], invert = false): MatchBlob {
+  const blob = match("multiport", 48, (v) => {
+    v.setUint8(0, ["source", "destination", "either"].indexOf(side));
+    let i = 0;
+    for (const e of entries) {
+      if (typeof e === "number") {
+        v.setUint16(2 + 2 * i++, e, true);
+      } else {
+        v.setUint8(32 + i, 1);
+        v.setUint16(2 + 2 * i++, e[0], true);
+        v.setUint16(2 + 2 * i++, e[1], true);
+      }
+    }
+    v.setUint8(1, i);
+    v.setUint8(47, invert ? 1 : 0);
+  });
+  return { ...blob, revision: 1 };
+}
+
+/** -m comment (256 bytes). */
+export function commentMatch(text: string): MatchBlob {
+  return match("comment", 256, (v) => Buffer.from(text).forEach((b, i) => v.setUint8(i, b)));
+}
+
+/** -m length (struct xt_length_info, 6 bytes → 8). */
+export function lengthMatch(min: number, max: number, invert = false): MatchBlob {
+  return match("length", 6, (v) => {
+    v.setUint16(0, min, true); v.setUint16(2, max, true); v.setUint8(4, invert ? 1 : 0);
+  });
+}
+
+/** -m ttl (struct ipt_ttl_info, 2 bytes → 8); mode 0 eq, 1 ne, 2 lt, 3 gt. */
+export function ttlMatch(mode: number, ttl: number): MatchBlob {
+  return match("ttl", 2, (v) => { v.setUint8(0, mode); v.setUint8(1, ttl); });
+}
+
+/** -m dscp (struct xt_dscp_info, 2 bytes → 8). */
+export function dscpMatch(dscp: number, invert = false): MatchBlob {
+  return match("dscp", 2, (v) => { v.setUint8(0, dscp); v.setUint8(1, invert ? 1 : 0); });
+}

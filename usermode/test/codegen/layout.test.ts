@@ -13,6 +13,11 @@ import { XT_TCP_SIZE } from "../../src/ext/tcp.ts";
 import { IPT_ICMP_SIZE } from "../../src/ext/icmp.ts";
 import { XT_ERROR_SIZE } from "../../src/ext/error.ts";
 import { XT_STANDARD_SIZE } from "../../src/ext/standard.ts";
+import { XT_MULTIPORT_V1_SIZE } from "../../src/ext/multiport.ts";
+import { XT_COMMENT_SIZE } from "../../src/ext/comment.ts";
+import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
+import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
+import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
 
 const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_udp)", XT_UDP_SIZE],
@@ -24,6 +29,13 @@ const PAIRS: readonly [string, number][] = [
   ["XT_FUNCTION_MAXNAMELEN", XT_ERROR_SIZE],
   ["XT_ALIGN(XT_FUNCTION_MAXNAMELEN)", xtAlign(XT_ERROR_SIZE)],
   ["sizeof(int)", XT_STANDARD_SIZE],
+  ["sizeof(struct xt_multiport_v1)", XT_MULTIPORT_V1_SIZE],
+  ["offsetof(struct xt_multiport_v1, pflags)", 32],
+  ["offsetof(struct xt_multiport_v1, invert)", 47],
+  ["sizeof(struct xt_comment_info)", XT_COMMENT_SIZE],
+  ["sizeof(struct xt_length_info)", XT_LENGTH_SIZE],
+  ["sizeof(struct ipt_ttl_info)", IPT_TTL_SIZE],
+  ["sizeof(struct xt_dscp_info)", XT_DSCP_SIZE],
   ["ETH_HLEN", ETH.HLEN],
   ["offsetof(struct ethhdr, h_proto)", ETH.PROTO],
   ["offsetof(struct iphdr, tos)", IPH.TOS],
@@ -72,6 +84,11 @@ const SOURCE = `#include <stdio.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter/xt_multiport.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_length.h>
+#include <linux/netfilter/xt_dscp.h>
+#include <linux/netfilter_ipv4/ipt_ttl.h>
 int main(void) {
 ${PAIRS.map(([expr]) => `  printf("%ld\\n", (long)(${expr}));`).join("\n")}
   return 0;

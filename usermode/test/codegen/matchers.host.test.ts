@@ -2,7 +2,10 @@
 // through the real verifier and BPF_PROG_TEST_RUN, checking the verdict and the counters.
 // INPUT packets go to 127.0.0.1 and test_run's ingress device is lo: the FIB says "local".
 import { afterAll, describe, expect, it } from "vitest";
-import { ACCEPT, CONTINUE, DROP, RETURN, filterTable, goto, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
+import {
+  ACCEPT, CONTINUE, DROP, RETURN, commentMatch, dscpMatch, filterTable, goto, icmpMatch, jump, lengthMatch, multiportMatch,
+  tcpMatch, ttlMatch, udpMatch, type RuleSpec,
+} from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpFrame, tcpHeader, udpFrame, udpHeader } from "./packets.ts";
 import { hostBpfUnavailable, loadHook, type LoadedHook, type Outcome } from "./harness.ts";
 import { IPT_F, IPT_INV } from "../../src/ir/types.ts";
@@ -168,6 +171,53 @@ const CASES: readonly Case[] = [
     name: "rules after an unconditional verdict are unreachable (and must still load)",
     rules: [{ target: ACCEPT }, { target: DROP }, { proto: PROTO.UDP, matches: [udpMatch({ dport: [1, 1] })], target: DROP }],
     probes: [[udpFrame(1, 1), "accept", ["#1"]]],
+  },
+  {
+    name: "multiport --dports 22,80:90 and ! --sports 1:9,7000",
+    rules: [
+      { proto: PROTO.TCP, matches: [multiportMatch("destination", [22, [80, 90]])], target: DROP },
+      { proto: PROTO.UDP, matches: [multiportMatch("source", [[1, 9], 7000], true)], target: DROP },
+    ],
+    probes: [
+      [tcpFrame(1000, 22), "drop", ["#1"]],
+      [tcpFrame(1000, 85), "drop", ["#1"]],
+      [tcpFrame(1000, 91), "accept", [":policy"]],
+      [tcpFrame(22, 79), "accept", [":policy"]],
+      [udpFrame(5, 22), "accept", [":policy"]],
+      [udpFrame(7000, 22), "accept", [":policy"]],
+      [udpFrame(10, 22), "drop", ["#2"]],
+      [udpFrame(5, 22, { fragOffset: 3 }), "accept", [":policy"]],
+    ],
+  },
+  {
+    name: "multiport --ports (either side) and a truncated header",
+    rules: [{ proto: PROTO.UDP, matches: [multiportMatch("either", [53])], target: DROP }],
+    probes: [
+      [udpFrame(53, 1), "drop", ["#1"]],
+      [udpFrame(1, 53), "drop", ["#1"]],
+      [udpFrame(1, 2), "accept", [":policy"]],
+      [ipv4Frame({ proto: PROTO.UDP, payload: udpHeader(1, 53).subarray(0, 3) }), "drop", []],
+    ],
+  },
+  {
+    name: "comment, length, ttl and dscp",
+    rules: [
+      { matches: [commentMatch("count everything")], target: CONTINUE },
+      { matches: [lengthMatch(0, 40, true)], target: jump("BIG") },
+      { matches: [ttlMatch(2, 5)], target: DROP },
+      { matches: [dscpMatch(0x2e)], target: DROP },
+      { matches: [dscpMatch(0, true)], target: ACCEPT },
+    ],
+    user: { BIG: [{ matches: [ttlMatch(3, 100)], target: DROP }, { matches: [ttlMatch(0, 42)], target: ACCEPT }] },
+    probes: [
+      [udpFrame(1, 2, { ttl: 4 }), "drop", ["#1", "#3"]],
+      [udpFrame(1, 2, { ttl: 64, tos: 0x2e << 2 }), "drop", ["#1", "#4"]],
+      [udpFrame(1, 2, { ttl: 64, tos: 0x01 }), "accept", ["#1", ":policy"]],
+      [udpFrame(1, 2, { ttl: 64, tos: 0x0a << 2 }), "accept", ["#1", "#5"]],
+      [ipv4Frame({ proto: PROTO.UDP, ttl: 101, payload: udpHeader(1, 2, new Uint8Array(40)) }), "drop", ["#1", "#2", "BIG#1"]],
+      [ipv4Frame({ proto: PROTO.UDP, ttl: 42, payload: udpHeader(1, 2, new Uint8Array(40)) }), "accept", ["#1", "#2", "BIG#2"]],
+      [ipv4Frame({ proto: PROTO.UDP, ttl: 4, payload: udpHeader(1, 2, new Uint8Array(40)) }), "drop", ["#1", "#2", "#3"]],
+    ],
   },
   {
     name: "a rule without -j only counts",

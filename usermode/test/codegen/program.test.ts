@@ -194,7 +194,7 @@ const DECLINES: readonly [string, Table, RegExp][] = [
   ["an unknown revision", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), revision: 1 }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' revision 1 is not supported$/],
   ["a tcp option", filterTable({ OUTPUT: { rules: [{ proto: 6, matches: [tcpMatch({ option: 2 })], target: DROP }] } }), /^rule 1 in chain OUTPUT: match 'tcp': --tcp-option 2 is not supported$/],
   ["a short xt_udp", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), data: new Uint8Array(10) }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp': data is 10 bytes, expected 16 \(XT_ALIGN\(10\)\)$/],
-  ["udp without -p udp", filterTable({ INPUT: { rules: [{ proto: 6, matches: [udpMatch({})], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' needs -p 17, the rule has 6$/],
+  ["udp without -p udp", filterTable({ INPUT: { rules: [{ proto: 6, matches: [udpMatch({})], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' needs -p 17, the rule has -p 6$/],
   ["an unknown target", filterTable({ FORWARD: { rules: [{ target: { kind: "ext", name: "REJECT", revision: 0, data: new Uint8Array(8) } }] } }), /^rule 1 in chain FORWARD: target 'REJECT' revision 0 is not supported$/],
   ["a jump to a missing chain", filterTable({ INPUT: { rules: [{ target: jump("nope") }] } }), /^rule 1 in chain INPUT: jump to chain 'nope', which does not exist$/],
   ["a loop", filterTable({ INPUT: { rules: [{ target: jump("A") }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }, { target: RETURN }] } }), /makes a loop \(A → B → A\)$/],

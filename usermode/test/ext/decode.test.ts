@@ -14,6 +14,11 @@ const udp = findMatch("udp", 0)!;
 const tcp = findMatch("tcp", 0)!;
 const icmp = findMatch("icmp", 0)!;
 const error = findTarget("ERROR", 0)!;
+const multiport = findMatch("multiport", 1)!;
+const dscp = findMatch("dscp", 0)!;
+const ttl = findMatch("ttl", 0)!;
+const length = findMatch("length", 0)!;
+const comment = findMatch("comment", 0)!;
 
 describe("match decode", () => {
   it.each([
@@ -26,6 +31,11 @@ describe("match decode", () => {
     ["icmp, raw struct size", () => icmp.decode(bytes(4), 0), /match 'icmp': data is 4 bytes, expected 8/],
     ["icmp, unknown invflags", () => icmp.decode(bytes(8, (v) => v.setUint8(3, 2)), 0), /unknown invflags 0x2/],
     ["ERROR, unterminated name", () => error.decode(bytes(32, (v) => [...Array(30).keys()].forEach((i) => v.setUint8(i, 65))), 0), /not NUL-terminated/],
+    ["multiport, bad flags", () => multiport.decode(bytes(48, (v) => v.setUint8(0, 3)), 1), /flags 3 is not source, destination or either/],
+    ["multiport, count 16", () => multiport.decode(bytes(48, (v) => v.setUint8(1, 16)), 1), /count 16 exceeds 15/],
+    ["multiport, range without end", () => multiport.decode(bytes(48, (v) => { v.setUint8(1, 15); v.setUint8(32 + 14, 1); }), 1), /range at port 15 has no end/],
+    ["dscp above 0x3f", () => dscp.decode(bytes(8, (v) => v.setUint8(0, 0x40)), 0), /dscp 64 exceeds 63/],
+    ["comment, short", () => comment.decode(bytes(255), 0), /data is 255 bytes, expected 256/],
     ["standard, bad verdict", () => decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, -3, true))), /verdict -3 is not ACCEPT, DROP, RETURN or a jump/],
   ])("rejects %s", (_name, decode, message) => {
     expect(decode).toThrow(message);
@@ -36,6 +46,11 @@ describe("match decode", () => {
     ["tcp", () => tcp.describe(tcp.decode(bytes(16, (v) => { v.setUint16(0, 1, true); v.setUint16(2, 1023, true); v.setUint16(6, 0xffff, true); v.setUint8(9, 0x17); v.setUint8(10, 0x02); }), 0)), "-m tcp --sport 1:1023 --dport 0:65535 --tcp-flags 0x17 0x2"],
     ["icmp", () => icmp.describe(icmp.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 1); v.setUint8(2, 3); v.setUint8(3, 1); }), 0)), "-m icmp ! --icmp-type 3/1:3"],
     ["ERROR", () => error.describe(error.decode(bytes(32, (v) => "INPUT".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)))), 0)), '-j ERROR "INPUT"'],
+    ["multiport", () => multiport.describe(multiport.decode(bytes(48, (v) => { v.setUint8(0, 1); v.setUint8(1, 3); v.setUint16(2, 22, true); v.setUint16(4, 80, true); v.setUint16(6, 90, true); v.setUint8(33, 1); v.setUint8(47, 1); }), 1)), "-m multiport ! --dports 22,80:90"],
+    ["ttl", () => ttl.describe(ttl.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 9); }), 0)), "-m ttl --ttl-gt 9"],
+    ["length", () => length.describe(length.decode(bytes(8, (v) => { v.setUint16(0, 10, true); v.setUint16(2, 20, true); }), 0)), "-m length --length 10:20"],
+    ["dscp", () => dscp.describe(dscp.decode(bytes(8, (v) => { v.setUint8(0, 0x2e); v.setUint8(1, 1); }), 0)), "-m dscp ! --dscp 0x2e"],
+    ["comment", () => comment.describe(comment.decode(bytes(256, (v) => v.setUint8(0, 0x61)), 0)), '-m comment --comment "a"'],
   ])("decodes and describes %s", (_name, describeIt, text) => {
     expect(describeIt()).toBe(text);
   });

@@ -1,0 +1,34 @@
+/** The dscp match (xt_dscp.c, struct xt_dscp_info): the DSCP bits of the TOS byte, XOR invert. */
+import { jeq, jne, ldx, rsh } from "../codegen/asm/index.ts";
+import { defineMatch, expectXtSize } from "./types.ts";
+
+/** sizeof(struct xt_dscp_info): u8 dscp, u8 invert. */
+export const XT_DSCP_SIZE = 2;
+/** XT_DSCP_MAX. */
+const DSCP_MAX = 0x3f;
+/** Offset of tos in struct iphdr. */
+const IPH_TOS = 1;
+
+/** A decoded xt_dscp_info. */
+export interface DscpMatch {
+  readonly dscp: number;
+  readonly invert: boolean;
+}
+
+/** The dscp match. */
+export const dscp = defineMatch<DscpMatch>({
+  name: "dscp",
+  revisions: [0],
+  proto: 0,
+  decode(data) {
+    const view = expectXtSize("match 'dscp'", data, XT_DSCP_SIZE);
+    const value = view.getUint8(0);
+    if (value > DSCP_MAX) throw new Error(`match 'dscp': dscp ${value} exceeds ${DSCP_MAX}`);
+    return { dscp: value, invert: view.getUint8(1) !== 0 };
+  },
+  emit(em, m) {
+    em.emit(ldx("u8", 2, em.ipHeader, IPH_TOS), rsh.imm32(2, 2));
+    em.emit(m.invert ? jeq.imm32(2, m.dscp, em.noMatch) : jne.imm32(2, m.dscp, em.noMatch));
+  },
+  describe: (m) => `-m dscp ${m.invert ? "! " : ""}--dscp 0x${m.dscp.toString(16).padStart(2, "0")}`,
+});

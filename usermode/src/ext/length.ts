@@ -1,0 +1,28 @@
+/** The length match (xt_length.c, struct xt_length_info): IP total length within [min, max], XOR invert. */
+import { defineMatch, expectXtSize } from "./types.ts";
+import { emitPortRange } from "./ports.ts";
+
+/** sizeof(struct xt_length_info): u16 min, u16 max, u8 invert, 1 byte of padding. */
+export const XT_LENGTH_SIZE = 6;
+
+/** A decoded xt_length_info. */
+export interface LengthMatch {
+  readonly min: number;
+  readonly max: number;
+  readonly invert: boolean;
+}
+
+/** The length match. */
+export const length = defineMatch<LengthMatch>({
+  name: "length",
+  revisions: [0],
+  proto: 0,
+  decode(data) {
+    const view = expectXtSize("match 'length'", data, XT_LENGTH_SIZE);
+    return { min: view.getUint16(0, true), max: view.getUint16(2, true), invert: view.getUint8(4) !== 0 };
+  },
+  emit(em, m) {
+    emitPortRange(em, em.totLen, m); // the same u16 range test as a port range
+  },
+  describe: (m) => `-m length ${m.invert ? "! " : ""}--length ${m.min === m.max ? m.min : `${m.min}:${m.max}`}`,
+});

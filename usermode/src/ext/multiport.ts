@@ -1,0 +1,82 @@
+/** The multiport match, revision 1 (xt_multiport.c, struct xt_multiport_v1): up to 15 ports or ranges. */
+import { ja, jeq, jle, jlt, type Reg } from "../codegen/asm/index.ts";
+import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
+import { emitLoadPort } from "./ports.ts";
+
+/** XT_MULTI_PORTS. */
+const MAX_PORTS = 15;
+/** sizeof(struct xt_multiport_v1): u8 flags, u8 count, u16 ports[15], u8 pflags[15], u8 invert. */
+export const XT_MULTIPORT_V1_SIZE = 48;
+const OFF = { FLAGS: 0, COUNT: 1, PORTS: 2, PFLAGS: 32, INVERT: 47 } as const;
+/** Protocols multiport's checkentry accepts: tcp, udp, udplite, sctp, dccp. */
+const PROTOS = [6, 17, 136, 132, 33] as const;
+
+/** Which port multiport compares. */
+export type MultiportSide = "source" | "destination" | "either";
+const SIDES: readonly MultiportSide[] = ["source", "destination", "either"];
+
+/** A decoded xt_multiport_v1: single ports and inclusive ranges, in order. */
+export interface MultiportMatch {
+  readonly side: MultiportSide;
+  readonly ports: readonly (readonly [number, number])[];
+  readonly invert: boolean;
+}
+
+/** The multiport match. */
+export const multiport = defineMatch<MultiportMatch>({
+  name: "multiport",
+  revisions: [1],
+  proto: 0,
+  protos: PROTOS,
+  decode(data) {
+    const view = expectXtSize("match 'multiport'", data, XT_MULTIPORT_V1_SIZE);
+    const flags = view.getUint8(OFF.FLAGS);
+    const count = view.getUint8(OFF.COUNT);
+    const side = SIDES[flags];
+    if (side === undefined) throw new Error(`match 'multiport': flags ${flags} is not source, destination or either`);
+    if (count > MAX_PORTS) throw new Error(`match 'multiport': count ${count} exceeds ${MAX_PORTS}`);
+    const ports: [number, number][] = [];
+    for (let i = 0; i < count; i++) {
+      const first = view.getUint16(OFF.PORTS + 2 * i, true);
+      if (view.getUint8(OFF.PFLAGS + i) === 0) {
+        ports.push([first, first]);
+        continue;
+      }
+      if (i + 1 >= MAX_PORTS) throw new UnsupportedFeature(`match 'multiport': range at port ${i + 1} has no end within the array`);
+      i++;
+      ports.push([first, view.getUint16(OFF.PORTS + 2 * i, true)]);
+    }
+    return { side, ports, invert: view.getUint8(OFF.INVERT) !== 0 };
+  },
+  emit(em, m) {
+    em.skipFragments(false);
+    em.transportHeader(1, 4);
+    const regs: Reg[] = [];
+    if (m.side !== "destination") regs.push(2);
+    if (m.side !== "source") regs.push(3);
+    if (regs.includes(2)) emitLoadPort(em, 2, 1, 0);
+    if (regs.includes(3)) emitLoadPort(em, 3, 1, 2);
+    // The first port that matches decides: true ^ invert. None matching gives invert.
+    const hit = m.invert ? em.noMatch : em.label("multiport_hit");
+    for (const [first, last] of m.ports) {
+      for (const reg of regs) {
+        if (first === last) {
+          em.emit(jeq.imm32(reg, first, hit));
+          continue;
+        }
+        const below = em.label("multiport_below");
+        em.emit(jlt.imm32(reg, first, below), jle.imm32(reg, last, hit));
+        em.place(below);
+      }
+    }
+    if (!m.invert) {
+      em.emit(ja(em.noMatch));
+      em.place(hit);
+    }
+  },
+  describe(m) {
+    const flag = m.side === "source" ? "--sports" : m.side === "destination" ? "--dports" : "--ports";
+    const list = m.ports.map(([a, b]) => (a === b ? `${a}` : `${a}:${b}`)).join(",");
+    return `-m multiport ${m.invert ? "! " : ""}${flag} ${list}`;
+  },
+});
