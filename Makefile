@@ -6,7 +6,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 CC ?= cc
 
-.PHONY: all setup run test typecheck unit kernel selftests-build vm-test clean help
+.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test clean help
 
 all: help
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test     setup, typecheck, unit tests, kernel build, VM selftests"
 	@echo "make setup    install Debian packages, npm dependencies and the pinned helper runtime"
 	@echo "make kernel   build build/kernel/bzImage (base + kernel/patches/series), cached"
+	@echo "make helper   bundle the helper: build/helper/bpfilter-helper (pinned node + esbuild bundle)"
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
 	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
 
@@ -33,11 +34,23 @@ kernel: setup
 	@mkdir -p build
 	@flock build/.kernel.lock $(TSX) tools/src/kernel/build.ts
 
+helper: setup
+	@$(TSX) tools/src/helper-build.ts
+
+shim: build/shim/libbpfilter-preload.so
+
+build/shim/libbpfilter-preload.so: usermode/shim/bpfilter_preload.c uapi/linux/bpfilter_ipc.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Iuapi -o $@ $< -ldl
+
 build/selftests/udp_flow: selftests/bpfilter/udp_flow.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 selftests-build: build/selftests/udp_flow
+
+vm-launcher-test: kernel
+	@$(BIN)/vitest run --config vitest.vm.config.ts
 
 vm-test: kernel selftests-build
 	@$(TSX) tools/src/selftests.ts
@@ -45,7 +58,7 @@ vm-test: kernel selftests-build
 run: setup kernel selftests-build
 	@tools/vm --timeout 600 -- tools/demo
 
-test: setup typecheck unit kernel selftests-build vm-test
+test: setup typecheck unit kernel selftests-build vm-launcher-test vm-test
 	@echo "make test: all green"
 
 clean:

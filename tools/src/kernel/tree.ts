@@ -69,7 +69,8 @@ export function ensureBaseTree(tree: string, log: (s: string) => void): void {
   rmSync(unpackDir, { recursive: true, force: true });
   git(tree, ["init", "-q", "-b", "master"]);
   git(tree, ["config", "core.autocrlf", "false"]);
-  git(tree, ["add", "-A"]);
+  // Debian's top-level .gitignore ignores everything ("/*"): force, the tarball is all source.
+  git(tree, ["add", "-A", "-f"]);
   const version = treeVersion(tree);
   const dates = { GIT_AUTHOR_DATE: BASE_DATE, GIT_COMMITTER_DATE: BASE_DATE };
   git(tree, ["commit", "-q", "-m", `Linux ${version} (Debian linux-source-6.1 ${pkg})`], dates);

@@ -48,7 +48,7 @@ export function runQemu(opts: VmOptions): Promise<VmResult> {
     "console=ttyS0",
     "root=root",
     "rootfstype=9p",
-    "rootflags=trans=virtio,version=9p2000.L,msize=262144",
+    "rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose",
     "ro",
     `init=${join(REPO, "tools/guest/init")}`,
     "panic=-1",

@@ -1,0 +1,60 @@
+/**
+ * make helper: the helper as the kernel runs it. esbuild bundles usermode/src/main.ts into one
+ * file; koffi's native module sits beside it (only the linux_x64 build); a small executable
+ * runs the pinned Node runtime on the bundle. The kernel starts that executable by path.
+ */
+import { build } from "esbuild";
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUILD, REPO } from "./lib/paths.ts";
+import { toolMain, ToolError } from "./lib/proc.ts";
+import { runtimeNode } from "./setup.ts";
+
+/** Where the helper lands. */
+export const HELPER_DIR = join(BUILD, "helper");
+export const HELPER_EXE = join(HELPER_DIR, "bpfilter-helper");
+const BUNDLE = join(HELPER_DIR, "bpfilter-helper.mjs");
+
+function copyKoffi(): void {
+  const src = join(REPO, "node_modules", "koffi");
+  const dst = join(HELPER_DIR, "node_modules", "koffi");
+  rmSync(dst, { recursive: true, force: true });
+  mkdirSync(join(dst, "build", "koffi"), { recursive: true });
+  for (const f of ["package.json", "index.js", "indirect.js", "LICENSE.txt"]) {
+    if (existsSync(join(src, f))) cpSync(join(src, f), join(dst, f));
+  }
+  const native = join(src, "build", "koffi", "linux_x64");
+  if (!existsSync(native)) throw new ToolError(`koffi has no linux_x64 build at ${native}: run make setup`);
+  cpSync(native, join(dst, "build", "koffi", "linux_x64"), { recursive: true });
+}
+
+await toolMain("helper", async () => {
+  if (!existsSync(runtimeNode())) throw new ToolError(`the pinned runtime ${runtimeNode()} is missing: run make setup`);
+  mkdirSync(HELPER_DIR, { recursive: true });
+  const result = await build({
+    entryPoints: [join(REPO, "usermode/src/main.ts")],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["koffi"],
+    sourcemap: "inline",
+    logLevel: "error",
+    banner: { js: "// bpfilter user-mode helper, bundled by make helper; source in usermode/src/" },
+  });
+  if (result.errors.length) throw new ToolError(`esbuild failed with ${result.errors.length} error(s)`);
+  copyKoffi();
+  writeFileSync(
+    HELPER_EXE,
+    `#!/bin/sh
+# bpfilter user-mode helper: the pinned Node runtime on the bundle. The kernel
+# runs it with no arguments and speaks the frame protocol on stdin/stdout.
+[ $# -eq 0 ] && set -- --stdio
+exec ${runtimeNode()} --enable-source-maps ${BUNDLE} "$@"
+`,
+  );
+  chmodSync(HELPER_EXE, 0o755);
+  console.log(`helper: ${HELPER_EXE.replace(REPO + "/", "")} (bundle + koffi linux_x64 + ${runtimeNode().replace(REPO + "/", "")})`);
+  return 0;
+});
