@@ -5,7 +5,9 @@
  * iptables-legacy-save reads back must agree; native netfilter is the oracle. A rule bpfilter
  * declines is handed to netfilter, which must then give the native result too.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { MATCHES, TARGETS } from "../../src/ext/registry.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
 import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
@@ -13,16 +15,19 @@ import { readVectors, type RuleVector } from "./corpus.ts";
 import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const CORPUS = "/work/shared/conformance/iptables-extensions";
-/** The vectors the brief names, plus files whose matches are declined (the hand-over path). */
+/** The vectors the brief names, a file whose match is declined (the hand-over path), and every file of a registry extension. */
 const FILES = [
-  "iptables.t",
-  "libxt_standard.t",
-  "libipt_standard.t",
-  "libxt_udp.t",
-  "libxt_tcp.t",
-  "libipt_icmp.t",
-  "libxt_comment.t",
-  "libxt_multiport.t",
+  ...new Set([
+    "iptables.t",
+    "libxt_standard.t",
+    "libipt_standard.t",
+    "libxt_udp.t",
+    "libxt_tcp.t",
+    "libipt_recent.t",
+    ...[...MATCHES, ...TARGETS]
+      .flatMap((ext) => [`libxt_${ext.name}.t`, `libipt_${ext.name}.t`])
+      .filter((file) => existsSync(join(CORPUS, file))),
+  ]),
 ];
 
 const unavailable = hostTierUnavailable();
