@@ -63,3 +63,12 @@ test: setup typecheck unit kernel selftests-build vm-launcher-test vm-test
 
 clean:
 	rm -rf build
+
+# The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
+.PHONY: kernel-edit kernel-export
+
+kernel-edit: setup
+	@$(TSX) tools/src/kernel/edit.ts
+
+kernel-export: setup
+	@$(TSX) tools/src/kernel/export.ts
