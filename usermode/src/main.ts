@@ -2,7 +2,8 @@
  * The helper's entry point.
  *   --stdio        kernel mode: frames on stdin/stdout, logs on stderr
  *   --listen PATH  host mode: a unix socket server at PATH, for the LD_PRELOAD shim
- * BPFILTER_TRACE=1 logs every frame.
+ * BPFILTER_TRACE=1 logs every frame. BPFILTER_STATE_DIR keeps the tables across restarts
+ * (default /run/bpfilter in kernel mode; host mode keeps none unless it is set).
  */
 import { pathToFileURL } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
@@ -10,6 +11,7 @@ import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { MemoryEnforcer } from "./table/memory_enforcer.ts";
 import { checkExtensions, REGISTRY_REVISIONS } from "./table/registry_check.ts";
 import { SockoptHandler } from "./table/sockopt_handler.ts";
+import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
 
 /** The mode chosen on the command line. */
 export type HelperMode = { readonly kind: "stdio" } | { readonly kind: "listen"; readonly path: string };
@@ -34,10 +36,22 @@ function log(line: string): void {
   process.stderr.write(`bpfilter: ${line}\n`);
 }
 
+/** The table store of `mode`, or undefined (logged) when there is none. */
+function tableStore(mode: HelperMode): TableStore | undefined {
+  const dir = process.env.BPFILTER_STATE_DIR ?? (mode.kind === "stdio" ? "/run/bpfilter" : undefined);
+  if (dir === undefined) return undefined;
+  try {
+    return new DirectoryTableStore(dir);
+  } catch (err) {
+    log(`warning: tables will not survive a restart: state dir ${dir}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** Builds the loop options with the helper's handler. */
-export function helperLoopOptions(): LoopOptions {
+export function helperLoopOptions(mode: HelperMode): LoopOptions {
   log("warning: the enforcer is the in-memory test double; rules are checked against ext/registry.ts but not enforced");
-  const handler = new SockoptHandler(new MemoryEnforcer(checkExtensions), REGISTRY_REVISIONS, log);
+  const handler = new SockoptHandler(new MemoryEnforcer(checkExtensions), REGISTRY_REVISIONS, log, tableStore(mode));
   return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 
@@ -66,7 +80,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions();
+  const opts = helperLoopOptions(mode);
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);

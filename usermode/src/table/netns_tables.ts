@@ -5,7 +5,9 @@
  */
 import type { XtCounters } from "../ipt/counters.ts";
 import { initialFilterTable } from "../ipt/initial_table.ts";
-import type { TranslatedTable } from "../ipt/translate.ts";
+import { IPT_REPLACE } from "../ipt/abi.ts";
+import { decodeReplaceHeader, type TranslatedTable, translateTable } from "../ipt/translate.ts";
+import type { TableStore } from "./table_store.ts";
 
 /** The filter table of one netns while bpfilter serves it. */
 export interface ServedTable {
@@ -35,9 +37,36 @@ export function isInitialTable(table: TranslatedTable): boolean {
   return table.blob.every((b, i) => b === INITIAL.blob[i]);
 }
 
-/** The filter tables of every netns the helper has seen. */
+/** The filter tables of every netns the helper has seen, kept in a TableStore when one is given. */
 export class NetnsTables {
   private readonly filter = new Map<bigint, FilterTableState>();
+
+  /** Loads the tables of `store` (a restarted helper): their rules are still enforced. */
+  constructor(
+    private readonly store?: TableStore,
+    log: (line: string) => void = () => {},
+  ) {
+    for (const [cookie, stored] of store?.load() ?? []) {
+      if (stored.owner === "netfilter") {
+        this.filter.set(cookie, stored);
+        continue;
+      }
+      try {
+        const table = translateTable(decodeReplaceHeader(stored.replace, stored.replace.length), stored.replace);
+        this.filter.set(cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
+      } catch (err) {
+        log(`netns ${cookie}: stored filter table is not valid, ignored: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Records a replace the Enforcer accepted: `replace` is the ipt_replace request it came from. */
+  replaced(cookie: bigint, served: ServedTable, table: TranslatedTable, replace: Uint8Array): void {
+    served.table = table;
+    served.enforced = true;
+    served.counters = [];
+    this.store?.save(cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+  }
 
   /** The filter table of a netns; a netns seen for the first time gets the initial table. */
   filterOf(cookie: bigint): FilterTableState {
@@ -57,10 +86,12 @@ export class NetnsTables {
   /** Hands the filter table of a netns to netfilter, for good. */
   decline(cookie: bigint, reason: string): void {
     this.filter.set(cookie, { owner: "netfilter", reason });
+    this.store?.save(cookie, { owner: "netfilter", reason });
   }
 
   /** Forgets a netns (it is gone). */
   forget(cookie: bigint): void {
     this.filter.delete(cookie);
+    this.store?.remove(cookie);
   }
 }

@@ -25,6 +25,7 @@ import { tableToIr } from "../ipt/table_to_ir.ts";
 import { decodeReplaceHeader, tableNameOf, translateTable } from "../ipt/translate.ts";
 import type { Enforcer, NetnsRef } from "./enforcer.ts";
 import { isInitialTable, NetnsTables, type ServedTable } from "./netns_tables.ts";
+import type { TableStore } from "./table_store.ts";
 
 /** One IPT_SO_* call, as the frame carries it. */
 export interface SockoptRequest {
@@ -66,13 +67,17 @@ export function sockoptName(cmd: number, set: boolean): string {
 
 /** Serves the iptables sockopts of every netns from one NetnsTables and one Enforcer. */
 export class SockoptHandler {
-  private readonly tables = new NetnsTables();
+  private readonly tables: NetnsTables;
 
+  /** `store`, when given, keeps the tables across helper restarts (see table_store.ts). */
   constructor(
     private readonly enforcer: Enforcer,
     private readonly extensions: ExtensionRevisions,
     private readonly log: (line: string) => void,
-  ) {}
+    store?: TableStore,
+  ) {
+    this.tables = new NetnsTables(store, log);
+  }
 
   /** Answers one request; an IptError becomes its errno, anything else propagates. */
   handle(req: SockoptRequest): SockoptAnswer {
@@ -136,9 +141,7 @@ export class SockoptHandler {
     if (decision.kind === "declined") return this.handOver(req.netns, served, decision.reason);
     if (decision.kind === "error") throw new IptError(decision.errno, decision.message);
     const old = decision.replacedCounters ?? before;
-    served.table = table;
-    served.enforced = true;
-    served.counters = [];
+    this.tables.replaced(req.netns.cookie, served, table, req.optval);
     const counters = Array.from({ length: header.numCounters }, (_, i) => old[i] ?? { packets: 0n, bytes: 0n });
     return { status: 0, out: encodeCounters(counters) };
   }

@@ -4,14 +4,18 @@
  * child process, including the version-mismatch exit.
  */
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { decodeFrame, encodeFrame, FrameSplitter } from "../../src/ipc/frame_codec.ts";
 import { type LoopOptions, serveSession } from "../../src/ipc/loop.ts";
 import { type Frame, HDR, IpcType } from "../../src/ipc/protocol.ts";
 import { Errno } from "../../src/ipt/abi.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
+const stateDir = mkdtempSync(join(tmpdir(), "bpfilter-loop-state-"));
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 const hello = (seq: number, version = 1): Frame => ({ type: IpcType.HELLO, seq, version, flags: 0 });
 const sockopt = (seq: number, cmd = 64, optval = new Uint8Array(84)): Frame => ({
@@ -127,7 +131,7 @@ describe("serveSession", () => {
 function runStdio(input: Uint8Array, env: Record<string, string> = {}): Promise<{ frames: Frame[]; stderr: string; code: number | null }> {
   return new Promise((done) => {
     const child = spawn(resolve(repo, "node_modules/.bin/tsx"), [resolve(repo, "usermode/src/main.ts"), "--stdio"], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, BPFILTER_STATE_DIR: stateDir, ...env },
     });
     const splitter = new FrameSplitter();
     let stderr = "";

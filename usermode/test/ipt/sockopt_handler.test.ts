@@ -1,5 +1,10 @@
 /** The sockopt handler: ownership, counters through replace and ADD_COUNTERS, declines and errnos. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Table } from "../../src/ir/types.ts";
+import { DirectoryTableStore } from "../../src/table/table_store.ts";
 import { Errno, IPT_GETINFO, IPT_REPLACE, IPT_SO_GET, IPT_SO_SET, STD_VERDICT, XT_COUNTERS_INFO } from "../../src/ipt/abi.ts";
 import { encodeEntry, encodeReplace } from "../../src/ipt/entry_builder.ts";
 import { FILTER_VALID_HOOKS, initialFilterReplace } from "../../src/ipt/initial_table.ts";
@@ -11,7 +16,7 @@ import { type SockoptAnswer, SockoptHandler } from "../../src/table/sockopt_hand
 const NETNS = { cookie: 77n, pid: 1 };
 const OTHER = { cookie: 78n, pid: 2 };
 
-function setup(decide?: (t: import("../../src/ir/types.ts").Table) => Decision) {
+function setup(decide?: (t: Table) => Decision) {
   const enforcer = new MemoryEnforcer(decide);
   const log: string[] = [];
   const handler = new SockoptHandler(
@@ -148,6 +153,22 @@ describe("SockoptHandler", () => {
     const { handler } = setup(() => ({ kind: "error", errno: Errno.EINVAL, message: "verifier said no" }));
     expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(-Errno.EINVAL);
     expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("describes the same tables after a restart when given a table store", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfilter-store-"));
+    try {
+      const decide = (t: Table): Decision => (t.chains[0]!.rules[0]?.matches.length ? { kind: "declined", reason: "no" } : { kind: "ok" });
+      const first = new SockoptHandler(new MemoryEnforcer(decide), NO_EXTENSIONS, () => {}, new DirectoryTableStore(dir));
+      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner"), OTHER).status).toBe(-Errno.ENOPROTOOPT);
+      const restarted = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, () => {}, new DirectoryTableStore(dir));
+      expect(info(restarted)).toEqual({ status: 0, numEntries: 5, size: 784 });
+      expect(info(restarted, OTHER).status).toBe(-Errno.ENOPROTOOPT);
+      expect(info(restarted, { cookie: 99n, pid: 3 })).toEqual({ status: 0, numEntries: 4, size: 632 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers GET_REVISION as xt_find_revision for known extensions, declines unknown ones", () => {
