@@ -65,10 +65,16 @@ clean:
 	rm -rf build
 
 # The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
-.PHONY: kernel-edit kernel-export
+.PHONY: kernel-edit kernel-export series send
 
 kernel-edit: setup
 	@$(TSX) tools/src/kernel/edit.ts
 
 kernel-export: setup
 	@$(TSX) tools/src/kernel/export.ts
+
+series: setup
+	@$(TSX) tools/src/kernel/series.ts
+
+send: setup
+	@$(TSX) tools/src/kernel/send.ts

@@ -39,11 +39,11 @@ export const BASE_FILES: Record<string, string> = {
 };
 
 /** Creates a git tree holding BASE_FILES as one commit tagged "base". */
-export function makeBaseTree(root: string, name = "tree"): string {
+export function makeBaseTree(root: string, name = "tree", extra: Record<string, string> = {}): string {
   const tree = join(root, name);
   mkdirSync(tree, { recursive: true });
   fgit(tree, ["init", "-q", "-b", "master"]);
-  writeFiles(tree, BASE_FILES);
+  writeFiles(tree, { ...BASE_FILES, ...extra });
   fgit(tree, ["add", "-A"]);
   fgit(tree, ["commit", "-q", "-m", "Linux 6.1.0 (fixture)"], "2020-01-01T00:00:00Z");
   fgit(tree, ["tag", "base"]);

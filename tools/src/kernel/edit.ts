@@ -37,10 +37,10 @@ function hasBase(tree: string, pkg: string): boolean {
  * Creates the edit tree: a local clone of make kernel's tree (objects are hard links, so it
  * costs seconds and little disk) when that one holds the right base, else a fresh import.
  */
-export function createEditTree(tree: string, source: string): void {
+export function createEditTree(tree: string, source: string, say: (s: string) => void = log): void {
   const pkg = tarballPackageVersion();
   if (hasBase(source, pkg) && capture(["git", "-C", source, "rev-parse", "--verify", "-q", `refs/tags/${BASE_TAG}`]).status === 0) {
-    log(`cloning the base from ${rel(source)} into ${rel(tree)}`);
+    say(`cloning the base from ${rel(source)} into ${rel(tree)}`);
     rmSync(tree, { recursive: true, force: true });
     const base = git(source, ["rev-parse", `${BASE_TAG}^{commit}`]).trim();
     git(source, ["clone", "-q", "--no-checkout", source, tree]);
@@ -49,12 +49,12 @@ export function createEditTree(tree: string, source: string): void {
     git(tree, ["checkout", "-q", "-B", EDIT_BRANCH, BASE_TAG]);
     writeFileSync(join(tree, ".git", STAMP), pkg);
   } else {
-    ensureBaseTree(tree, log);
+    ensureBaseTree(tree, say);
   }
 }
 
 /** Whether the tree's commits already export to exactly the series in patchesDir. */
-function matchesSeries(tree: string, patchesDir: string): boolean {
+export function matchesSeries(tree: string, patchesDir: string): boolean {
   const names = seriesNames(patchesDir);
   const commits = commitsSinceBase(tree);
   if (commits.length !== names.length) return false;
