@@ -15,8 +15,8 @@ import {
   ipcTypeName,
   type SockoptFrame,
 } from "./protocol.ts";
-import { Errno } from "../ipt/abi.ts";
-import { sockoptName, type SockoptAnswer, type SockoptRequest } from "../table/sockopt_handler.ts";
+import { Errno, sockoptName } from "../ipt/abi.ts";
+import type { SockoptAnswer, SockoptRequest } from "../table/sockopt_handler.ts";
 
 /** How a session ended. */
 export type SessionEnd =

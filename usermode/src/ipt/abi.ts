@@ -9,6 +9,19 @@ export const IPT_SO_SET = { REPLACE: 64, ADD_COUNTERS: 65 } as const;
 /** IPT_SO_* getsockopt commands. */
 export const IPT_SO_GET = { INFO: 64, ENTRIES: 65, REVISION_MATCH: 66, REVISION_TARGET: 67 } as const;
 
+/** Names of IPT_SO_* commands, for logs. */
+export function sockoptName(cmd: number, set: boolean): string {
+  const table: Record<number, string> = set
+    ? { [IPT_SO_SET.REPLACE]: "IPT_SO_SET_REPLACE", [IPT_SO_SET.ADD_COUNTERS]: "IPT_SO_SET_ADD_COUNTERS" }
+    : {
+        [IPT_SO_GET.INFO]: "IPT_SO_GET_INFO",
+        [IPT_SO_GET.ENTRIES]: "IPT_SO_GET_ENTRIES",
+        [IPT_SO_GET.REVISION_MATCH]: "IPT_SO_GET_REVISION_MATCH",
+        [IPT_SO_GET.REVISION_TARGET]: "IPT_SO_GET_REVISION_TARGET",
+      };
+  return table[cmd] ?? `${set ? "set" : "get"}sockopt ${cmd}`;
+}
+
 /** XT_TABLE_MAXNAMELEN. */
 export const XT_TABLE_MAXNAMELEN = 32;
 /** XT_EXTENSION_MAXNAMELEN: bytes of a match/target name. */

@@ -16,7 +16,7 @@
  * initial state (iptables -F; -X; -P ... ACCEPT) makes the next such replace go to netfilter.
  */
 import type { ExtensionKind, ExtensionRevisions } from "./revisions.ts";
-import { Errno, IPT_SO_GET, IPT_SO_SET } from "../ipt/abi.ts";
+import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName } from "../ipt/abi.ts";
 import { addCounters, decodeCountersInfo, encodeCounters, type XtCounters } from "../ipt/counters.ts";
 import { decodeRevisionRequest, encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
 import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
@@ -51,19 +51,6 @@ export const SERVED_TABLE = "filter";
 
 const EMPTY = new Uint8Array(0);
 const DECLINE: SockoptAnswer = { status: -Errno.ENOPROTOOPT, out: EMPTY };
-
-/** Names of IPT_SO_* commands, for logs. */
-export function sockoptName(cmd: number, set: boolean): string {
-  const table: Record<number, string> = set
-    ? { [IPT_SO_SET.REPLACE]: "IPT_SO_SET_REPLACE", [IPT_SO_SET.ADD_COUNTERS]: "IPT_SO_SET_ADD_COUNTERS" }
-    : {
-        [IPT_SO_GET.INFO]: "IPT_SO_GET_INFO",
-        [IPT_SO_GET.ENTRIES]: "IPT_SO_GET_ENTRIES",
-        [IPT_SO_GET.REVISION_MATCH]: "IPT_SO_GET_REVISION_MATCH",
-        [IPT_SO_GET.REVISION_TARGET]: "IPT_SO_GET_REVISION_TARGET",
-      };
-  return table[cmd] ?? `${set ? "set" : "get"}sockopt ${cmd}`;
-}
 
 /** Serves the iptables sockopts of every netns from one NetnsTables and one Enforcer. */
 export class SockoptHandler {
