@@ -1,6 +1,6 @@
 /** compileHook(): one IR table to the BPF program of one attach point, or a decline. */
 import type { Table } from "../ir/types.ts";
-import { assemble, disassemble, type MapRef } from "./asm/index.ts";
+import { assemble, disassemble, pendingBranchDepth, type MapRef } from "./asm/index.ts";
 import { buildIngress } from "./ingress.ts";
 import { buildEgress } from "./egress.ts";
 import { checkTable, type CheckOptions } from "./check.ts";
@@ -26,10 +26,21 @@ export interface CompiledProgram {
 /** Options of the compiler. */
 export type CompileOptions = CheckOptions;
 
+/** BPF_COMPLEXITY_LIMIT_JMP_SEQ: the verifier refuses more pending branch states (with a little headroom). */
+export const MAX_PENDING_BRANCHES = 8000;
+
 function finish(hook: AttachPoint, b: ProgramBuilder): CompiledProgram {
+  const insns = b.finish();
+  const depth = pendingBranchDepth(insns);
+  if (depth > MAX_PENDING_BRANCHES) {
+    throw new DeclineError(
+      `${hook} program: the verifier would keep ${depth} branches pending, more than the kernel's 8192 ` +
+        "(BPF_COMPLEXITY_LIMIT_JMP_SEQ): too many rules for one program",
+    );
+  }
   let assembled;
   try {
-    assembled = assemble(b.finish());
+    assembled = assemble(insns);
   } catch (e) {
     throw new DeclineError(`${hook} program: ${(e as Error).message}`);
   }

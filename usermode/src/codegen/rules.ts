@@ -2,7 +2,7 @@
  * Rules and chains: each rule is "skip to the next rule unless every match holds; count;
  * verdict". User-defined chains are inlined at each jump/goto (iptables forbids loops).
  */
-import { and, add, ja, jeq, jne, jset, jgt, ldx, lsh, mov, toBe, type Reg } from "./asm/index.ts";
+import { and, add, exit, ja, jle, jne, jset, ldx, lsh, mov, toBe, type Insn, type Reg } from "./asm/index.ts";
 import type { Chain, Rule, Table } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
 import type { MatchEmitter } from "../ext/types.ts";
@@ -32,18 +32,17 @@ export function ruleWhere(chain: Chain, index: number): string {
   return `rule ${index + 1} in chain ${chain.name}`;
 }
 
-function matchEmitter(b: ProgramBuilder, noMatch: string, hotdrop: { label: string; used: boolean }): MatchEmitter {
-  const useHotdrop = (): string => {
-    hotdrop.used = true;
-    return hotdrop.label;
+function matchEmitter(b: ProgramBuilder, noMatch: string, dropCode: number): MatchEmitter {
+  const hotdropUnless = (okJump: (ok: string) => Insn): void => {
+    const ok = b.label("not_hotdrop");
+    b.emit(okJump(ok), mov.imm(0, dropCode), exit());
+    b.place(ok);
   };
   return {
     noMatch,
     ipHeader: REG.iph,
     totLen: REG.totLen,
-    get hotdrop() {
-      return useHotdrop();
-    },
+    hotdropUnless,
     label: (hint) => b.label(hint),
     emit: (...insns) => b.emit(...insns),
     place: (label) => b.place(label),
@@ -53,11 +52,12 @@ function matchEmitter(b: ProgramBuilder, noMatch: string, hotdrop: { label: stri
         b.emit(jset.imm(0, IP_OFFSET_LE, noMatch));
         return;
       }
-      b.emit(toBe(0, 16), and.imm32(0, 0x1fff), jeq.imm32(0, 1, useHotdrop()), jne.imm32(0, 0, noMatch));
+      b.emit(toBe(0, 16), and.imm32(0, 0x1fff));
+      hotdropUnless((ok) => jne.imm32(0, 1, ok));
+      b.emit(jne.imm32(0, 0, noMatch));
     },
     transportHeader(dst: Reg, bytes: number) {
       if (dst === 0) throw new Error("transportHeader: r0 is its scratch register, pick another");
-      const drop = useHotdrop();
       // thoff = ihl * 4; thoff + bytes must lie within tot_len (skb->len at the IP layer) ...
       b.emit(
         ldx("u8", 0, REG.iph, IPH.VERSION_IHL),
@@ -65,17 +65,17 @@ function matchEmitter(b: ProgramBuilder, noMatch: string, hotdrop: { label: stri
         lsh.imm(0, 2),
         mov.reg(dst, 0),
         add.imm(dst, bytes),
-        jgt.reg(dst, REG.totLen, drop),
       );
+      hotdropUnless((ok) => jle.reg(dst, REG.totLen, ok));
       // ... and within the packet, which the verifier needs to see checked.
-      b.emit(mov.reg(dst, REG.iph), add.reg(dst, 0), mov.reg(0, dst), add.imm(0, bytes), jgt.reg(0, REG.dataEnd, drop));
+      b.emit(mov.reg(dst, REG.iph), add.reg(dst, 0), mov.reg(0, dst), add.imm(0, bytes));
+      hotdropUnless((ok) => jle.reg(0, REG.dataEnd, ok));
     },
   };
 }
 
-function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): { label: string; used: boolean } {
-  const hotdrop = { label: ctx.b.label("hotdrop"), used: false };
-  const em = matchEmitter(ctx.b, noMatch, hotdrop);
+function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
+  const em = matchEmitter(ctx.b, noMatch, ctx.codes.drop);
   emitIpMatch(ctx.b, rule.ip, ctx.devices, ctx.ifindexByName, noMatch);
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);
@@ -83,7 +83,6 @@ function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: stri
     const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
     ext.emit(em, decoded);
   }
-  return hotdrop;
 }
 
 /** Runs an extension's decode; a decode error becomes a decline carrying its message. */
@@ -108,7 +107,7 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
   const next = b.label(`${chain.name}_${index + 1}_next`);
-  const hotdrop = emitMatches(ctx, rule, where, next);
+  emitMatches(ctx, rule, where, next);
   emitCount(b, rule.counterIndex);
   const target = rule.target;
   if (target.kind === "ext") {
@@ -127,10 +126,6 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
       const callee = findChain(ctx, v.chain, where);
       emitChainBody(ctx, callee, v.kind === "jump" ? next : returnTo, [...callers, chain.name]);
     }
-  }
-  if (hotdrop.used) {
-    b.place(hotdrop.label);
-    emitReturn(b, ctx.codes.drop);
   }
   b.place(next);
 }

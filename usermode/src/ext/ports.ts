@@ -1,5 +1,5 @@
 /** Port range matching shared by the tcp, udp and multiport matches (xt_tcpudp.c port_match). */
-import { ja, jeq, jgt, jge, jle, jlt, jne, ldx, toBe, type Reg } from "../codegen/asm/index.ts";
+import { ja, jeq, jgt, jge, jle, jlt, jne, ldx, mov, sub, toBe, type Reg } from "../codegen/asm/index.ts";
 import type { MatchEmitter } from "./types.ts";
 
 /** An inclusive port range with its inversion flag, host order. */
@@ -21,7 +21,7 @@ export function emitLoadPort(em: MatchEmitter, reg: Reg, hdr: Reg, off: number):
   em.emit(ldx("u16", reg, hdr, off), toBe(reg, 16));
 }
 
-/** Emits "(min <= port <= max) ^ invert, else goto noMatch" for a host-order port in reg. */
+/** Emits "(min <= v <= max) ^ invert, else goto noMatch" for a host-order u16 in reg (clobbers r4). */
 export function emitPortRange(em: MatchEmitter, reg: Reg, r: PortRange): void {
   if (rangeAlwaysHolds(r)) return;
   const { min, max, invert } = r;
@@ -33,21 +33,21 @@ export function emitPortRange(em: MatchEmitter, reg: Reg, r: PortRange): void {
     em.emit(invert ? jeq.imm32(reg, min, em.noMatch) : jne.imm32(reg, min, em.noMatch));
     return;
   }
-  if (!invert) {
-    if (min > 0) em.emit(jlt.imm32(reg, min, em.noMatch));
-    if (max < 0xffff) em.emit(jgt.imm32(reg, max, em.noMatch));
-    return;
-  }
+  // One branch per range: the verifier keeps a pending state for every extra branch to noMatch.
   if (min === 0) {
-    em.emit(jle.imm32(reg, max, em.noMatch));
+    em.emit(invert ? jle.imm32(reg, max, em.noMatch) : jgt.imm32(reg, max, em.noMatch));
   } else if (max === 0xffff) {
-    em.emit(jge.imm32(reg, min, em.noMatch));
+    em.emit(invert ? jge.imm32(reg, min, em.noMatch) : jlt.imm32(reg, min, em.noMatch));
   } else {
-    const outside = em.label("port_outside");
-    em.emit(jlt.imm32(reg, min, outside), jle.imm32(reg, max, em.noMatch));
-    em.place(outside);
+    // min <= v <= max  <=>  (u32)(v - min) <= max - min
+    em.emit(mov.reg32(RANGE_SCRATCH, reg), sub.imm32(RANGE_SCRATCH, min));
+    const span = max - min;
+    em.emit(invert ? jle.imm32(RANGE_SCRATCH, span, em.noMatch) : jgt.imm32(RANGE_SCRATCH, span, em.noMatch));
   }
 }
+
+/** Scratch register of the one-branch range test (r0-r3 carry header pointers and ports). */
+const RANGE_SCRATCH: Reg = 4;
 
 /** Text of a port range for describe(): "--dport 80", "! --sport 1:1023". */
 export function describeRange(option: string, r: PortRange): string {

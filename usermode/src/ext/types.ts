@@ -11,8 +11,12 @@ import type { Insn, Reg } from "../codegen/asm/index.ts";
 export interface MatchEmitter {
   /** Label of the next rule: jump here when the match does not hold. */
   readonly noMatch: string;
-  /** Label that drops the packet at once without counting (netfilter's hotdrop). */
-  readonly hotdrop: string;
+  /**
+   * Emits `okJump(ok)` (a conditional jump to the given label) and, where it falls through, drops
+   * the packet at once without counting (netfilter's hotdrop). The drop is the fall-through so that
+   * the verifier finishes it before walking on (see pendingBranchDepth).
+   */
+  hotdropUnless(okJump: (ok: string) => Insn): void;
   /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
   readonly ipHeader: Reg;
   /** Register holding iph->tot_len in host order (what length_mt compares). */

@@ -31,3 +31,33 @@ export function dropUnreachable(insns: readonly Insn[]): Insn[] {
   }
   return insns.filter((_, i) => reached[i] === 1);
 }
+
+/**
+ * The most branch states the verifier keeps pending while it walks the program depth-first:
+ * at a conditional jump it pushes the taken side and follows the fall-through, and a state that
+ * reaches an already explored jump target is pruned. The kernel refuses more than
+ * BPF_COMPLEXITY_LIMIT_JMP_SEQ (8192) of them ("The sequence of N jumps is too complex").
+ * Assumes every arrival at an explored target is pruned (states equal), so it is a lower bound.
+ */
+export function pendingBranchDepth(insns: readonly Insn[]): number {
+  const labels = new Map<string, number>();
+  insns.forEach((ins, i) => ins.labels?.forEach((l) => labels.set(l, i)));
+  const visited = new Uint8Array(insns.length);
+  const pending: number[] = [];
+  let deepest = 0;
+  let at: number | undefined = insns.length > 0 ? 0 : undefined;
+  while (at !== undefined) {
+    if (at >= insns.length || visited[at] === 1) {
+      at = pending.pop();
+      continue;
+    }
+    visited[at] = 1;
+    const next: number[] = successors(insns[at]!, at, labels);
+    if (next.length === 2) {
+      pending.push(next[1]!);
+      deepest = Math.max(deepest, pending.length);
+    }
+    at = next.length === 0 ? pending.pop() : next[0];
+  }
+  return deepest;
+}
