@@ -1,10 +1,10 @@
 /**
- * Host-mode harness: builds the preload shim and a GET_INFO/GET_ENTRIES dump tool into a temp
+ * Host-mode harness: builds the preload shim and the raw sockopt tool ipt_probe.c into a temp
  * dir, runs the helper in-process on a unix socket, and runs real iptables-legacy commands in
  * two fresh netns: one native (netfilter), one through the shim (bpfilter).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,52 +31,13 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-const DUMP_C = `#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <linux/netfilter_ipv4/ip_tables.h>
-int main(void)
-{
-	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	struct ipt_getinfo gi;
-	struct ipt_get_entries *ge;
-	socklen_t len = sizeof(gi);
-	size_t n, i;
-
-	memset(&gi, 0, sizeof(gi));
-	strcpy(gi.name, "filter");
-	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &gi, &len)) {
-		perror("IPT_SO_GET_INFO");
-		return 1;
-	}
-	for (i = 0; i < sizeof(gi); i++)
-		printf("%02x", ((unsigned char *)&gi)[i]);
-	printf("\\n");
-	n = sizeof(*ge) + gi.size;
-	ge = malloc(n);
-	memset(ge, 0xaa, n);
-	strcpy(ge->name, "filter");
-	ge->size = gi.size;
-	len = n;
-	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_ENTRIES, ge, &len)) {
-		perror("IPT_SO_GET_ENTRIES");
-		return 1;
-	}
-	for (i = 0; i < n; i++)
-		printf("%02x%s", ((unsigned char *)ge)[i], i % 32 == 31 ? "\\n" : "");
-	printf("\\n");
-	return 0;
-}
-`;
-
 /** A running host-mode setup; close() removes everything it created. */
 export class HostBench {
   readonly dir: string;
   readonly socket: string;
   readonly shim: string;
-  readonly dump: string;
+  /** The ipt_probe tool (ipt_probe.c): `dump`, or `replace REQUEST INITIAL`. */
+  readonly probe: string;
   readonly nativeNs: string;
   bpfNs: string;
   readonly enforcer: MemoryEnforcer;
@@ -90,7 +51,7 @@ export class HostBench {
     this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
     this.socket = join(this.dir, "helper.sock");
     this.shim = join(this.dir, "libbpfilter-preload.so");
-    this.dump = join(this.dir, "ipt-dump");
+    this.probe = join(this.dir, "ipt_probe");
     this.tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.nativeNs = `bpft-nf-${this.tag}`;
     this.bpfNs = `bpft-bpf-${this.tag}`;
@@ -113,12 +74,11 @@ export class HostBench {
     await this.both(["iptables-legacy", "-S", "INPUT"]);
   }
 
-  /** Builds the shim and the dump tool, starts the helper and creates both netns. */
+  /** Builds the shim and ipt_probe, starts the helper and creates both netns. */
   async start(extensions: ExtensionRevisions): Promise<void> {
     const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
-    writeFileSync(join(this.dir, "dump.c"), DUMP_C);
-    execFileSync("cc", [...cc, "-o", this.dump, join(this.dir, "dump.c")]);
+    execFileSync("cc", [...cc, "-o", this.probe, join(repo, "usermode/test/host/ipt_probe.c")]);
     const handler = new SockoptHandler(this.enforcer, extensions, (line) => this.log.push(line));
     this.server = await listenHost(this.socket, {
       answer: (req) => handler.handle(req),

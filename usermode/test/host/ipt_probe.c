@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * replace_probe REQUEST INITIAL: sends the ipt_replace in file REQUEST with
- * IPT_SO_SET_REPLACE and prints the errno (0 on success). On success it prints
- * the returned old counters, GET_INFO and GET_ENTRIES in hex, then puts the
- * initial table in file INITIAL back (num_counters patched to the new count).
+ * Raw iptables sockopts for the host tests, run natively or under the shim.
+ *
+ * ipt_probe dump: prints GET_INFO and GET_ENTRIES of the filter table in hex
+ * (the GET_ENTRIES buffer is pre-filled with 0xaa, so untouched bytes show).
+ *
+ * ipt_probe replace REQUEST INITIAL: sends the ipt_replace in file REQUEST
+ * with IPT_SO_SET_REPLACE and prints the errno (0 on success). On success it
+ * prints the returned old counters and the dump, then puts the initial table
+ * in file INITIAL back (num_counters patched to the new count).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,29 +59,21 @@ static int replace(int fd, struct ipt_replace *repl, size_t len, int print)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Prints GET_INFO and GET_ENTRIES; returns the number of entries, or -1. */
+static int dump(int fd)
 {
-	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	struct ipt_replace *repl, *initial;
 	struct ipt_get_entries *ge;
 	struct ipt_getinfo gi;
-	size_t len, ilen, n;
 	socklen_t sl;
-	int err;
+	size_t n;
 
-	if (argc != 3)
-		return 2;
-	repl = slurp(argv[1], &len);
-	initial = slurp(argv[2], &ilen);
-	err = replace(fd, repl, len, 1);
-	printf("errno %d\n", err);
-	if (err)
-		return 0;
 	memset(&gi, 0, sizeof(gi));
 	strcpy(gi.name, "filter");
 	sl = sizeof(gi);
-	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &gi, &sl))
-		return 3;
+	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &gi, &sl)) {
+		printf("GET_INFO errno %d\n", errno);
+		return -1;
+	}
 	hex("info", &gi, sizeof(gi));
 	n = sizeof(*ge) + gi.size;
 	ge = malloc(n);
@@ -84,10 +81,39 @@ int main(int argc, char **argv)
 	strcpy(ge->name, "filter");
 	ge->size = gi.size;
 	sl = n;
-	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_ENTRIES, ge, &sl))
-		return 4;
+	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_ENTRIES, ge, &sl)) {
+		printf("GET_ENTRIES errno %d\n", errno);
+		free(ge);
+		return -1;
+	}
 	hex("entries", ge, n);
-	initial->num_counters = gi.num_entries;
+	free(ge);
+	return gi.num_entries;
+}
+
+int main(int argc, char **argv)
+{
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	struct ipt_replace *repl, *initial;
+	size_t len, ilen;
+	int err, entries;
+
+	if (argc == 2 && strcmp(argv[1], "dump") == 0)
+		return dump(fd) < 0;
+	if (argc != 4 || strcmp(argv[1], "replace") != 0) {
+		fprintf(stderr, "usage: ipt_probe dump | ipt_probe replace REQUEST INITIAL\n");
+		return 2;
+	}
+	repl = slurp(argv[2], &len);
+	initial = slurp(argv[3], &ilen);
+	err = replace(fd, repl, len, 1);
+	printf("errno %d\n", err);
+	if (err)
+		return 0;
+	entries = dump(fd);
+	if (entries < 0)
+		return 1;
+	initial->num_counters = entries;
 	err = replace(fd, initial, ilen, 0);
 	printf("restore %d\n", err);
 	return 0;

@@ -108,7 +108,7 @@ describe.skipIf(unavailable !== undefined)("iptables-legacy through bpfilter equ
     const save = await bench.both(["iptables-legacy-save", "-c"]);
     expect(maskSave(save.bpfilter.stdout)).toBe(maskSave(save.native.stdout));
     expect(save.bpfilter.code).toBe(save.native.code);
-    const dump = await bench.both([bench.dump]);
+    const dump = await bench.both([bench.probe, "dump"]);
     expect(dump.bpfilter).toEqual(dump.native);
   });
 

@@ -5,9 +5,8 @@
  * old counters, GET_INFO and the raw GET_ENTRIES bytes (comefrom included) must be identical.
  * BPFILTER_FUZZ_RUNS sets the number of cases (default 150).
  */
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IPT_ENTRY, IPT_REPLACE } from "../../src/ipt/abi.ts";
@@ -72,13 +71,10 @@ function corrupt(request: Uint8Array, c: Corruption | undefined): Uint8Array {
 
 describe.skipIf(unavailable !== undefined)("SET_REPLACE through bpfilter equals netfilter on valid and corrupted tables", () => {
   const bench = new HostBench(new MemoryEnforcer(checkExtensions));
-  let probe: string;
   const initial = join(bench.dir, "initial.bin");
 
   beforeAll(async () => {
     await bench.start(REGISTRY_REVISIONS);
-    probe = join(bench.dir, "replace_probe");
-    execFileSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", probe, resolve(import.meta.dirname, "replace_probe.c")]);
     writeFileSync(initial, initialFilterReplace());
   }, 30_000);
   afterAll(() => bench.close());
@@ -92,7 +88,7 @@ describe.skipIf(unavailable !== undefined)("SET_REPLACE through bpfilter equals 
         const file = join(bench.dir, "request.bin");
         writeFileSync(file, request);
         const logBefore = bench.log.length;
-        const { native, bpfilter } = await bench.both([probe, file, initial]);
+        const { native, bpfilter } = await bench.both([bench.probe, "replace", file, initial]);
         if (bench.log.slice(logBefore).some((l) => l.includes("declined, netfilter enforces it"))) bench.renewBpfNamespace();
         expect(bpfilter).toEqual(native);
         if (native.stdout.includes("errno 0")) accepted++;
