@@ -65,7 +65,7 @@ clean:
 	rm -rf build
 
 # The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
-.PHONY: kernel-edit kernel-export series send
+.PHONY: kernel-edit kernel-export series send checkpatch
 
 kernel-edit: setup
 	@$(TSX) tools/src/kernel/edit.ts
@@ -78,3 +78,6 @@ series: setup
 
 send: setup
 	@$(TSX) tools/src/kernel/send.ts
+
+checkpatch: setup
+	@$(TSX) tools/src/kernel/checkpatch.ts
