@@ -28,6 +28,8 @@
 
 #define IPT_OPT_MIN 64
 #define IPT_OPT_MAX 67
+/* As the kernel side: a get request carries at most this many optval bytes. */
+#define GET_REQUEST_MAX sizeof(struct ipt_getinfo)
 
 typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
@@ -150,9 +152,10 @@ out_close:
 }
 
 /*
- * Sends one sockopt to the helper. Returns the helper's status (0, a
- * positive return value, or -errno), or -EIO when the helper cannot be
- * reached. On success *out holds *outlen malloc'd bytes.
+ * Sends one sockopt to the helper, with the optval bytes the kernel side
+ * would copy (all of a set, at most GET_REQUEST_MAX of a get). Returns the
+ * helper's status (0 or -errno), or -EIO when the helper cannot be reached
+ * or breaks the protocol. On success *out holds *outlen malloc'd bytes.
  */
 static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 		       socklen_t optlen, void **out, __u32 *outlen)
@@ -161,7 +164,8 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 		.cmd = cmd,
 		.flags = flags,
 		.optlen = optlen,
-		.inlen = optlen,
+		.inlen = (flags & BPFILTER_IPC_F_SET) || optlen < GET_REQUEST_MAX ?
+			 optlen : GET_REQUEST_MAX,
 		.pid = getpid(),
 	};
 	struct bpfilter_ipc_sockopt_reply rep;
@@ -179,7 +183,7 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 	if (fd < 0)
 		return -EIO;
 	seq = next_seq++;
-	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), optval, optlen) ||
+	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), optval, req.inlen) ||
 	    read_header(fd, BPFILTER_IPC_SOCKOPT_REPLY, seq, &len) ||
 	    len < sizeof(rep) || read_all(fd, &rep, sizeof(rep)) ||
 	    rep.outlen != len - sizeof(rep)) {
@@ -193,6 +197,13 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 			*out = NULL;
 			goto out_close;
 		}
+	}
+	if (rep.status > 0 || (rep.status < 0 && rep.outlen)) {
+		fprintf(stderr, "bpfilter-preload: reply status %d with %u bytes breaks the protocol\n",
+			rep.status, rep.outlen);
+		free(*out);
+		*out = NULL;
+		goto out_close;
 	}
 	*outlen = rep.outlen;
 	ret = rep.status;
@@ -238,12 +249,18 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 	ret = helper_call(fd, optname, BPFILTER_IPC_F_SET, optval, optlen, &out, &outlen);
 	if (ret == -ENOPROTOOPT)
 		return real(fd, level, optname, optval, optlen);
-	if (ret == 0 && optname == IPT_SO_SET_REPLACE && outlen) {
+	if (ret == 0 && outlen) {
 		const struct ipt_replace *repl = optval;
 
-		if (optlen >= sizeof(*repl) && repl->counters &&
-		    outlen <= (__u64)repl->num_counters * sizeof(struct xt_counters))
+		/* Only a replace returns bytes: exactly the old counters. */
+		if (optname != IPT_SO_SET_REPLACE || optlen < sizeof(*repl) ||
+		    outlen != (__u64)repl->num_counters * sizeof(struct xt_counters)) {
+			fprintf(stderr, "bpfilter-preload: set %d got %u unexpected bytes\n",
+				optname, outlen);
+			ret = -EIO;
+		} else {
 			memcpy(repl->counters, out, outlen);
+		}
 	}
 	free(out);
 	if (ret < 0) {
@@ -267,8 +284,15 @@ int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 	ret = helper_call(fd, optname, 0, optval, *optlen, &out, &outlen);
 	if (ret == -ENOPROTOOPT)
 		return real(fd, level, optname, optval, optlen);
-	if (ret >= 0 && outlen)
-		memcpy(optval, out, outlen <= *optlen ? outlen : *optlen);
+	if (ret == 0 && outlen > *optlen) {
+		fprintf(stderr, "bpfilter-preload: get %d got %u bytes for optlen %u\n",
+			optname, outlen, *optlen);
+		ret = -EIO;
+	} else if (ret == 0) {
+		/* As the kernel side: copy the output, optlen becomes its length. */
+		memcpy(optval, out, outlen);
+		*optlen = outlen;
+	}
 	free(out);
 	if (ret < 0) {
 		errno = -ret;

@@ -99,6 +99,8 @@ export function decodePayload(header: IpcHeader, payload: Uint8Array): Frame {
         const outlen = r.u32("outlen");
         const out = r.bytesOf("out", outlen);
         r.end();
+        if (status > 0) fail(`bpfilter_ipc_sockopt_reply.status ${status} is neither 0 nor a negative errno`);
+        if (status < 0 && outlen !== 0) fail(`bpfilter_ipc_sockopt_reply: failed status ${status} carries ${outlen} bytes`);
         return { type: IpcType.SOCKOPT_REPLY, seq: header.seq, status, out };
       }
       default:

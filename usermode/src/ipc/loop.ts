@@ -130,6 +130,11 @@ async function answerSockopt(
     await reply(-Errno.EINVAL, new Uint8Array(0));
     return;
   }
+  if (answer.status > 0) {
+    opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: handler returned status ${answer.status}, not 0 or -errno: answered -EINVAL`);
+    await reply(-Errno.EINVAL, new Uint8Array(0));
+    return;
+  }
   let out = answer.out;
   if (!set && out.byteLength > frame.optlen) {
     opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: reply of ${out.byteLength} bytes cut to optlen ${frame.optlen}`);

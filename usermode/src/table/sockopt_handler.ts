@@ -38,8 +38,7 @@ export interface SockoptRequest {
 }
 
 /**
- * The answer: status is what the syscall returns in the kernel (0, a revision number for
- * GET_REVISION_*, or -errno; -ENOPROTOOPT declines), out the bytes to copy back.
+ * The answer: status is 0 or -errno (-ENOPROTOOPT declines), out the bytes to copy back.
  */
 export interface SockoptAnswer {
   readonly status: number;
@@ -159,12 +158,18 @@ export class SockoptHandler {
     return { status: 0, out: EMPTY };
   }
 
-  /** xt_find_revision() over the extensions bpfilter compiles; others are declined to netfilter. */
+  /**
+   * xt_find_revision() over the extensions bpfilter compiles; others are declined to netfilter.
+   * netfilter answers a supported revision with the best one as getsockopt's return value, but a
+   * SOCKOPT_REPLY status must be 0 or -errno (uapi/linux/bpfilter_ipc.h; the kernel kills a
+   * helper that sends more), so a best revision above 0 is declined to netfilter as well.
+   */
   private revision(req: SockoptRequest, kind: ExtensionKind): SockoptAnswer {
     const rev = decodeRevisionRequest(req.optval, req.optlen);
     const known = this.extensions.revisions(kind, rev.name);
     if (known === undefined || known.length === 0) return DECLINE;
     if (!known.includes(rev.revision)) return { status: -Errno.EPROTONOSUPPORT, out: EMPTY };
-    return { status: Math.max(...known), out: EMPTY };
+    const best = Math.max(...known);
+    return best === 0 ? { status: 0, out: EMPTY } : DECLINE;
   }
 }

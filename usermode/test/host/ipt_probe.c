@@ -2,8 +2,11 @@
 /*
  * Raw iptables sockopts for the host tests, run natively or under the shim.
  *
- * ipt_probe dump: prints GET_INFO and GET_ENTRIES of the filter table in hex
- * (the GET_ENTRIES buffer is pre-filled with 0xaa, so untouched bytes show).
+ * ipt_probe dump: prints GET_INFO and GET_ENTRIES of the filter table in hex.
+ * The GET_ENTRIES buffer starts zeroed: netfilter leaves the bytes of a
+ * match/target name after its NUL as the caller had them, and the kernel
+ * side (like the shim) sends the helper only the first sizeof(struct
+ * ipt_getinfo) bytes of a get, so the helper writes zeros there.
  *
  * ipt_probe replace REQUEST INITIAL: sends the ipt_replace in file REQUEST
  * with IPT_SO_SET_REPLACE and prints the errno (0 on success). On success it
@@ -77,7 +80,7 @@ static int dump(int fd)
 	hex("info", &gi, sizeof(gi));
 	n = sizeof(*ge) + gi.size;
 	ge = malloc(n);
-	memset(ge, 0xaa, n);
+	memset(ge, 0, n);
 	strcpy(ge->name, "filter");
 	ge->size = gi.size;
 	sl = n;

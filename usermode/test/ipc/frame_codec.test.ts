@@ -27,9 +27,10 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({
     type: fc.constant(IpcType.SOCKOPT_REPLY),
     seq: u32,
-    status: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-    out: bytes,
+    status: fc.integer({ min: -4095, max: -1 }),
+    out: fc.constant(new Uint8Array(0)),
   }),
+  fc.record({ type: fc.constant(IpcType.SOCKOPT_REPLY), seq: u32, status: fc.constant(0), out: bytes }),
 );
 
 describe("frame codec", () => {
@@ -94,6 +95,18 @@ describe("frame codec rejections name the field", () => {
     ["inlen beyond the payload", patch(sockopt(), payload + SOCKOPT.inlen, 8), /field 'optval' at offset 32 needs 8 bytes, only 4 left/, true],
     ["inlen short of the payload", patch(patch(sockopt(), payload + SOCKOPT.inlen, 2), payload + SOCKOPT.optlen, 8), /2 trailing bytes/, true],
     ["unknown type", patch(sockopt(), HDR.version, 9 << 16 | 1), /unknown frame type 9/, true],
+    [
+      "a positive reply status",
+      encodeFrame({ type: IpcType.SOCKOPT_REPLY, seq: 2, status: 3, out: new Uint8Array(0) }),
+      /status 3 is neither 0 nor a negative errno/,
+      true,
+    ],
+    [
+      "a failed reply with output",
+      encodeFrame({ type: IpcType.SOCKOPT_REPLY, seq: 2, status: -22, out: new Uint8Array(4) }),
+      /failed status -22 carries 4 bytes/,
+      true,
+    ],
     [
       "HELLO flags",
       patch(encodeFrame({ type: IpcType.HELLO, seq: 1, version: 1, flags: 0 }), payload + 4, 1),

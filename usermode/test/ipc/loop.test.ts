@@ -85,6 +85,13 @@ describe("serveSession", () => {
       -Errno.EINVAL,
       /handler failed, answered -EINVAL: Error: boom in handler/,
     ],
+    [
+      "a handler status above 0 (the kernel would kill the helper)",
+      [encodeFrame(hello(1)), encodeFrame(sockopt(3))],
+      echoStatus(2),
+      -Errno.EINVAL,
+      /handler returned status 2, not 0 or -errno/,
+    ],
   ];
   it.each(replyCases)("answers %s with an errno and goes on", async (_name, parts, answer, status, logged) => {
     const { written, log, end } = await session([...parts, encodeFrame(sockopt(4))], answer);

@@ -21,7 +21,7 @@ function setup(decide?: (t: Table) => Decision) {
   const log: string[] = [];
   const handler = new SockoptHandler(
     enforcer,
-    fromPredicate((kind, name, rev) => kind === "match" && name === "udp" && (rev === 0 || rev === 2)),
+    fromPredicate((kind, name, rev) => kind === "match" && ((name === "udp" && (rev === 0 || rev === 2)) || (name === "icmp" && rev === 0))),
     (l) => log.push(l),
   );
   return { enforcer, handler, log };
@@ -171,15 +171,18 @@ describe("SockoptHandler", () => {
     }
   });
 
-  it("answers GET_REVISION as xt_find_revision for known extensions, declines unknown ones", () => {
+  it("answers GET_REVISION as xt_find_revision for known extensions, declines unknown ones and best revisions above 0", () => {
     const { handler } = setup();
     const rev = (kind: number, name: string, r: number) => {
       const b = named(name, 30);
       b[29] = r;
       return get(handler, kind, b).status;
     };
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "udp", 0)).toBe(2);
+    // udp: revisions 0 and 2 known; the best (2) cannot be a status, so netfilter answers.
+    expect(rev(IPT_SO_GET.REVISION_MATCH, "udp", 0)).toBe(-Errno.ENOPROTOOPT);
     expect(rev(IPT_SO_GET.REVISION_MATCH, "udp", 1)).toBe(-Errno.EPROTONOSUPPORT);
+    expect(rev(IPT_SO_GET.REVISION_MATCH, "icmp", 0)).toBe(0);
+    expect(rev(IPT_SO_GET.REVISION_MATCH, "icmp", 1)).toBe(-Errno.EPROTONOSUPPORT);
     expect(rev(IPT_SO_GET.REVISION_MATCH, "owner", 0)).toBe(-Errno.ENOPROTOOPT);
     expect(rev(IPT_SO_GET.REVISION_TARGET, "udp", 0)).toBe(-Errno.ENOPROTOOPT);
     const none = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, () => {});
