@@ -5,7 +5,8 @@
  * BPFILTER_TRACE=1 logs every frame. BPFILTER_STATE_DIR keeps the tables across restarts
  * (default /run/bpfilter in kernel mode; host mode keeps none unless it is set).
  */
-import { pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { MemoryEnforcer } from "./table/memory_enforcer.ts";
@@ -87,7 +88,18 @@ export async function main(args: readonly string[]): Promise<number> {
   return new Promise<number>(() => {});
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+/** Whether this module is the program (run directly or as the bundle), not imported by a test. */
+function isProgram(): boolean {
+  const argv1 = process.argv[1];
+  if (argv1 === undefined) return false;
+  try {
+    return realpathSync(argv1) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
