@@ -1,0 +1,226 @@
+/**
+ * BpfEnforcer: the real enforcing side. apply() compiles a table (codegen/) into the XDP ingress
+ * program (INPUT, FORWARD) and the TC egress program (OUTPUT), loads them with a fresh counters
+ * map, and attaches them to every interface of the caller's netns, swapping atomically in place of
+ * the programs enforced before. Everything is pinned under <pinRoot>/<netns cookie>/<table>/, so the
+ * rules stay enforced when the helper dies and a restarted helper takes them over from the pins.
+ *
+ * Limits: an interface created after the last apply gets no program until the next apply in that
+ * netns (every apply attaches to all interfaces there are then); rules with -i/-o are compiled
+ * against the ifindexes of that moment.
+ */
+import { constants } from "node:os";
+import {
+  BpfError,
+  inNetns,
+  interfaces,
+  loadProgram,
+  openPinnedLink,
+  openPinnedMap,
+  openPinnedProgram,
+  type BpfLink,
+  type BpfProgram,
+} from "../bpf/index.ts";
+import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
+import type { Table } from "../ir/types.ts";
+import type { XtCounters } from "../ipt/counters.ts";
+import type { Decision, Enforcer, NetnsRef } from "../table/enforcer.ts";
+import { checkExtensions } from "../table/registry_check.ts";
+import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
+import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
+import {
+  addToRuleCounters,
+  closeRuleCounterMaps,
+  createRuleCounterMaps,
+  readRuleCounters,
+  type RuleCounterMaps,
+} from "./rule_counters.ts";
+
+/** What BpfEnforcer is built with; every field has a default. */
+export interface BpfEnforcerOptions {
+  /** Root of the pins (default /sys/fs/bpf/bpfilter; bpffs is mounted at /sys/fs/bpf when missing). */
+  readonly pinRoot?: string;
+  /** The compiler (default codegen's compileProgram); tests inject a broken one. */
+  readonly compile?: typeof compileProgram;
+  /** Path of the netns to enter for a request (default /proc/<pid>/ns/net). */
+  readonly netnsPath?: (netns: NetnsRef) => string;
+  /** Where to log what is attached and released. */
+  readonly log?: (line: string) => void;
+}
+
+/** What is enforced for one table in one netns. */
+interface EnforcedTable {
+  readonly pins: TablePins;
+  readonly entryCount: number;
+  readonly maps: RuleCounterMaps;
+  readonly programs: TablePrograms;
+  readonly links: Map<number, BpfLink>;
+}
+
+/** Program names, as `bpftool prog show` lists them. */
+export const PROGRAM_NAME = { ingress: "bpfilter_in", egress: "bpfilter_out" } as const;
+
+/** The positive errno of a BpfError or a Node system error; other errors are not expected here. */
+function errnoOf(error: unknown): number | undefined {
+  if (error instanceof BpfError) return error.errno;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const errno = code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
+  return errno;
+}
+
+/** Enforces tables with BPF programs; see the file comment. */
+export class BpfEnforcer implements Enforcer {
+  private readonly tables = new Map<string, EnforcedTable>();
+  private readonly pinRoot: string;
+  private readonly compile: typeof compileProgram;
+  private readonly netnsPath: (netns: NetnsRef) => string;
+  private readonly log: (line: string) => void;
+
+  /** See BpfEnforcerOptions. */
+  constructor(options: BpfEnforcerOptions = {}) {
+    this.pinRoot = options.pinRoot ?? PIN_ROOT;
+    this.compile = options.compile ?? compileProgram;
+    this.netnsPath = options.netnsPath ?? ((netns) => `/proc/${netns.pid}/ns/net`);
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Compiles, loads and attaches `table` in the caller's netns in place of what was enforced. */
+  apply(netns: NetnsRef, table: Table): Decision {
+    const extensions = checkExtensions(table);
+    if (extensions.kind !== "ok") return extensions;
+    const path = this.netnsPath(netns);
+    const where = `netns ${netns.cookie}: table ${table.name}`;
+    try {
+      const netifs = inNetns(path, () => interfaces());
+      const ifindexByName = new Map(netifs.map((netif) => [netif.name, netif.ifindex]));
+      const compiled: CompiledProgram[] = [];
+      for (const hook of ["ingress", "egress"] as const) {
+        const program = this.compile(table, hook, { ifindexByName });
+        if (program.declined === true) return { kind: "declined", reason: program.reason };
+        compiled.push(program);
+      }
+      const [ingress, egress] = compiled as [CompiledProgram, CompiledProgram];
+      const current = this.enforced(netns.cookie, table.name);
+      const pins = current?.pins ?? new TablePins(this.pinRoot, netns.cookie, table.name);
+      pins.ensure();
+      const maps = createRuleCounterMaps(table);
+      let programs: TablePrograms;
+      try {
+        programs = this.load(maps, ingress, egress);
+      } catch (error) {
+        closeRuleCounterMaps(maps);
+        throw error;
+      }
+      let links: Map<number, BpfLink>;
+      try {
+        const ifindexes = netifs.map((netif) => netif.ifindex);
+        links = inNetns(path, () => attachPrograms(pins, current?.links ?? new Map(), ifindexes, programs, current?.programs));
+      } catch (error) {
+        programs.ingress.close();
+        programs.egress.close();
+        closeRuleCounterMaps(maps);
+        throw error;
+      }
+      // Read after the swap, as netfilter does (xt_replace_table, then get_counters): every packet
+      // the old programs counted is in, and none the new ones count.
+      const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
+      pins.replace(maps.counters.fd, PIN.counters);
+      pins.replace(maps.offsets.fd, PIN.offsets);
+      pins.replace(programs.ingress.fd, PIN.ingress);
+      pins.replace(programs.egress.fd, PIN.egress);
+      if (current !== undefined) this.close(current, false);
+      this.tables.set(this.key(netns.cookie, table.name), { pins, entryCount: table.entryCount, maps, programs, links });
+      this.log(
+        `${where}: enforced: ingress ${ingress.text.length} insns (XDP), egress ${egress.text.length} insns (TC) ` +
+          `on ${netifs.map((netif) => netif.name).join(", ")}`,
+      );
+      return replacedCounters === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters };
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === undefined) throw error;
+      const message = `${where}: ${(error as Error).message}; the rules enforced before stay enforced`;
+      this.log(message);
+      return { kind: "error", errno, message };
+    }
+  }
+
+  /** Sums over CPUs plus ADD_COUNTERS offsets; [] when nothing is enforced. */
+  counters(netns: NetnsRef, tableName: string): readonly XtCounters[] {
+    const enforced = this.enforced(netns.cookie, tableName);
+    return enforced === undefined ? [] : readRuleCounters(enforced.maps, enforced.entryCount);
+  }
+
+  /** Adds to the offsets of the enforced table's counters. */
+  addCounters(netns: NetnsRef, tableName: string, add: readonly XtCounters[]): void {
+    const enforced = this.enforced(netns.cookie, tableName);
+    if (enforced !== undefined) addToRuleCounters(enforced.maps, add);
+  }
+
+  /** Detaches the programs from every interface of the netns, closes everything and removes the pins. */
+  release(netns: NetnsRef, tableName: string): void {
+    const enforced = this.enforced(netns.cookie, tableName);
+    if (enforced === undefined) return;
+    try {
+      inNetns(this.netnsPath(netns), () => detachPrograms(enforced.pins, enforced.links));
+    } catch (error) {
+      // The netns cannot be entered (its last process is gone): the XDP links still detach by fd.
+      this.log(`netns ${netns.cookie}: table ${tableName}: release outside the netns: ${(error as Error).message}`);
+      detachPrograms(enforced.pins, enforced.links);
+    }
+    this.close(enforced, true);
+    this.tables.delete(this.key(netns.cookie, tableName));
+    this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
+  }
+
+  /** The programs enforced for a table (for tests and logs), or undefined when nothing is enforced. */
+  enforcedPrograms(cookie: bigint, tableName: string): TablePrograms | undefined {
+    return this.enforced(cookie, tableName)?.programs;
+  }
+
+  private key(cookie: bigint, tableName: string): string {
+    return `${cookie}/${tableName}`;
+  }
+
+  private load(maps: RuleCounterMaps, ingress: CompiledProgram, egress: CompiledProgram): TablePrograms {
+    const load = (program: CompiledProgram, name: string): BpfProgram =>
+      loadProgram({ type: program.progType, name, insns: program.insns, mapRefs: program.mapRefs, maps: { counters: maps.counters } });
+    const loadedIngress = load(ingress, PROGRAM_NAME.ingress);
+    try {
+      return { ingress: loadedIngress, egress: load(egress, PROGRAM_NAME.egress) };
+    } catch (error) {
+      loadedIngress.close();
+      throw error;
+    }
+  }
+
+  /** The enforced table, from memory or (a restarted helper) from its pins. */
+  private enforced(cookie: bigint, tableName: string): EnforcedTable | undefined {
+    const key = this.key(cookie, tableName);
+    const known = this.tables.get(key);
+    if (known !== undefined) return known;
+    const pins = new TablePins(this.pinRoot, cookie, tableName);
+    if (!pins.exists()) return undefined;
+    const recovered = this.recover(pins);
+    this.tables.set(key, recovered);
+    this.log(`netns ${cookie}: table ${tableName}: taken over from the pins in ${pins.dir} (${recovered.links.size} interfaces)`);
+    return recovered;
+  }
+
+  private recover(pins: TablePins): EnforcedTable {
+    const counters = openPinnedMap(pins.path(PIN.counters));
+    const maps = { counters, offsets: openPinnedMap(pins.path(PIN.offsets)) };
+    const programs = {
+      ingress: openPinnedProgram(pins.path(PIN.ingress), PROGRAM_NAME.ingress),
+      egress: openPinnedProgram(pins.path(PIN.egress), PROGRAM_NAME.egress),
+    };
+    const links = new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
+    return { pins, entryCount: counters.spec.maxEntries, maps, programs, links };
+  }
+
+  private close(enforced: EnforcedTable, withPins: boolean): void {
+    enforced.programs.ingress.close();
+    enforced.programs.egress.close();
+    closeRuleCounterMaps(enforced.maps);
+    if (withPins) enforced.pins.removeAll();
+  }
+}

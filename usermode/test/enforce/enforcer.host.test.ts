@@ -1,0 +1,111 @@
+/**
+ * BpfEnforcer on the host kernel, without the ABI layer: tables go in as IR, real UDP datagrams
+ * cross a veth pair between two fresh netns, and the programs, links, pins and counters are read
+ * back from the kernel. Pins go to a private directory under /sys/fs/bpf, removed afterwards.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { attachedXdpProgId, inNetns, isBpffs, programId } from "../../src/bpf/index.ts";
+import { compileProgram } from "../../src/codegen/index.ts";
+import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
+import type { Table } from "../../src/ir/types.ts";
+import type { NetnsRef } from "../../src/table/enforcer.ts";
+import { createVethPair, type VethPair } from "../bpf/veth-pair.ts";
+import { udpDelivered } from "../bpf/udp-probe.ts";
+import { DROP, filterTable, udpMatch } from "../codegen/ir-builders.ts";
+
+const unavailable =
+  process.getuid?.() !== 0 ? "needs root (BPF, netns)" : !isBpffs("/sys/fs/bpf") ? "bpffs is not mounted at /sys/fs/bpf" : undefined;
+if (unavailable) console.warn(`skipping BpfEnforcer host tests: ${unavailable}`);
+
+/** The port udp-probe.ts sends to. */
+const PROBE_PORT = 40_000;
+const UDP = 17;
+
+const dropProbe: Table = filterTable({ INPUT: { rules: [{ proto: UDP, matches: [udpMatch({ dport: [PROBE_PORT, PROBE_PORT] })], target: DROP }] } });
+const empty: Table = filterTable({});
+/** counterIndex of the DROP rule, and of INPUT's policy (which no probe reaches: the rule drops them). */
+const DROP_SLOT = dropProbe.chains[0]!.rules[0]!.counterIndex;
+const POLICY_SLOT = dropProbe.chains[0]!.policyCounterIndex!;
+
+describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
+  let pair: VethPair;
+  const pinRoot = `/sys/fs/bpf/bpfilter-test-${process.pid}`;
+  const netns: NetnsRef = { cookie: 4242n, pid: 0 };
+  const lines: string[] = [];
+  const options = () => ({ pinRoot, netnsPath: () => pair.b.netnsPath, log: (line: string) => lines.push(line) });
+  let enforcer: BpfEnforcer;
+
+  beforeAll(() => {
+    pair = createVethPair();
+    enforcer = new BpfEnforcer(options());
+  });
+  afterAll(() => {
+    try {
+      enforcer?.release(netns, "filter");
+    } finally {
+      pair?.destroy();
+      rmSync(pinRoot, { recursive: true, force: true });
+    }
+  });
+
+  const xdpProgOnB = () => inNetns(pair.b.netnsPath, () => attachedXdpProgId(pair.b.ifindex));
+
+  it("drops the flow with a DROP rule and counts it in the rule's slot", () => {
+    expect(udpDelivered(pair.a, pair.b)).toBe(true);
+    expect(enforcer.apply(netns, dropProbe)).toEqual({ kind: "ok" });
+    expect(udpDelivered(pair.a, pair.b)).toBe(false);
+    expect(udpDelivered(pair.a, pair.b)).toBe(false);
+    const counters = enforcer.counters(netns, "filter");
+    expect(counters).toHaveLength(dropProbe.entryCount);
+    expect(counters[DROP_SLOT]!.packets).toBe(2n);
+    expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
+    expect(existsSync(`${pinRoot}/4242/filter/xdp_${pair.b.ifindex}`)).toBe(true);
+  });
+
+  it("adds ADD_COUNTERS to the counters, next to what the program counts", () => {
+    const add = Array.from({ length: dropProbe.entryCount }, (_, i) => ({ packets: BigInt(i === DROP_SLOT ? 10 : 0), bytes: 1000n }));
+    enforcer.addCounters(netns, "filter", add);
+    const counters = enforcer.counters(netns, "filter");
+    expect(counters[DROP_SLOT]!.packets).toBe(12n);
+    expect(counters[POLICY_SLOT]).toEqual({ packets: 0n, bytes: 1000n });
+  });
+
+  it("leaves the old rules enforced when the verifier refuses the new program", () => {
+    const before = xdpProgOnB();
+    const broken: typeof compileProgram = (table, hook, opts) => {
+      const program = compileProgram(table, hook, opts);
+      if (program.declined === true || hook !== "ingress") return program;
+      return { ...program, insns: Uint8Array.of(0x95, 0, 0, 0, 0, 0, 0, 0), mapRefs: [] }; // exit with r0 unset
+    };
+    const failing = new BpfEnforcer({ ...options(), compile: broken });
+    const decision = failing.apply(netns, empty);
+    expect(decision.kind).toBe("error");
+    if (decision.kind !== "error") return;
+    expect(decision.errno).toBe(13); // EACCES: what the verifier answers
+    expect(decision.message).toMatch(/bpf_prog_load\(xdp 'bpfilter_in'.*R0 !read_ok/s);
+    expect(xdpProgOnB()).toBe(before);
+    expect(udpDelivered(pair.a, pair.b)).toBe(false);
+  });
+
+  it("a restarted enforcer takes the table over from the pins, counters included, and swaps in place", () => {
+    const before = xdpProgOnB();
+    enforcer = new BpfEnforcer(options()); // the old one's fds stay open: what matters is that the pins are found
+    expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(13n);
+    const decision = enforcer.apply(netns, empty);
+    expect(decision.kind).toBe("ok");
+    if (decision.kind !== "ok") return;
+    expect(decision.replacedCounters?.[DROP_SLOT]?.packets).toBe(13n);
+    expect(xdpProgOnB()).not.toBe(before);
+    expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
+    expect(udpDelivered(pair.a, pair.b)).toBe(true);
+    expect(enforcer.counters(netns, "filter")[empty.chains[0]!.policyCounterIndex!]!.packets).toBe(1n); // the new INPUT policy
+  });
+
+  it("release detaches every program and removes the pins", () => {
+    enforcer.release(netns, "filter");
+    expect(xdpProgOnB()).toBe(0);
+    expect(existsSync(`${pinRoot}/4242`)).toBe(false);
+    expect(enforcer.counters(netns, "filter")).toEqual([]);
+  });
+});
