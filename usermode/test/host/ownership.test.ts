@@ -55,4 +55,13 @@ describe.skipIf(unavailable !== undefined)("table ownership between bpfilter and
     expect(after.stdout).toBe("-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n");
     expect(bench.log.join("\n")).toContain("not handed to netfilter because the table holds rules bpfilter enforces");
   });
+
+  it("hands the table over again once it is flushed back to the initial table", async () => {
+    const flushed = await bench.run("bpfilter", [ipt, "-F"]);
+    expect(flushed.code).toBe(0);
+    const { native, bpfilter } = await bench.both([ipt, ...unsupported]);
+    expect(bpfilter).toEqual(native);
+    const netfilter = await bench.run("native", ["ip", "netns", "exec", bench.bpfNs, ipt, "-S", "INPUT"]);
+    expect(netfilter.stdout).toContain("-A INPUT -m recent --set --name seen");
+  });
 });
