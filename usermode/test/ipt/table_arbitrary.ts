@@ -10,6 +10,7 @@ import { FILTER_VALID_HOOKS } from "../../src/ipt/initial_table.ts";
 /** A rule's target before offsets are known: a verdict, a jump/goto to user chain k, or none. */
 export type RuleTarget = { kind: "verdict"; verdict: number } | { kind: "jump" | "goto"; chain: number } | { kind: "none" };
 
+/** A filter table to lay out: rules per built-in chain, user chains, policies, source addresses. */
 export interface TableShape {
   builtin: RuleTarget[][]; // INPUT, FORWARD, OUTPUT rules
   user: RuleTarget[][]; // user chains' rules
@@ -24,6 +25,7 @@ const targetArb = (chains: number): fc.Arbitrary<RuleTarget> =>
     fc.constant({ kind: "none" as const }),
   );
 
+/** Tables of 0 to 3 user chains, up to 3 rules per chain. */
 export const shapeArb: fc.Arbitrary<TableShape> = fc.nat(3).chain((chains) =>
   fc.record({
     builtin: fc.tuple(...[0, 1, 2].map(() => fc.array(targetArb(chains), { maxLength: 3 }))),
