@@ -3,14 +3,16 @@
  *   --stdio        kernel mode: frames on stdin/stdout, logs on stderr
  *   --listen PATH  host mode: a unix socket server at PATH, for the LD_PRELOAD shim
  * BPFILTER_TRACE=1 logs every frame. BPFILTER_STATE_DIR keeps the tables across restarts
- * (default /run/bpfilter in kernel mode; host mode keeps none unless it is set).
+ * (default /run/bpfilter in both modes: the pinned programs keep the rules enforced across a restart,
+ * so the tables that describe them must be kept too). BPFILTER_PIN_ROOT is where the programs,
+ * links and counters are pinned (default /sys/fs/bpf/bpfilter).
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
-import { MemoryEnforcer } from "./table/memory_enforcer.ts";
-import { checkExtensions, REGISTRY_REVISIONS } from "./table/registry_check.ts";
+import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
+import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
 import { SockoptHandler } from "./table/sockopt_handler.ts";
 import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
 
@@ -37,10 +39,9 @@ function log(line: string): void {
   process.stderr.write(`bpfilter: ${line}\n`);
 }
 
-/** The table store of `mode`, or undefined (logged) when there is none. */
-function tableStore(mode: HelperMode): TableStore | undefined {
-  const dir = process.env.BPFILTER_STATE_DIR ?? (mode.kind === "stdio" ? "/run/bpfilter" : undefined);
-  if (dir === undefined) return undefined;
+/** The table store, or undefined (logged) when its directory cannot be made. */
+function tableStore(): TableStore | undefined {
+  const dir = process.env.BPFILTER_STATE_DIR ?? "/run/bpfilter";
   try {
     return new DirectoryTableStore(dir);
   } catch (err) {
@@ -50,9 +51,9 @@ function tableStore(mode: HelperMode): TableStore | undefined {
 }
 
 /** Builds the loop options with the helper's handler. */
-export function helperLoopOptions(mode: HelperMode): LoopOptions {
-  log("warning: the enforcer is the in-memory test double; rules are checked against ext/registry.ts but not enforced");
-  const handler = new SockoptHandler(new MemoryEnforcer(checkExtensions), REGISTRY_REVISIONS, log, tableStore(mode));
+export function helperLoopOptions(): LoopOptions {
+  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log });
+  const handler = new SockoptHandler(enforcer, REGISTRY_REVISIONS, log, tableStore());
   return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 
@@ -81,7 +82,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions(mode);
+  const opts = helperLoopOptions();
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);

@@ -1,7 +1,7 @@
 /**
  * TEST DOUBLE of the enforcing side: it enforces nothing. It accepts every table unless told
  * to decline or fail, and keeps counters in memory so that the ABI layer's counter handling can
- * be tested. The real Enforcer (codegen/ + bpf/) replaces it; main.ts warns while it is in use.
+ * be tested. The helper itself uses the real one, enforce/bpf_enforcer.ts.
  */
 import type { Table } from "../ir/types.ts";
 import { addCounters, type XtCounters } from "../ipt/counters.ts";
