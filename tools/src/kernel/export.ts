@@ -37,7 +37,7 @@ const PINNED_CONFIG = [
   "diff.relative=false",
   "diff.algorithm=default",
   "diff.renames=true",
-  "core.abbrev=7",
+  "core.abbrev=9",
 ].flatMap((c) => ["-c", c]);
 
 /** Runs git format-patch with the pinned export format. */
