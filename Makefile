@@ -65,7 +65,7 @@ clean:
 	rm -rf build
 
 # The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
-.PHONY: kernel-edit kernel-export series send checkpatch
+.PHONY: kernel-edit kernel-export series send checkpatch series-check
 
 kernel-edit: setup
 	@$(TSX) tools/src/kernel/edit.ts
@@ -81,3 +81,7 @@ send: setup
 
 checkpatch: setup
 	@$(TSX) tools/src/kernel/checkpatch.ts
+
+# Its own tree and object dir (build/series-check/), so its own lock; make kernel first for the config.
+series-check: kernel selftests-build
+	@flock build/.series-check.lock $(TSX) tools/src/kernel/series-check.ts
