@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
 import type { ExtensionRevisions } from "../../src/table/revisions.ts";
+import type { Enforcer } from "../../src/table/enforcer.ts";
 import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
 import { SockoptHandler } from "../../src/table/sockopt_handler.ts";
 
@@ -40,13 +41,13 @@ export class HostBench {
   readonly probe: string;
   readonly nativeNs: string;
   bpfNs: string;
-  readonly enforcer: MemoryEnforcer;
+  readonly enforcer: Enforcer;
   readonly log: string[] = [];
   private server: Server | undefined;
   private readonly namespaces: string[] = [];
 
-  /** `enforcer` is the enforcing side the helper uses (a test double). */
-  constructor(enforcer = new MemoryEnforcer()) {
+  /** `enforcer` is the enforcing side the helper uses (the in-memory test double by default). */
+  constructor(enforcer: Enforcer = new MemoryEnforcer()) {
     this.enforcer = enforcer;
     this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
     this.socket = join(this.dir, "helper.sock");
