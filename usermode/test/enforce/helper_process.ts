@@ -44,6 +44,8 @@ export class HelperBench {
   readonly nsA = `bpfe-a-${this.tag}`;
   readonly nsB = `bpfe-b-${this.tag}`;
   readonly addrB = "10.77.0.2";
+  /** The veth's name (the same on both ends). */
+  readonly veth = `bpfe${this.tag}`.slice(0, 15);
   /** Everything the helper wrote on stderr, across restarts. */
   helperLog = "";
   private helper: ChildProcess | undefined;
@@ -56,7 +58,7 @@ export class HelperBench {
     const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
     ip("netns", "add", this.nsA);
     ip("netns", "add", this.nsB);
-    const veth = `bpfe${this.tag}`.slice(0, 15);
+    const veth = this.veth;
     ip("-n", this.nsA, "link", "add", veth, "type", "veth", "peer", "name", veth, "netns", this.nsB);
     ip("-n", this.nsA, "addr", "add", "10.77.0.1/24", "dev", veth);
     ip("-n", this.nsB, "addr", "add", `${this.addrB}/24`, "dev", veth);

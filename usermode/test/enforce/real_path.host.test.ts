@@ -50,7 +50,7 @@ describe.skipIf(unavailable !== undefined)("iptables-legacy through the shim, en
     expect(bench.flow()).toBe(0);
     expect(ruleCounter(await bench.iptables("-L", "INPUT", "-v", "-x", "-n"))).toBe(20);
     expect([...programs().values()]).toContainEqual({ type: "xdp", name: "bpfilter_in" });
-    const veth = `bpfe${bench.tag}`.slice(0, 15);
+    const veth = bench.veth;
     expect(attachments(bench.nsB)).toEqual(
       [`lo:xdp:bpfilter_in`, `lo:clsact/egress:bpfilter_out`, `${veth}:xdp:bpfilter_in`, `${veth}:clsact/egress:bpfilter_out`].sort(),
     );

@@ -1,0 +1,166 @@
+/**
+ * The differential oracle: the same ruleset goes into native iptables-legacy (netfilter) in one
+ * netns pair and, through the shim, into the helper's programs in another; the same packets
+ * (crafted over a raw socket, so both get the very same bytes) go a → b over veth in both; then
+ * iptables-legacy-save -c must print the same table with the same packet and byte counters, rule by
+ * rule and policy by policy. Replies b sends (RST, ICMP) go through OUTPUT and are compared too.
+ */
+import { execFileSync } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HelperBench, realPathUnavailable } from "./helper_process.ts";
+import { sendRaw, type PacketSpec } from "./raw_packets.ts";
+
+const unavailable = realPathUnavailable();
+if (unavailable) console.warn(`skipping the differential tests: ${unavailable}`);
+
+const HEAD = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+
+/** Rulesets in the compiled subset, as iptables-restore reads them. */
+const RULESETS: Record<string, string> = {
+  "addresses, masks, protocols, ports, inversions": `${HEAD}
+-A INPUT -s 10.77.0.5/32 -j DROP
+-A INPUT -d 10.78.0.0/16 -p udp -m udp --dport 5000:5001 -j DROP
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp ! --dport 22 -j DROP
+-A INPUT ! -s 10.77.0.0/24 -p udp -j DROP
+-A INPUT -p udp
+-A FORWARD -p udp -m udp --dport 5000 -j DROP
+-A FORWARD -d 10.77.0.9/32 -p tcp -j ACCEPT
+-A OUTPUT -p icmp -j DROP
+COMMIT
+`,
+  "policy DROP with accepts": `*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -m udp --sport 1000:2000 --dport 53 -j ACCEPT
+-A INPUT -s 10.78.0.1/32 ! -p tcp -j ACCEPT
+-A INPUT -d 10.77.0.2/32 -p tcp -m tcp --tcp-flags SYN,ACK SYN --dport 440:450 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 22,8000:8100 -j ACCEPT
+-A OUTPUT -p tcp -m tcp --tcp-flags RST RST -j DROP
+COMMIT
+`,
+  "user chains, RETURN, jumps": `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:web - [0:0]
+:udpin - [0:0]
+-A INPUT -p tcp -j web
+-A INPUT -p udp -j udpin
+-A INPUT -p icmp -j DROP
+-A web -p tcp -m tcp --dport 80 -j ACCEPT
+-A web -p tcp -m tcp --dport 443 -j RETURN
+-A web -s 10.78.0.0/24 -j DROP
+-A udpin -s 10.77.0.0/24 -p udp -m udp --dport 53 -j RETURN
+-A udpin -j DROP
+-A INPUT -p tcp -m tcp --dport 443 -j DROP
+COMMIT
+`,
+};
+
+const SOURCES = ["10.77.0.1", "10.77.0.5", "10.78.0.1"];
+const LOCAL = ["10.77.0.2", "10.78.0.2"];
+/** An address in b's subnet that b does not own: b forwards packets to it (back out of the veth) or drops them. */
+const NOT_LOCAL = "10.77.0.9";
+
+const FORWARDING_OFF_GAP =
+  "known gap, not tested: with forwarding off, bpf_fib_lookup answers FWD_DISABLED before it looks anything up, so the " +
+  "ingress program runs INPUT for packets to addresses b does not own, which netfilter never sees (they die in routing)";
+
+function packets(): PacketSpec[] {
+  const out: PacketSpec[] = [];
+  let sport = 40_000;
+  for (const src of SOURCES) {
+    for (const dst of LOCAL) {
+      for (const [sp, dport] of [[1500, 53], [sport++, 5000], [sport++, 5001], [1500, 6000]] as const) {
+        out.push({ proto: "udp", src, dst, sport: sp, dport });
+      }
+      for (const dport of [22, 80, 443, 445, 8050, 8080]) out.push({ proto: "tcp", src, dst, sport: sport++, dport });
+      out.push({ proto: "icmp", src, dst });
+    }
+  }
+  return out;
+}
+
+/** Addresses, static neighbours and sysctls that make both pairs answer every packet the same way. */
+function configure(bench: HelperBench): void {
+  const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const mac = (ns: string) =>
+    (JSON.parse(execFileSync("ip", ["-n", ns, "-j", "link", "show", bench.veth], { encoding: "utf8" })) as { address: string }[])[0]!.address;
+  ip("-n", bench.nsA, "addr", "add", "10.77.0.5/24", "dev", bench.veth);
+  ip("-n", bench.nsA, "addr", "add", "10.78.0.1/24", "dev", bench.veth);
+  ip("-n", bench.nsB, "addr", "add", "10.78.0.2/24", "dev", bench.veth);
+  const [macA, macB] = [mac(bench.nsA), mac(bench.nsB)];
+  for (const address of [...LOCAL, NOT_LOCAL]) ip("-n", bench.nsA, "neigh", "replace", address, "lladdr", macB, "dev", bench.veth, "nud", "permanent");
+  // b forwards to NOT_LOCAL through a: a drops it (not its address), so nothing comes back later.
+  ip("-n", bench.nsB, "neigh", "replace", NOT_LOCAL, "lladdr", macA, "dev", bench.veth, "nud", "permanent");
+  for (const address of SOURCES) ip("-n", bench.nsB, "neigh", "replace", address, "lladdr", macA, "dev", bench.veth, "nud", "permanent");
+  const sysctl = (setting: string) => execFileSync("ip", ["netns", "exec", bench.nsB, "sysctl", "-qw", setting]);
+  // ICMP errors are rate limited by time: without this, how many leave b depends on timing.
+  sysctl("net.ipv4.icmp_ratelimit=0");
+  sysctl("net.ipv4.icmp_msgs_per_sec=100000");
+  sysctl("net.ipv4.conf.all.rp_filter=0");
+  sysctl(`net.ipv4.conf.${bench.veth}.rp_filter=0`);
+  // Redirects (a forwarded packet leaves by the interface it came in) are rate limited by time too.
+  for (const conf of ["all", "default", bench.veth]) sysctl(`net.ipv4.conf.${conf}.send_redirects=0`);
+}
+
+/** iptables-legacy-save -c without its comment lines. */
+function saved(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !line.startsWith("#"))
+    .join("\n");
+}
+
+describe.skipIf(unavailable !== undefined)("the same packets through netfilter and through the helper's programs", () => {
+  const native = new HelperBench();
+  const bpf = new HelperBench();
+  beforeAll(async () => {
+    await Promise.all([native.start(), bpf.start()]);
+    configure(native);
+    configure(bpf);
+  }, 60_000);
+  afterAll(async () => {
+    await native.close();
+    await bpf.close();
+  });
+
+  async function compare(ruleset: string, sent: readonly PacketSpec[]): Promise<void> {
+    const restoreNative = await native.run(native.nsB, "native", ["sh", "-c", `printf '%s' '${ruleset}' | iptables-legacy-restore`]);
+    const restoreBpf = await bpf.run(bpf.nsB, "shim", ["sh", "-c", `printf '%s' '${ruleset}' | iptables-legacy-restore`]);
+    expect(restoreNative).toMatchObject({ code: 0 });
+    expect(restoreBpf).toMatchObject({ code: 0 });
+    expect(bpf.helperLog).not.toContain("declined");
+    sendRaw(`/run/netns/${native.nsA}`, sent);
+    sendRaw(`/run/netns/${bpf.nsA}`, sent);
+    await sleep(300); // replies and their OUTPUT counters
+    const fromNative = await native.run(native.nsB, "native", ["iptables-legacy-save", "-c"]);
+    const fromBpf = await bpf.run(bpf.nsB, "shim", ["iptables-legacy-save", "-c"]);
+    expect(saved(fromBpf.stdout)).toBe(saved(fromNative.stdout));
+    expect(saved(fromNative.stdout)).toMatch(/\[[1-9]\d*:\d+\] -A/); // some rule matched: the packets arrived
+  }
+
+  for (const [name, ruleset] of Object.entries(RULESETS)) {
+    it(`${name}: same counters, rule by rule`, () => compare(ruleset, packets()));
+  }
+
+  it("with forwarding on, packets to an address b does not own go through FORWARD, counted the same", async () => {
+    for (const bench of [native, bpf]) execFileSync("ip", ["netns", "exec", bench.nsB, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    const sent: PacketSpec[] = [
+      { proto: "udp", src: "10.77.0.1", dst: NOT_LOCAL, sport: 1234, dport: 5000 },
+      { proto: "udp", src: "10.77.0.1", dst: NOT_LOCAL, sport: 1234, dport: 5002 },
+      { proto: "tcp", src: "10.77.0.5", dst: NOT_LOCAL, sport: 1234, dport: 80 },
+      { proto: "udp", src: "10.77.0.1", dst: "10.77.0.2", sport: 1234, dport: 5000 },
+    ];
+    await compare(RULESETS["addresses, masks, protocols, ports, inversions"]!, sent);
+    const forward = await native.run(native.nsB, "native", ["iptables-legacy", "-L", "FORWARD", "-v", "-x", "-n"]);
+    expect(forward.stdout).toMatch(/^\s+1\s+\d+ DROP .*udp dpt:5000$/m);
+  });
+
+  it.skip(FORWARDING_OFF_GAP, () => {});
+});
+
+if (unavailable === undefined) console.warn(`differential tests: ${FORWARDING_OFF_GAP}`);
