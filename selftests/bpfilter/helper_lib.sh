@@ -54,21 +54,25 @@ uapi_dir() {
 	return 1
 }
 
-# Set FAKE_BIN to the fake helper binary, building it if needed.
-build_fake_helper() {
-	local prebuilt="${BPFILTER_SELFTEST_BIN:-$SELFTEST_DIR/../../build/selftests}/fake_helper"
-	local uapi
+# Build C program $2 (a path under this folder) unless the Makefile did,
+# and store its path in the variable named $1.
+build_prog() {
+	local name prebuilt uapi
 
+	name=$(basename "$2" .c)
+	prebuilt="${BPFILTER_SELFTEST_BIN:-$SELFTEST_DIR/../../build/selftests}/$name"
 	if [ -x "$prebuilt" ]; then
-		FAKE_BIN=$prebuilt
+		printf -v "$1" '%s' "$prebuilt"
 		return 0
 	fi
-	command -v gcc > /dev/null || skip "no gcc to build fake/fake_helper.c and no $prebuilt"
+	command -v gcc > /dev/null || skip "no gcc to build $2 and no $prebuilt"
 	uapi=$(uapi_dir) || skip "linux/bpfilter_ipc.h not found next to the selftests"
-	FAKE_BIN=$WORK_DIR/fake_helper
-	gcc -O2 -Wall -I "$uapi" -o "$FAKE_BIN" "$SELFTEST_DIR/fake/fake_helper.c" ||
-		fail "cannot build fake/fake_helper.c"
+	gcc -O2 -Wall -I "$uapi" -o "$WORK_DIR/$name" "$SELFTEST_DIR/$2" || fail "cannot build $2"
+	printf -v "$1" '%s' "$WORK_DIR/$name"
 }
+
+# Set FAKE_BIN to the fake helper binary.
+build_fake_helper() { build_prog FAKE_BIN fake/fake_helper.c; }
 
 # Print the path of an executable that runs the fake helper in mode $1
 # (the helper parameter names an executable, without arguments).
