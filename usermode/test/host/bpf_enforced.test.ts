@@ -4,22 +4,13 @@
  * netfilter in another. Output, exit codes, iptables-legacy-save -c and the raw GET_INFO and
  * GET_ENTRIES bytes must be identical after every command, while BPF programs are attached.
  */
-import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
-import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
+import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
-function bpffsMissing(): string | undefined {
-  try {
-    return execFileSync("stat", ["-f", "-c", "%T", "/sys/fs/bpf"], { encoding: "utf8" }).trim() === "bpf_fs" ? undefined : "bpffs is not mounted at /sys/fs/bpf";
-  } catch {
-    return "/sys/fs/bpf is missing";
-  }
-}
-
-const unavailable = hostTierUnavailable() ?? bpffsMissing();
+const unavailable = hostTierUnavailable() ?? bpffsUnavailable();
 if (unavailable) console.warn(`skipping the BPF-enforced host test: ${unavailable}`);
 
 const ipt = "iptables-legacy";

@@ -1,18 +1,20 @@
 /**
  * Conformance corpus (tier 4): every IPv4 filter-table rule vector of iptables' own
  * extensions/*.t, appended with the real iptables-legacy once natively and once through bpfilter
- * (shim + helper, extensions checked by ext/registry.ts). Exit status, messages and what
+ * (shim + helper + the real BpfEnforcer; where bpffs is missing, the in-memory double with
+ * ext/registry.ts's checks, saying so). Exit status, messages and what
  * iptables-legacy-save reads back must agree; native netfilter is the oracle. A rule bpfilter
  * declines is handed to netfilter, which must then give the native result too.
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MATCHES, TARGETS } from "../../src/ext/registry.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
 import { readVectors, type RuleVector } from "./corpus.ts";
-import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
+import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const CORPUS = "/work/shared/conformance/iptables-extensions";
 /** The vectors the brief names, a file whose match is declined (the hand-over path), and every file of a registry extension. */
@@ -41,7 +43,10 @@ for (const file of FILES) {
 }
 
 describe.skipIf(unavailable !== undefined)("conformance corpus: bpfilter reads back as native netfilter", () => {
-  const bench = new HostBench(new MemoryEnforcer(checkExtensions));
+  const pinRoot = `/sys/fs/bpf/bpft-corpus-${process.pid}`;
+  const noBpffs = bpffsUnavailable();
+  if (noBpffs) console.warn(`conformance: enforcing with the in-memory double (registry checks only): ${noBpffs}`);
+  const bench = new HostBench(noBpffs ? new MemoryEnforcer(checkExtensions) : new BpfEnforcer({ pinRoot }));
   let declined = 0;
 
   beforeAll(async () => {
@@ -51,6 +56,7 @@ describe.skipIf(unavailable !== undefined)("conformance corpus: bpfilter reads b
   afterAll(async () => {
     console.info(`conformance: ${vectors.length} vectors, ${declined} handed to netfilter by a decline`);
     await bench.close();
+    rmSync(pinRoot, { recursive: true, force: true });
   });
 
   it.each(vectors.map((v) => [`${v.file}:${v.line}`, v.chain, v.rule, v] as const))("%s -A %s %s", async (_at, _chain, _rule, v) => {

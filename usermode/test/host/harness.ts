@@ -25,6 +25,16 @@ export function hostTierUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Why BPF programs cannot be pinned here (no bpffs at /sys/fs/bpf), or undefined. */
+export function bpffsUnavailable(): string | undefined {
+  try {
+    const type = execFileSync("stat", ["-f", "-c", "%T", "/sys/fs/bpf"], { encoding: "utf8" }).trim();
+    return type === "bpf_fs" ? undefined : "bpffs is not mounted at /sys/fs/bpf";
+  } catch {
+    return "/sys/fs/bpf is missing";
+  }
+}
+
 /** The result of one command. */
 export interface CommandResult {
   readonly code: number;
