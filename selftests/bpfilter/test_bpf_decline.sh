@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# With the real helper: a table with a match the helper does not compile
+# (conntrack) is declined, and netfilter enforces it: the UDP flow is dropped
+# and counted by the rule, and no helper program is attached in the netns.
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+. "$SELFTEST_DIR/bpf_helper_lib.sh"
+
+require_bpf_helper
+use_bpf_helper
+netns_pair_up
+trap bpf_cleanup EXIT
+ipt() { ip netns exec "$NS_B" "$IPT" -w "$@"; }
+rule="INPUT -p udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
+
+got=$(udp_flow 20) || fail "udp_flow"
+[ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
+
+ipt -A $rule || fail "iptables -A $rule"
+ipt -S INPUT | grep -q -- "-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP" ||
+	fail "iptables -S does not list the declined rule: $(ipt -S INPUT)"
+expect_no_xdp "$NS_B" veth0
+got=$(udp_flow 20) || fail "udp_flow"
+log "declined DROP rule: $got"
+[ "$got" = "sent 20 received 0" ] || fail "flow with the declined DROP rule: $got"
+pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+log "rule counter: $pkts packets"
+[ "$pkts" = 20 ] || fail "netfilter's rule counted $pkts packets, expected 20"
+
+ipt -D $rule || fail "iptables -D $rule"
+got=$(udp_flow 20) || fail "udp_flow"
+[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+echo "PASS: netfilter enforced the declined table"
+exit $KSFT_PASS

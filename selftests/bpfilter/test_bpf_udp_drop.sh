@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# With the real helper: iptables-legacy -A INPUT -p udp --dport 5000 -j DROP
+# in a netns stops a UDP flow over veth through the helper's XDP program
+# (bpftool lists it, netfilter holds no rule), counts the drops, and -D
+# restores the flow.
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+. "$SELFTEST_DIR/bpf_helper_lib.sh"
+
+require_bpf_helper
+use_bpf_helper
+netns_pair_up
+trap bpf_cleanup EXIT
+ipt() { ip netns exec "$NS_B" "$IPT" -w "$@"; }
+rule="INPUT -p udp --dport 5000 -j DROP"
+
+got=$(udp_flow 20) || fail "udp_flow"
+log "no rule: $got"
+[ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
+
+ipt -A $rule || fail "iptables -A $rule"
+expect_attached "$NS_B" veth0
+expect_attached "$NS_B" lo
+bpftool prog show | grep -q "xdp  *name bpfilter_in " || fail "bpftool prog show lists no bpfilter_in XDP program"
+got=$(udp_flow 20) || fail "udp_flow"
+log "DROP rule: $got"
+[ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"
+pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+log "rule counter: $pkts packets"
+[ "$pkts" = 20 ] || fail "DROP rule counted $pkts packets, expected 20"
+
+ipt -D $rule || fail "iptables -D $rule"
+got=$(udp_flow 20) || fail "udp_flow"
+log "rule deleted: $got"
+[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+policy=$(ipt -L INPUT -v -x -n | sed -n 's/^Chain INPUT (policy ACCEPT \([0-9]*\) packets.*/\1/p')
+[ "$policy" = 20 ] || fail "INPUT policy counted $policy packets after -D, expected 20"
+echo "PASS: the helper's XDP program dropped and counted the flow"
+exit $KSFT_PASS
