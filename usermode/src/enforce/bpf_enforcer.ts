@@ -5,9 +5,9 @@
  * the programs enforced before. Everything is pinned under <pinRoot>/<netns cookie>/<table>/, so the
  * rules stay enforced when the helper dies and a restarted helper takes them over from the pins.
  *
- * Limits: an interface created after the last apply gets no program until the next apply in that
- * netns (every apply attaches to all interfaces there are then); rules with -i/-o are compiled
- * against the ifindexes of that moment.
+ * Interfaces created after an apply get the programs at the next request for that netns (any
+ * iptables command starts with GET_INFO/GET_ENTRIES): the table is applied again, with -i/-o
+ * compiled against the interfaces of that moment, and its counters are carried over.
  */
 import { constants } from "node:os";
 import {
@@ -20,6 +20,7 @@ import {
   openPinnedProgram,
   type BpfLink,
   type BpfProgram,
+  type NetInterface,
 } from "../bpf/index.ts";
 import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
@@ -55,6 +56,15 @@ interface EnforcedTable {
   readonly maps: RuleCounterMaps;
   readonly programs: TablePrograms;
   readonly links: Map<number, BpfLink>;
+  /** The table as applied (absent when taken over from pins: a replace brings it back). */
+  readonly table?: Table;
+  /** The interfaces of the netns when it was attached ("name:ifindex", sorted), to see new ones. */
+  readonly interfaces?: string;
+}
+
+/** The interfaces of a netns as one comparable string. */
+function interfaceSignature(netifs: readonly NetInterface[]): string {
+  return netifs.map((netif) => `${netif.name}:${netif.ifindex}`).sort().join(" ");
 }
 
 /** Program names, as `bpftool prog show` lists them. */
@@ -129,7 +139,8 @@ export class BpfEnforcer implements Enforcer {
       pins.replace(programs.ingress.fd, PIN.ingress);
       pins.replace(programs.egress.fd, PIN.egress);
       if (current !== undefined) this.close(current, false);
-      this.tables.set(this.key(netns.cookie, table.name), { pins, entryCount: table.entryCount, maps, programs, links });
+      const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: interfaceSignature(netifs) };
+      this.tables.set(this.key(netns.cookie, table.name), entry);
       this.log(
         `${where}: enforced: ingress ${ingress.text.length} insns (XDP), egress ${egress.text.length} insns (TC) ` +
           `on ${netifs.map((netif) => netif.name).join(", ")}`,
@@ -146,14 +157,50 @@ export class BpfEnforcer implements Enforcer {
 
   /** Sums over CPUs plus ADD_COUNTERS offsets; [] when nothing is enforced. */
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[] {
-    const enforced = this.enforced(netns.cookie, tableName);
+    const enforced = this.refreshed(netns, tableName);
     return enforced === undefined ? [] : readRuleCounters(enforced.maps, enforced.entryCount);
   }
 
   /** Adds to the offsets of the enforced table's counters. */
   addCounters(netns: NetnsRef, tableName: string, add: readonly XtCounters[]): void {
-    const enforced = this.enforced(netns.cookie, tableName);
+    const enforced = this.refreshed(netns, tableName);
     if (enforced !== undefined) addToRuleCounters(enforced.maps, add);
+  }
+
+  /**
+   * The enforced table, first brought up to date with the netns's interfaces: when interfaces came
+   * or went since the last apply, the table is applied again (recompiled for -i/-o, attached to the
+   * new interfaces) and its counters carried over; a table taken over from pins, whose rules the
+   * enforcer does not know, gets its current programs attached to the new interfaces.
+   */
+  private refreshed(netns: NetnsRef, tableName: string): EnforcedTable | undefined {
+    const enforced = this.enforced(netns.cookie, tableName);
+    if (enforced === undefined) return undefined;
+    const path = this.netnsPath(netns);
+    try {
+      const netifs = inNetns(path, () => interfaces());
+      const now = interfaceSignature(netifs);
+      if (enforced.interfaces === now) return enforced;
+      if (enforced.table === undefined) {
+        const ifindexes = netifs.map((netif) => netif.ifindex);
+        if (ifindexes.length === enforced.links.size && ifindexes.every((ifindex) => enforced.links.has(ifindex))) return enforced;
+        const links = inNetns(path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));
+        const updated = { ...enforced, links, interfaces: now };
+        this.tables.set(this.key(netns.cookie, tableName), updated);
+        return updated;
+      }
+      const decision = this.apply(netns, enforced.table);
+      if (decision.kind !== "ok") {
+        this.log(`netns ${netns.cookie}: table ${tableName}: interfaces changed (${now}), the table was not applied again: ${decision.kind === "declined" ? decision.reason : decision.message}`);
+        return enforced;
+      }
+      const reapplied = this.enforced(netns.cookie, tableName)!;
+      if (decision.replacedCounters !== undefined) addToRuleCounters(reapplied.maps, decision.replacedCounters);
+      return reapplied;
+    } catch (error) {
+      this.log(`netns ${netns.cookie}: table ${tableName}: interfaces not checked: ${(error as Error).message}`);
+      return this.enforced(netns.cookie, tableName);
+    }
   }
 
   /** Detaches the programs from every interface of the netns, closes everything and removes the pins. */

@@ -3,9 +3,10 @@
  * cross a veth pair between two fresh netns, and the programs, links, pins and counters are read
  * back from the kernel. Pins go to a private directory under /sys/fs/bpf, removed afterwards.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachedXdpProgId, inNetns, isBpffs, programId } from "../../src/bpf/index.ts";
+import { attachedXdpProgId, ifindexOf, inNetns, isBpffs, programId } from "../../src/bpf/index.ts";
 import { compileProgram } from "../../src/codegen/index.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import type { Table } from "../../src/ir/types.ts";
@@ -63,11 +64,24 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(existsSync(`${pinRoot}/4242/filter/xdp_${pair.b.ifindex}`)).toBe(true);
   });
 
+  it("attaches to an interface created after apply at the next request, counters carried over", () => {
+    execFileSync("ip", ["-n", pair.b.netns, "link", "add", "bpfe_late0", "type", "veth", "peer", "name", "bpfe_late1"]);
+    const late = inNetns(pair.b.netnsPath, () => ifindexOf("bpfe_late0"));
+    expect(inNetns(pair.b.netnsPath, () => attachedXdpProgId(late))).toBe(0);
+    expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(2n);
+    const ingress = programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress);
+    expect(inNetns(pair.b.netnsPath, () => attachedXdpProgId(late))).toBe(ingress);
+    expect(xdpProgOnB()).toBe(ingress);
+    expect(lines.some((line) => line.includes("bpfe_late0"))).toBe(true);
+    expect(udpDelivered(pair.a, pair.b)).toBe(false);
+    expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(3n);
+  });
+
   it("adds ADD_COUNTERS to the counters, next to what the program counts", () => {
     const add = Array.from({ length: dropProbe.entryCount }, (_, i) => ({ packets: BigInt(i === DROP_SLOT ? 10 : 0), bytes: 1000n }));
     enforcer.addCounters(netns, "filter", add);
     const counters = enforcer.counters(netns, "filter");
-    expect(counters[DROP_SLOT]!.packets).toBe(12n);
+    expect(counters[DROP_SLOT]!.packets).toBe(13n);
     expect(counters[POLICY_SLOT]).toEqual({ packets: 0n, bytes: 1000n });
   });
 
@@ -91,11 +105,11 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
   it("a restarted enforcer takes the table over from the pins, counters included, and swaps in place", () => {
     const before = xdpProgOnB();
     enforcer = new BpfEnforcer(options()); // the old one's fds stay open: what matters is that the pins are found
-    expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(13n);
+    expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(14n);
     const decision = enforcer.apply(netns, empty);
     expect(decision.kind).toBe("ok");
     if (decision.kind !== "ok") return;
-    expect(decision.replacedCounters?.[DROP_SLOT]?.packets).toBe(13n);
+    expect(decision.replacedCounters?.[DROP_SLOT]?.packets).toBe(14n);
     expect(xdpProgOnB()).not.toBe(before);
     expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
     expect(udpDelivered(pair.a, pair.b)).toBe(true);
