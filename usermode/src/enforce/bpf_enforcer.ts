@@ -29,6 +29,7 @@ import type { Decision, Enforcer, NetnsRef } from "../table/enforcer.ts";
 import { checkExtensions } from "../table/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
+import { reapStalePins } from "./stale_pins.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -86,12 +87,13 @@ export class BpfEnforcer implements Enforcer {
   private readonly netnsPath: (netns: NetnsRef) => string;
   private readonly log: (line: string) => void;
 
-  /** See BpfEnforcerOptions. */
+  /** See BpfEnforcerOptions. Removes the pins of netns that died while no helper ran. */
   constructor(options: BpfEnforcerOptions = {}) {
     this.pinRoot = options.pinRoot ?? PIN_ROOT;
     this.compile = options.compile ?? compileProgram;
     this.netnsPath = options.netnsPath ?? ((netns) => `/proc/${netns.pid}/ns/net`);
     this.log = options.log ?? (() => {});
+    reapStalePins(this.pinRoot, this.log);
   }
 
   /** Compiles, loads and attaches `table` in the caller's netns in place of what was enforced. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachedXdpProgId, ifindexOf, inNetns, isBpffs, programId } from "../../src/bpf/index.ts";
 import { compileProgram } from "../../src/codegen/index.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
+import { reapStalePins } from "../../src/enforce/stale_pins.ts";
 import type { Table } from "../../src/ir/types.ts";
 import type { NetnsRef } from "../../src/table/enforcer.ts";
 import { createVethPair, type VethPair } from "../bpf/veth-pair.ts";
@@ -114,6 +115,27 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
     expect(udpDelivered(pair.a, pair.b)).toBe(true);
     expect(enforcer.counters(netns, "filter")[empty.chains[0]!.policyCounterIndex!]!.packets).toBe(1n); // the new INPUT policy
+  });
+
+  it("reaps the pins of a netns that is gone, and only those", async () => {
+    const doomed = `bpfe-doomed-${process.pid}`;
+    execFileSync("ip", ["netns", "add", doomed]);
+    try {
+      const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${doomed}` });
+      expect(other.apply({ cookie: 777n, pid: 0 }, dropProbe)).toEqual({ kind: "ok" });
+      expect(reapStalePins(pinRoot)).toEqual([]);
+    } finally {
+      execFileSync("ip", ["netns", "del", doomed]);
+    }
+    // The netns is torn down asynchronously (cleanup_net): its lo, and the link on it, go a little later.
+    let reaped: string[] = [];
+    for (let tries = 0; tries < 50 && reaped.length === 0; tries++) {
+      await new Promise((done) => setTimeout(done, 100));
+      reaped = reapStalePins(pinRoot);
+    }
+    expect(reaped).toEqual([`${pinRoot}/777/filter`]);
+    expect(existsSync(`${pinRoot}/777`)).toBe(false);
+    expect(existsSync(`${pinRoot}/4242/filter/counters`)).toBe(true);
   });
 
   it("release detaches every program and removes the pins", () => {
