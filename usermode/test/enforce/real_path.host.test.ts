@@ -69,6 +69,26 @@ describe.skipIf(unavailable !== undefined)("iptables-legacy through the shim, en
     expect(bench.helperLog).toContain("taken over from the pins");
   });
 
+  it("a flow during 10 replaces that keep the DROP rule: no datagram gets through, every one is counted", async () => {
+    const loop = `n=0; for i in $(seq 150); do r=$(${bench.udpFlow} --from-ns /run/netns/${bench.nsA} --to-ns /run/netns/${bench.nsB} ` +
+      `--to ${bench.addrB} --port 5000 --count 4 --wait-ms 1); n=$((n + \${r##* })); done; echo $n`;
+    const flows = bench.run(bench.nsA, "native", ["sh", "-c", loop]);
+    for (let i = 0; i < 10; i++) await bench.iptables("-I", "INPUT", "1", "-p", "tcp", "--dport", String(7000 + i), "-j", "ACCEPT");
+    const received = await flows;
+    expect(received).toMatchObject({ code: 0, stdout: "0\n" });
+    for (let i = 0; i < 10; i++) await bench.iptables("-D", "INPUT", "-p", "tcp", "--dport", String(7000 + i), "-j", "ACCEPT");
+    expect(ruleCounter(await bench.iptables("-L", "INPUT", "-v", "-x", "-n"))).toBe(40 + 600);
+  });
+
+  it("-Z zeroes the counters, -c sets them (ADD_COUNTERS)", async () => {
+    await bench.iptables("-Z", "INPUT");
+    expect(ruleCounter(await bench.iptables("-L", "INPUT", "-v", "-x", "-n"))).toBe(0);
+    await bench.iptables("-A", "INPUT", "-p", "udp", "--dport", "5009", "-c", "7", "700", "-j", "DROP");
+    const save = await bench.iptables("-S", "INPUT", "-v");
+    expect(save).toContain("-A INPUT -p udp -m udp --dport 5009 -c 7 700 -j DROP");
+    await bench.iptables("-D", "INPUT", "-p", "udp", "--dport", "5009", "-j", "DROP");
+  });
+
   it("-D restores the flow; the policy counts what now goes through", async () => {
     await bench.iptables("-I", "INPUT", "-p", "udp", "--dport", "5001", "-j", "DROP");
     await bench.iptables("-D", ...rule);
