@@ -55,3 +55,8 @@ expect_no_xdp() {
 		fail "an XDP program is attached to $2 in $1: $(ip -n "$1" -d link show dev "$2" | grep prog/xdp)"
 	fi
 }
+
+# The pid of the helper the kernel started last, from its log line.
+bpf_helper_pid() {
+	dmesg | sed -n 's/.*bpfilter: started helper .* as pid \([0-9][0-9]*\)$/\1/p' | tail -n 1
+}
