@@ -60,3 +60,15 @@ expect_no_xdp() {
 bpf_helper_pid() {
 	dmesg | sed -n 's/.*bpfilter: started helper .* as pid \([0-9][0-9]*\)$/\1/p' | tail -n 1
 }
+
+# The common start of a test_bpf_*.sh: checks, the real helper, the netns
+# pair, and the cleanup at exit.
+bpf_test_setup() {
+	require_bpf_helper
+	use_bpf_helper
+	netns_pair_up
+	trap bpf_cleanup EXIT
+}
+
+# iptables in the receiving netns $NS_B.
+ipt() { ip netns exec "$NS_B" "$IPT" -w "$@"; }

@@ -6,11 +6,7 @@
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 . "$SELFTEST_DIR/bpf_helper_lib.sh"
 
-require_bpf_helper
-use_bpf_helper
-netns_pair_up
-trap bpf_cleanup EXIT
-ipt() { ip netns exec "$NS_B" "$IPT" -w "$@"; }
+bpf_test_setup
 rule="INPUT -p udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
 
 got=$(udp_flow 20) || fail "udp_flow"
