@@ -52,10 +52,10 @@ selftests-build: build/selftests/udp_flow
 vm-launcher-test: kernel
 	@$(BIN)/vitest run --config vitest.vm.config.ts
 
-vm-test: kernel selftests-build
+vm-test: kernel helper shim selftests-build
 	@$(TSX) tools/src/selftests.ts
 
-run: setup kernel selftests-build
+run: setup kernel helper selftests-build
 	@tools/vm --timeout 600 -- tools/demo
 
 test: setup typecheck unit kernel selftests-build vm-launcher-test vm-test
@@ -65,7 +65,7 @@ clean:
 	rm -rf build
 
 # The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
-.PHONY: kernel-edit kernel-export series send checkpatch series-check
+.PHONY: kernel-edit kernel-export series send checkpatch series-check fastloop
 
 kernel-edit: setup
 	@$(TSX) tools/src/kernel/edit.ts
@@ -85,3 +85,7 @@ checkpatch: setup
 # Its own tree and object dir (build/series-check/), so its own lock; make kernel first for the config.
 series-check: kernel selftests-build
 	@flock build/.series-check.lock $(TSX) tools/src/kernel/series-check.ts
+
+# Times the inner loop (one-line change → export → make kernel → one selftest) in a scratch copy.
+fastloop: kernel selftests-build
+	@$(TSX) tools/src/kernel/fastloop.ts
