@@ -13,6 +13,9 @@
  *   exit        answer HELLO, then exit on the first request
  *   reply       answer as told by the request (see reply_scripted() and
  *               sockopt_probe.c, which drives it)
+ *   self        before declining a request, make an IPT_SO_GET_INFO call
+ *               of its own, which netfilter must answer; decline with
+ *               -EDEADLK if that call fails
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/bpfilter_ipc.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 
@@ -169,6 +174,21 @@ static void reply_scripted(__u32 seq, const struct bpfilter_ipc_sockopt *req,
 	free(out);
 }
 
+/* 0 if an iptables call of the helper's own succeeds, else -EDEADLK. */
+static int call_netfilter(void)
+{
+	struct ipt_getinfo info = { .name = "filter" };
+	socklen_t len = sizeof(info);
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -EDEADLK;
+	err = getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &info, &len);
+	close(fd);
+	return err ? -EDEADLK : 0;
+}
+
 static void hang(void)
 {
 	pid_t child = fork();
@@ -210,6 +230,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(mode, "garbage")) {
 			memset(junk, 0xab, sizeof(junk));
 			write_exact(junk, sizeof(junk));
+		} else if (!strcmp(mode, "self")) {
+			reply_sockopt(req.seq, call_netfilter() ?: -ENOPROTOOPT,
+				      NULL, 0);
 		} else if (!strcmp(mode, "reply") &&
 			   req.len >= sizeof(*sockopt) &&
 			   req.len - sizeof(*sockopt) == sockopt->inlen) {
