@@ -56,7 +56,7 @@ vm-test: kernel helper shim selftests-build
 	@$(TSX) tools/src/selftests.ts
 
 run: setup kernel helper selftests-build
-	@tools/vm --timeout 600 -- tools/demo
+	@tools/vm --timeout 600 --append "bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper" -- tools/demo
 
 test: setup typecheck unit kernel selftests-build vm-launcher-test vm-test
 	@echo "make test: all green"

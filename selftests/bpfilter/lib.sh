@@ -6,7 +6,11 @@ KSFT_FAIL=1
 KSFT_SKIP=4
 
 SELFTEST_DIR=$(dirname "$(readlink -f "$0")")
-REPO_DIR=$(readlink -f "$SELFTEST_DIR/../..")
+# The repository root: the first folder above the running script that holds uapi/.
+REPO_DIR=$SELFTEST_DIR
+while [ "$REPO_DIR" != / ] && [ ! -f "$REPO_DIR/uapi/linux/bpfilter_ipc.h" ]; do
+	REPO_DIR=$(dirname "$REPO_DIR")
+done
 # Programs built from this folder by the Makefile (make selftests-build).
 SELFTEST_BIN=${BPFILTER_SELFTEST_BIN:-$REPO_DIR/build/selftests}
 IPT=${IPT:-iptables-legacy}

@@ -11,9 +11,14 @@ import { isPass, parseKtap, summarize } from "./ktap.ts";
 /** Boot + all selftests must finish within this; each test has its own bound in settings. */
 const VM_TIMEOUT_SEC = 1500;
 
+/** The kernel parameter that makes a patched kernel start this checkout's helper (ignored by others). */
+export function helperAppend(): string[] {
+  return ["--append", `bpfilter.helper=${join(REPO, "build/helper/bpfilter-helper")}`];
+}
+
 function runInVm(tests: string[], extraVmArgs: string[]): Promise<{ status: number; output: string }> {
   return new Promise((resolve) => {
-    const argv = [...extraVmArgs, "--timeout", String(VM_TIMEOUT_SEC), "--", "selftests/bpfilter/run_tests.sh", ...tests];
+    const argv = [...extraVmArgs, ...helperAppend(), "--timeout", String(VM_TIMEOUT_SEC), "--", "selftests/bpfilter/run_tests.sh", ...tests];
     const child = spawn(join(REPO, "tools/vm"), argv, { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.setEncoding("utf8");
