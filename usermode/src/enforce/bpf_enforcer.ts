@@ -63,6 +63,11 @@ interface EnforcedTable {
   readonly interfaces?: string;
 }
 
+/** The XDP links pinned in a table's directory, by ifindex. */
+function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
+  return new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
+}
+
 /** The interfaces of a netns as one comparable string. */
 function interfaceSignature(netifs: readonly NetInterface[]): string {
   return netifs.map((netif) => `${netif.name}:${netif.ifindex}`).sort().join(" ");
@@ -126,7 +131,8 @@ export class BpfEnforcer implements Enforcer {
       let links: Map<number, BpfLink>;
       try {
         const ifindexes = netifs.map((netif) => netif.ifindex);
-        links = inNetns(path, () => attachPrograms(pins, current?.links ?? new Map(), ifindexes, programs, current?.programs));
+        const links0 = current?.links ?? pinnedLinks(pins); // pinned ones: left by a first apply that did not finish
+        links = inNetns(path, () => attachPrograms(pins, links0, ifindexes, programs, current?.programs));
       } catch (error) {
         programs.ingress.close();
         programs.egress.close();
@@ -136,10 +142,11 @@ export class BpfEnforcer implements Enforcer {
       // Read after the swap, as netfilter does (xt_replace_table, then get_counters): every packet
       // the old programs counted is in, and none the new ones count.
       const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
-      pins.replace(maps.counters.fd, PIN.counters);
+      // The counters pin is the mark that the directory is complete (TablePins.exists): it goes last.
       pins.replace(maps.offsets.fd, PIN.offsets);
       pins.replace(programs.ingress.fd, PIN.ingress);
       pins.replace(programs.egress.fd, PIN.egress);
+      pins.replace(maps.counters.fd, PIN.counters);
       if (current !== undefined) this.close(current, false);
       const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: interfaceSignature(netifs) };
       this.tables.set(this.key(netns.cookie, table.name), entry);
@@ -262,8 +269,7 @@ export class BpfEnforcer implements Enforcer {
       ingress: openPinnedProgram(pins.path(PIN.ingress), PROGRAM_NAME.ingress),
       egress: openPinnedProgram(pins.path(PIN.egress), PROGRAM_NAME.egress),
     };
-    const links = new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
-    return { pins, entryCount: counters.spec.maxEntries, maps, programs, links };
+    return { pins, entryCount: counters.spec.maxEntries, maps, programs, links: pinnedLinks(pins) };
   }
 
   private close(enforced: EnforcedTable, withPins: boolean): void {

@@ -117,6 +117,15 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(enforcer.counters(netns, "filter")[empty.chains[0]!.policyCounterIndex!]!.packets).toBe(1n); // the new INPUT policy
   });
 
+  it("adopts the pinned XDP links of a first apply that died before its counters were pinned", () => {
+    rmSync(`${pinRoot}/4242/filter/counters`); // what a helper killed in the middle of its first apply leaves
+    enforcer = new BpfEnforcer(options());
+    expect(enforcer.counters(netns, "filter")).toEqual([]);
+    expect(enforcer.apply(netns, dropProbe)).toEqual({ kind: "ok" }); // not EBUSY: the links are updated
+    expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
+    expect(udpDelivered(pair.a, pair.b)).toBe(false);
+  });
+
   it("reaps the pins of a netns that is gone, and only those", async () => {
     const doomed = `bpfe-doomed-${process.pid}`;
     execFileSync("ip", ["netns", "add", doomed]);
