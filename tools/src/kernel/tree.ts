@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { capture, mustCapture, ToolError } from "../lib/proc.ts";
 import { BUILD, REPO } from "../lib/paths.ts";
+import { restoreUnchangedMtimes, snapshotSeriesFiles } from "./incremental.ts";
 
 /** The tarball Debian's linux-source-6.1 installs. */
 export const TARBALL = "/usr/src/linux-source-6.1.tar.xz";
@@ -100,6 +101,7 @@ export function seriesPatches(): string[] {
 /** Resets the tree to the base and applies the patches with git am; names the patch and hunk that fail. */
 export function applySeries(tree: string, patches: readonly string[]): void {
   capture(["git", "-C", tree, "am", "--abort"]);
+  const stamps = snapshotSeriesFiles(tree, BASE_TAG);
   git(tree, ["checkout", "-q", "-f", "-B", "series", BASE_TAG]);
   git(tree, ["clean", "-q", "-fdx", "-e", ".git"]);
   for (const p of patches) {
@@ -111,6 +113,8 @@ export function applySeries(tree: string, patches: readonly string[]): void {
       throw new ToolError(`patch ${basename(p)} does not apply to ${BASE_TAG} ${treeVersion(tree)}: ${amFailure(r.stdout + r.stderr)}`);
     }
   }
+  // Files whose bytes did not change keep their mtimes, so make rebuilds only what changed.
+  restoreUnchangedMtimes(tree, stamps);
 }
 
 /** Extracts the failing file and hunk from git am's output. */
