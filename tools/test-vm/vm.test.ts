@@ -26,6 +26,12 @@ describe("tools/vm on the built kernel", () => {
     expect(r.status).toBe(7);
   });
 
+  it("finds the exit status after output that does not end its line", () => {
+    const r = vm(["--", "sh", "-c", "printf 'no newline'; exit 3"]);
+    expect(r.stdout).toBe("no newline\n");
+    expect(r.status).toBe(3);
+  });
+
   it("returns 0 for a command that succeeds, in the caller's directory", () => {
     const r = vm(["--", "sh", "-c", 'test "$(pwd)" = "$0"', REPO]);
     expect(r.status).toBe(0);

@@ -75,7 +75,8 @@ export function runQemu(opts: VmOptions): Promise<VmResult> {
     let pending = "";
     let stderr = "";
     let timedOut = false;
-    const marker = new RegExp(`^${nonce} exit (\\d+)$`);
+    // The marker may follow output that did not end its last line.
+    const marker = new RegExp(`^(.*)${nonce} exit (\\d+)$`);
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       pending += chunk.replace(/\r\n/g, "\n");
@@ -84,8 +85,11 @@ export function runQemu(opts: VmOptions): Promise<VmResult> {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         const m = marker.exec(line);
-        if (m) status = Number(m[1]);
-        else process.stdout.write(line + "\n");
+        if (!m) process.stdout.write(line + "\n");
+        else {
+          if (m[1]) process.stdout.write(m[1] + "\n");
+          status = Number(m[2]);
+        }
       }
     });
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
