@@ -30,6 +30,7 @@ import { checkExtensions } from "../table/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";
+import { linkTypes, unsupportedInterface } from "./link_types.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -66,6 +67,14 @@ interface EnforcedTable {
 /** The XDP links pinned in a table's directory, by ifindex. */
 function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
   return new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
+}
+
+/** The interfaces of the netns at `path`, and their link types. */
+function netnsInterfaces(path: string): { netifs: NetInterface[]; types: Map<string, number> } {
+  return inNetns(path, () => {
+    const netifs = interfaces();
+    return { netifs, types: linkTypes(netifs) };
+  });
 }
 
 /** The interfaces of a netns as one comparable string. */
@@ -108,7 +117,9 @@ export class BpfEnforcer implements Enforcer {
     const path = this.netnsPath(netns);
     const where = `netns ${netns.cookie}: table ${table.name}`;
     try {
-      const netifs = inNetns(path, () => interfaces());
+      const { netifs, types } = netnsInterfaces(path);
+      const badInterface = unsupportedInterface(types);
+      if (badInterface !== undefined) return { kind: "declined", reason: `netns ${netns.cookie}: ${badInterface}` };
       const ifindexByName = new Map(netifs.map((netif) => [netif.name, netif.ifindex]));
       const compiled: CompiledProgram[] = [];
       for (const hook of ["ingress", "egress"] as const) {
@@ -187,10 +198,12 @@ export class BpfEnforcer implements Enforcer {
     if (enforced === undefined) return undefined;
     const path = this.netnsPath(netns);
     try {
-      const netifs = inNetns(path, () => interfaces());
+      const { netifs, types } = netnsInterfaces(path);
       const now = interfaceSignature(netifs);
       if (enforced.interfaces === now) return enforced;
       if (enforced.table === undefined) {
+        const badInterface = unsupportedInterface(types);
+        if (badInterface !== undefined) throw new Error(`programs not attached to the new interfaces: ${badInterface}`);
         const ifindexes = netifs.map((netif) => netif.ifindex);
         if (ifindexes.length === enforced.links.size && ifindexes.every((ifindex) => enforced.links.has(ifindex))) return enforced;
         const links = inNetns(path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));

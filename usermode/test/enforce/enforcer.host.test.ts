@@ -126,6 +126,23 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
   });
 
+  it("declines a netns with an interface that has no Ethernet header (tun)", () => {
+    const l3 = `bpfe-tun-${process.pid}`;
+    execFileSync("ip", ["netns", "add", l3]);
+    try {
+      execFileSync("ip", ["-n", l3, "tuntap", "add", "mode", "tun", "bpfe_tun0"]);
+      const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${l3}` });
+      const decision = other.apply({ cookie: 778n, pid: 0 }, dropProbe);
+      expect(decision).toEqual({
+        kind: "declined",
+        reason: "netns 778: interface bpfe_tun0 has link type 65534, not Ethernet: the programs read an Ethernet header first and would misread its packets",
+      });
+      expect(existsSync(`${pinRoot}/778`)).toBe(false);
+    } finally {
+      execFileSync("ip", ["netns", "del", l3]);
+    }
+  });
+
   it("reaps the pins of a netns that is gone, and only those", async () => {
     const doomed = `bpfe-doomed-${process.pid}`;
     execFileSync("ip", ["netns", "add", doomed]);
