@@ -44,11 +44,12 @@ require_bpfilter() {
 	ORIG_SAVED=1
 }
 
-# The uapi directory holding linux/bpfilter_ipc.h: the repository's, or
-# the kernel tree's when run from tools/testing/selftests/bpfilter.
+# The uapi directory holding linux/bpfilter_ipc.h: the repository's, the
+# kernel tree's when run from tools/testing/selftests/bpfilter, or the
+# system's once the kernel headers are installed.
 uapi_dir() {
 	local d
-	for d in "$SELFTEST_DIR/../../uapi" "$SELFTEST_DIR/../../../../include/uapi"; do
+	for d in "$SELFTEST_DIR/../../uapi" "$SELFTEST_DIR/../../../../include/uapi" /usr/include; do
 		[ -f "$d/linux/bpfilter_ipc.h" ] && { echo "$d"; return 0; }
 	done
 	return 1
@@ -57,8 +58,10 @@ uapi_dir() {
 # Build C program $2 (a path under this folder) unless the Makefile did,
 # and store its path in the variable named $1.
 build_prog() {
-	local name prebuilt uapi
+	local name prebuilt uapi src="$SELFTEST_DIR/$2"
 
+	# kselftest's install flattens the fake/ folder
+	[ -f "$src" ] || src="$SELFTEST_DIR/$(basename "$2")"
 	name=$(basename "$2" .c)
 	prebuilt="${BPFILTER_SELFTEST_BIN:-$SELFTEST_DIR/../../build/selftests}/$name"
 	if [ -x "$prebuilt" ]; then
@@ -67,7 +70,7 @@ build_prog() {
 	fi
 	command -v gcc > /dev/null || skip "no gcc to build $2 and no $prebuilt"
 	uapi=$(uapi_dir) || skip "linux/bpfilter_ipc.h not found next to the selftests"
-	gcc -O2 -Wall -I "$uapi" -o "$WORK_DIR/$name" "$SELFTEST_DIR/$2" || fail "cannot build $2"
+	gcc -O2 -Wall -I "$uapi" -o "$WORK_DIR/$name" "$src" || fail "cannot build $src"
 	printf -v "$1" '%s' "$WORK_DIR/$name"
 }
 
