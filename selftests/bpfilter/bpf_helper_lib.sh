@@ -42,7 +42,10 @@ bpf_cleanup() {
 # egress filter (bpftool prog show names them bpfilter_in, bpfilter_out).
 expect_attached() {
 	xdp_id=$(ip -n "$1" -d link show dev "$2" | sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n 1)
-	[ -n "$xdp_id" ] || fail "no XDP program on $2 in $1"
+	if [ -z "$xdp_id" ]; then
+		dmesg | grep -i bpfilter | tail -n 20 | sed 's/^/dmesg: /'
+		fail "no XDP program on $2 in $1"
+	fi
 	bpftool prog show id "$xdp_id" | grep -q "xdp  *name bpfilter_in " ||
 		fail "XDP program $xdp_id on $2 in $1 is not bpfilter_in: $(bpftool prog show id "$xdp_id" | head -n 1)"
 	ip netns exec "$1" tc filter show dev "$2" egress | grep -q "bpfilter_out" ||

@@ -10,6 +10,7 @@ bpf_test_setup
 rule="INPUT -p udp --dport 5000 -j DROP"
 
 ipt -A $rule || fail "iptables -A $rule"
+expect_attached "$NS_B" veth0
 got=$(udp_flow 20) || fail "udp_flow"
 [ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"
 
@@ -26,6 +27,7 @@ log "helper pid $pid killed"
 got=$(udp_flow 20) || fail "udp_flow"
 log "no helper: $got"
 [ "$got" = "sent 20 received 0" ] || fail "flow without a helper: $got"
+expect_attached "$NS_B" veth0
 
 pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
 log "rule counter from the restarted helper (pid $(bpf_helper_pid)): $pkts packets"

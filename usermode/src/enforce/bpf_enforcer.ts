@@ -20,7 +20,6 @@ import {
   openPinnedProgram,
   type BpfLink,
   type BpfProgram,
-  type NetInterface,
 } from "../bpf/index.ts";
 import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
@@ -30,7 +29,7 @@ import { checkExtensions } from "../table/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";
-import { linkTypes, unsupportedInterface } from "./link_types.ts";
+import { linkSignature, netLinks, programInterfaces, type NetLink } from "./link_types.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -60,7 +59,7 @@ interface EnforcedTable {
   readonly links: Map<number, BpfLink>;
   /** The table as applied (absent when taken over from pins: a replace brings it back). */
   readonly table?: Table;
-  /** The interfaces of the netns when it was attached ("name:ifindex", sorted), to see new ones. */
+  /** The interfaces of the netns when it was attached (linkSignature), to see changes. */
   readonly interfaces?: string;
 }
 
@@ -69,17 +68,9 @@ function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
   return new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
 }
 
-/** The interfaces of the netns at `path`, and their link types. */
-function netnsInterfaces(path: string): { netifs: NetInterface[]; types: Map<string, number> } {
-  return inNetns(path, () => {
-    const netifs = interfaces();
-    return { netifs, types: linkTypes(netifs) };
-  });
-}
-
-/** The interfaces of a netns as one comparable string. */
-function interfaceSignature(netifs: readonly NetInterface[]): string {
-  return netifs.map((netif) => `${netif.name}:${netif.ifindex}`).sort().join(" ");
+/** The interfaces of the netns at `path`, with their link types and states. */
+function netnsLinks(path: string): NetLink[] {
+  return inNetns(path, () => netLinks(interfaces()));
 }
 
 /** Program names, as `bpftool prog show` lists them. */
@@ -117,10 +108,11 @@ export class BpfEnforcer implements Enforcer {
     const path = this.netnsPath(netns);
     const where = `netns ${netns.cookie}: table ${table.name}`;
     try {
-      const { netifs, types } = netnsInterfaces(path);
-      const badInterface = unsupportedInterface(types);
-      if (badInterface !== undefined) return { kind: "declined", reason: `netns ${netns.cookie}: ${badInterface}` };
-      const ifindexByName = new Map(netifs.map((netif) => [netif.name, netif.ifindex]));
+      const all = netnsLinks(path);
+      const usable = programInterfaces(all);
+      if ("declined" in usable) return { kind: "declined", reason: `netns ${netns.cookie}: ${usable.declined}` };
+      const netifs = usable.attach;
+      const ifindexByName = new Map(all.map((netif) => [netif.name, netif.ifindex]));
       const compiled: CompiledProgram[] = [];
       for (const hook of ["ingress", "egress"] as const) {
         const program = this.compile(table, hook, { ifindexByName });
@@ -159,7 +151,7 @@ export class BpfEnforcer implements Enforcer {
       pins.replace(programs.egress.fd, PIN.egress);
       pins.replace(maps.counters.fd, PIN.counters);
       if (current !== undefined) this.close(current, false);
-      const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: interfaceSignature(netifs) };
+      const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: linkSignature(all) };
       this.tables.set(this.key(netns.cookie, table.name), entry);
       this.log(
         `${where}: enforced: ingress ${ingress.text.length} insns (XDP), egress ${egress.text.length} insns (TC) ` +
@@ -198,13 +190,13 @@ export class BpfEnforcer implements Enforcer {
     if (enforced === undefined) return undefined;
     const path = this.netnsPath(netns);
     try {
-      const { netifs, types } = netnsInterfaces(path);
-      const now = interfaceSignature(netifs);
+      const all = netnsLinks(path);
+      const now = linkSignature(all);
       if (enforced.interfaces === now) return enforced;
       if (enforced.table === undefined) {
-        const badInterface = unsupportedInterface(types);
-        if (badInterface !== undefined) throw new Error(`programs not attached to the new interfaces: ${badInterface}`);
-        const ifindexes = netifs.map((netif) => netif.ifindex);
+        const usable = programInterfaces(all);
+        if ("declined" in usable) throw new Error(`programs not attached to the new interfaces: ${usable.declined}`);
+        const ifindexes = usable.attach.map((netif) => netif.ifindex);
         if (ifindexes.length === enforced.links.size && ifindexes.every((ifindex) => enforced.links.has(ifindex))) return enforced;
         const links = inNetns(path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));
         const updated = { ...enforced, links, interfaces: now };

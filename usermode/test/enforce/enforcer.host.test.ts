@@ -126,17 +126,23 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
   });
 
-  it("declines a netns with an interface that has no Ethernet header (tun)", () => {
+  it("leaves a down tun interface alone, and declines the netns once it is up (no Ethernet header)", () => {
     const l3 = `bpfe-tun-${process.pid}`;
     execFileSync("ip", ["netns", "add", l3]);
     try {
       execFileSync("ip", ["-n", l3, "tuntap", "add", "mode", "tun", "bpfe_tun0"]);
+      const tun = inNetns(`/run/netns/${l3}`, () => ifindexOf("bpfe_tun0"));
       const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${l3}` });
-      const decision = other.apply({ cookie: 778n, pid: 0 }, dropProbe);
-      expect(decision).toEqual({
+      const l3netns = { cookie: 778n, pid: 0 };
+      expect(other.apply(l3netns, dropProbe)).toEqual({ kind: "ok" });
+      expect(inNetns(`/run/netns/${l3}`, () => [attachedXdpProgId(1) !== 0, attachedXdpProgId(tun)])).toEqual([true, 0]);
+      execFileSync("ip", ["-n", l3, "link", "set", "bpfe_tun0", "up"]);
+      expect(other.apply(l3netns, dropProbe)).toEqual({
         kind: "declined",
-        reason: "netns 778: interface bpfe_tun0 has link type 65534, not Ethernet: the programs read an Ethernet header first and would misread its packets",
+        reason:
+          "netns 778: interface bpfe_tun0 is up and has link type 65534, not Ethernet: the programs read an Ethernet header first and would misread its packets",
       });
+      other.release(l3netns, "filter");
       expect(existsSync(`${pinRoot}/778`)).toBe(false);
     } finally {
       execFileSync("ip", ["netns", "del", l3]);
