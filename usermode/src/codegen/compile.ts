@@ -1,11 +1,11 @@
 /** compileHook(): one IR table to the BPF program of one attach point, or a decline. */
 import type { Table } from "../ir/types.ts";
-import { assemble, disassemble, pendingBranchDepth, type MapRef } from "./asm/index.ts";
+import { assemble, disassemble, pendingBranchDepth, type Insn, type MapRef } from "./asm/index.ts";
+import type { EmitMode } from "./emitter.ts";
 import { buildIngress } from "./ingress.ts";
 import { buildEgress } from "./egress.ts";
 import { checkTable, type CheckOptions } from "./check.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
-import type { ProgramBuilder } from "./builder.ts";
 
 /** Where a program attaches: XDP on ingress (INPUT and FORWARD), TC on egress (OUTPUT). */
 export type AttachPoint = "ingress" | "egress";
@@ -24,20 +24,15 @@ export interface CompiledProgram {
 }
 
 /** Options of the compiler. */
-export type CompileOptions = CheckOptions;
+export interface CompileOptions extends CheckOptions {
+  /** Force one emit mode (tests); by default fast, and compact when fast is too branchy for the verifier. */
+  readonly mode?: EmitMode;
+}
 
 /** BPF_COMPLEXITY_LIMIT_JMP_SEQ: the verifier refuses more pending branch states (with a little headroom). */
 export const MAX_PENDING_BRANCHES = 8000;
 
-function finish(hook: AttachPoint, b: ProgramBuilder): CompiledProgram {
-  const insns = b.finish();
-  const depth = pendingBranchDepth(insns);
-  if (depth > MAX_PENDING_BRANCHES) {
-    throw new DeclineError(
-      `${hook} program: the verifier would keep ${depth} branches pending, more than the kernel's 8192 ` +
-        "(BPF_COMPLEXITY_LIMIT_JMP_SEQ): too many rules for one program",
-    );
-  }
+function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
   let assembled;
   try {
     assembled = assemble(insns);
@@ -54,13 +49,32 @@ function finish(hook: AttachPoint, b: ProgramBuilder): CompiledProgram {
   };
 }
 
+/**
+ * Builds the program in fast mode (a branch per test), and again in guarded then compact mode
+ * (fewer branches, more instructions run per packet) while the verifier would keep too many
+ * branches pending; declines when even compact is too branchy.
+ */
+function build(table: Table, hook: AttachPoint, options: CompileOptions): Insn[] {
+  const builder = hook === "ingress" ? buildIngress : buildEgress;
+  let depth = 0;
+  for (const mode of options.mode === undefined ? (["fast", "guarded", "compact"] as const) : [options.mode]) {
+    const insns = builder(table, { ...options, mode }).finish();
+    depth = pendingBranchDepth(insns);
+    if (depth <= MAX_PENDING_BRANCHES) return insns;
+  }
+  throw new DeclineError(
+    `${hook} program: the verifier would keep ${depth} branches pending, more than the kernel's 8192 ` +
+      "(BPF_COMPLEXITY_LIMIT_JMP_SEQ): too many rules or jumps into user chains for one program",
+  );
+}
+
 /** Compiles the program of an attach point (checkTable first); a table it cannot compile faithfully is declined. */
 export function compileProgram(table: Table, hook: AttachPoint, options: CompileOptions = {}): CompiledProgram | Decline {
   const problem = checkTable(table, options);
   if (problem !== undefined) return problem;
   return catchDecline(() => {
     try {
-      return finish(hook, hook === "ingress" ? buildIngress(table, options) : buildEgress(table, options));
+      return finish(hook, build(table, hook, options));
     } catch (e) {
       if (e instanceof RangeError) throw new DeclineError(`${hook} program: ${e.message}`);
       throw e;

@@ -1,5 +1,5 @@
 /** The rule counters: one per-CPU array "counters", key u32 counter index, value {u64 packets, u64 bytes}. */
-import { add, call, exit, jeq, ldMapFd, ldx, mov, st, stx } from "./asm/index.ts";
+import { add, call, exit, jne, ldMapFd, ldx, mov, st, stx } from "./asm/index.ts";
 import type { Table } from "../ir/types.ts";
 import { HELPER, REG, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
@@ -23,16 +23,26 @@ export function countersMapSpec(table: Table): CountersMapSpec {
   return { type: "percpu_array", name: COUNTERS_MAP, keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: Math.max(1, table.entryCount) };
 }
 
-/** Emits: counters[index].packets += 1, .bytes += tot_len. Clobbers r0-r5. */
-export function emitCount(b: ProgramBuilder, index: number): void {
-  const done = b.label("counted");
+/**
+ * Emits: counters[index].packets += 1, .bytes += tot_len. Clobbers r0-r5. The lookup cannot fail
+ * (an array map, index < entryCount = max_entries), but the verifier wants the NULL case handled:
+ * it returns `unreachableCode` there, on the fall-through side, so that the verifier finishes it at
+ * once instead of keeping it pending while it walks the rest of the rules.
+ */
+export function emitCount(b: ProgramBuilder, index: number, unreachableCode: number): void {
+  const found = b.label("counter");
   b.emit(
     st("u32", 10, STACK.COUNTER_KEY, index),
     ldMapFd(1, COUNTERS_MAP),
     mov.reg(2, 10),
     add.imm(2, STACK.COUNTER_KEY),
     call(HELPER.MAP_LOOKUP_ELEM),
-    jeq.imm(0, 0, done),
+    jne.imm(0, 0, found),
+    mov.imm(0, unreachableCode),
+    exit(),
+  );
+  b.place(found);
+  b.emit(
     ldx("u64", 1, 0, 0),
     add.imm(1, 1),
     stx("u64", 0, 0, 1),
@@ -40,7 +50,6 @@ export function emitCount(b: ProgramBuilder, index: number): void {
     add.reg(1, REG.totLen),
     stx("u64", 0, 8, 1),
   );
-  b.place(done);
 }
 
 /** Emits: return code; exit. */

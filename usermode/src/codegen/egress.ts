@@ -2,21 +2,19 @@
  * The egress program (TC sched_cls, direct action): OUTPUT for locally generated packets
  * (ingress_ifindex == 0; forwarded ones carry their input device). ACCEPT → TC_ACT_OK, DROP → TC_ACT_SHOT.
  */
-import { add, call, jle, jne, ldx, mov } from "./asm/index.ts";
+import { add, call, ja, jle, jne, ldx, mov } from "./asm/index.ts";
 import type { Table } from "../ir/types.ts";
 import { HELPER, MAX_HEADER_BYTES, REG, SK_BUFF } from "./layout.ts";
 import { emitFrameCheckSkb, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain } from "./rules.ts";
 import { emitReturn } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
+import { emitTransportPrologue } from "./transport.ts";
+import type { BuildOptions } from "./ingress.ts";
 
 /** TC action codes the program returns. */
 export const TC_ACTION = { OK: 0, SHOT: 2 } as const;
 
-/** Options of the egress program. */
-export interface EgressOptions {
-  readonly ifindexByName?: ReadonlyMap<string, number>;
-}
 
 function emitLoadPacket(b: ProgramBuilder): void {
   b.emit(ldx("u32", REG.iph, REG.ctx, SK_BUFF.DATA), ldx("u32", REG.dataEnd, REG.ctx, SK_BUFF.DATA_END));
@@ -39,13 +37,20 @@ function emitPullHeaders(b: ProgramBuilder): void {
 }
 
 /** Emits the TC egress program. */
-export function buildEgress(table: Table, options: EgressOptions): ProgramBuilder {
+export function buildEgress(table: Table, options: BuildOptions): ProgramBuilder {
   const b = new ProgramBuilder();
   const pass = b.label("pass");
   b.emit(mov.reg(REG.ctx, 1), ldx("u32", 1, REG.ctx, SK_BUFF.INGRESS_IFINDEX), jne.imm32(1, 0, pass));
   emitPullHeaders(b);
   emitIpv4Header(b, pass);
   emitFrameCheckSkb(b, SK_BUFF.LEN, pass);
+  emitTransportPrologue(b);
+  // The pass stub sits before the rules, so that the prologue's jumps to it stay short.
+  const rules = b.label("rules");
+  b.emit(ja(rules));
+  b.place(pass);
+  emitReturn(b, TC_ACTION.OK);
+  b.place(rules);
   emitBuiltinChain(
     {
       b,
@@ -53,10 +58,9 @@ export function buildEgress(table: Table, options: EgressOptions): ProgramBuilde
       codes: { accept: TC_ACTION.OK, drop: TC_ACTION.SHOT },
       devices: { in: { kind: "none" }, out: { kind: "ctx", off: SK_BUFF.IFINDEX } },
       ifindexByName: options.ifindexByName,
+      mode: options.mode,
     },
     table.chains.find((c) => c.hook === "OUTPUT"),
   );
-  b.place(pass);
-  emitReturn(b, TC_ACTION.OK);
   return b;
 }

@@ -2,10 +2,10 @@
  * Interface matching of struct ipt_ip (-i/-o with masks and the "+" wildcard). BPF sees
  * ifindexes, not names, so names are resolved at compile time with the netns's interface list.
  */
-import { ja, jeq, ldx, type Reg } from "./asm/index.ts";
+import { ldx, type Reg } from "./asm/index.ts";
 import { REG } from "./layout.ts";
 import { DeclineError } from "./decline.ts";
-import type { ProgramBuilder } from "./builder.ts";
+import type { RuleEmitter } from "./emitter.ts";
 
 /** IFNAMSIZ. */
 const IFNAMSIZ = 16;
@@ -39,57 +39,40 @@ export function ifaceNameMatches(device: string, m: IfaceMatch): boolean {
   return true;
 }
 
-/** True when the mask is all zero: the match holds for any device (iptables' default). */
-export function ifaceMatchIsEmpty(m: IfaceMatch): boolean {
-  return m.mask.every((b) => b === 0) && !m.invert;
-}
-
 /** Text of the match for messages: "-i eth+", "! -o lo". */
 export function describeIface(flag: "-i" | "-o", m: IfaceMatch): string {
   const wildcard = m.mask[Math.min(m.name.length, IFNAMSIZ - 1)] === 0 && m.name.length < IFNAMSIZ;
   return `${m.invert ? "! " : ""}${flag} ${m.name}${wildcard ? "+" : ""}`;
 }
 
-function loadIfindex(b: ProgramBuilder, dst: Reg, source: IfindexSource): void {
-  if (source.kind === "ctx") b.emit(ldx("u32", dst, REG.ctx, source.off));
-  if (source.kind === "stack") b.emit(ldx("u32", dst, 10, source.off));
+function loadIfindex(em: RuleEmitter, dst: Reg, source: IfindexSource): void {
+  if (source.kind === "ctx") em.emit(ldx("u32", dst, REG.ctx, source.off));
+  if (source.kind === "stack") em.emit(ldx("u32", dst, 10, source.off));
 }
 
 /**
- * Emits the -i/-o check: jump to noMatch unless the device matches (XOR invert). Without a device
+ * Emits the -i/-o check: the rule goes on only if the device matches (XOR invert). Without a device
  * at this hook the name is "" and the result is known now; otherwise ifindexByName must be given.
  */
 export function emitIfaceMatch(
-  b: ProgramBuilder,
+  em: RuleEmitter,
   flag: "-i" | "-o",
   m: IfaceMatch,
   source: IfindexSource,
   ifindexByName: ReadonlyMap<string, number> | undefined,
-  noMatch: string,
 ): void {
   if (m.mask.every((byte) => byte === 0)) {
-    if (m.invert) b.emit(ja(noMatch));
+    if (m.invert) em.never();
     return;
   }
   if (source.kind === "none") {
-    if (ifaceNameMatches("", m) === m.invert) b.emit(ja(noMatch));
+    if (ifaceNameMatches("", m) === m.invert) em.never();
     return;
   }
   if (ifindexByName === undefined) {
     throw new DeclineError(`interface match '${describeIface(flag, m)}' needs the netns's interface list, and none was given`);
   }
   const indexes = [...ifindexByName].filter(([name]) => ifaceNameMatches(name, m)).map(([, index]) => index);
-  if (indexes.length === 0) {
-    if (!m.invert) b.emit(ja(noMatch));
-    return;
-  }
-  loadIfindex(b, 1, source);
-  if (m.invert) {
-    for (const index of indexes) b.emit(jeq.imm32(1, index, noMatch));
-    return;
-  }
-  const matched = b.label("iface_ok");
-  for (const index of indexes) b.emit(jeq.imm32(1, index, matched));
-  b.emit(ja(noMatch));
-  b.place(matched);
+  loadIfindex(em, 1, source);
+  em.requireAny(indexes.map((index) => ({ reg: 1, min: index, max: index })), m.invert);
 }

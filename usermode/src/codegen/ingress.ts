@@ -9,6 +9,8 @@ import { emitFrameCheckXdp, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain, type ChainContext } from "./rules.ts";
 import { emitReturn } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
+import { emitTransportPrologue } from "./transport.ts";
+import type { EmitMode } from "./emitter.ts";
 
 /** enum xdp_action values the program returns. */
 export const XDP_ACTION = { DROP: 1, PASS: 2 } as const;
@@ -37,9 +39,10 @@ function emitFibLookup(b: ProgramBuilder): void {
   );
 }
 
-/** Options of the ingress program. */
-export interface IngressOptions {
+/** Options of a program builder. */
+export interface BuildOptions {
   readonly ifindexByName?: ReadonlyMap<string, number>;
+  readonly mode: EmitMode;
 }
 
 /**
@@ -47,7 +50,7 @@ export interface IngressOptions {
  * FWD_DISABLED (forwarding off: only local packets survive routing) → INPUT; SUCCESS and NO_NEIGH
  * → FORWARD unless ttl <= 1 (ip_forward drops those before the hook); anything else → pass.
  */
-export function buildIngress(table: Table, options: IngressOptions): ProgramBuilder {
+export function buildIngress(table: Table, options: BuildOptions): ProgramBuilder {
   const b = new ProgramBuilder();
   const pass = b.label("pass");
   const input = b.label("input");
@@ -60,6 +63,7 @@ export function buildIngress(table: Table, options: IngressOptions): ProgramBuil
   );
   emitIpv4Header(b, pass);
   emitFrameCheckXdp(b, pass);
+  emitTransportPrologue(b);
   emitFibLookup(b);
   b.emit(
     jeq.imm(0, FIB_RET.NOT_FWDED, input),
@@ -70,13 +74,6 @@ export function buildIngress(table: Table, options: IngressOptions): ProgramBuil
   b.place(pass);
   emitReturn(b, XDP_ACTION.PASS);
 
-  b.place(forward);
-  b.emit(
-    ldx("u8", 1, REG.iph, IPH.TTL),
-    jle.imm32(1, 1, pass),
-    ldx("u32", 1, 10, STACK.FIB + FIB.IFINDEX),
-    stx("u32", 10, STACK.OUT_IFINDEX, 1),
-  );
   const chainOf = (hook: string) => table.chains.find((c) => c.hook === hook);
   const forwardCtx: ChainContext = {
     b,
@@ -84,14 +81,33 @@ export function buildIngress(table: Table, options: IngressOptions): ProgramBuil
     codes,
     devices: { in: { kind: "ctx", off: XDP_MD.INGRESS_IFINDEX }, out: { kind: "stack", off: STACK.OUT_IFINDEX } },
     ifindexByName: options.ifindexByName,
+    mode: options.mode,
   };
-  emitBuiltinChain(forwardCtx, chainOf("FORWARD"));
-
-  b.place(input);
   const inputCtx: ChainContext = {
     ...forwardCtx,
     devices: { in: { kind: "ctx", off: XDP_MD.INGRESS_IFINDEX }, out: { kind: "none" } },
   };
-  emitBuiltinChain(inputCtx, chainOf("INPUT"));
+  const emitForward = (): void => {
+    b.place(forward);
+    b.emit(
+      ldx("u8", 1, REG.iph, IPH.TTL),
+      jle.imm32(1, 1, pass),
+      ldx("u32", 1, 10, STACK.FIB + FIB.IFINDEX),
+      stx("u32", 10, STACK.OUT_IFINDEX, 1),
+    );
+    emitBuiltinChain(forwardCtx, chainOf("FORWARD"));
+  };
+  const emitInput = (): void => {
+    b.place(input);
+    emitBuiltinChain(inputCtx, chainOf("INPUT"));
+  };
+  // The dispatch jumps over the first chain (s16 offsets): put the shorter one first.
+  if ((chainOf("FORWARD")?.rules.length ?? 0) <= (chainOf("INPUT")?.rules.length ?? 0)) {
+    emitForward();
+    emitInput();
+  } else {
+    emitInput();
+    emitForward();
+  }
   return b;
 }

@@ -69,7 +69,16 @@ export const STACK = {
   COUNTER_KEY: -68,
   /** u32 output ifindex of a forwarded packet (from the FIB lookup). */
   OUT_IFINDEX: -72,
+  /** u32 bytes of the IP packet after the IP header: tot_len - ihl * 4. */
+  L4_LEN: -76,
+  /** u32 fragment offset (host order, in 8-byte units). */
+  FRAG_OFFSET: -80,
+  /** The first 20 bytes of the transport header as far as the packet holds them, zero-padded (24 bytes). */
+  L4_BYTES: -104,
 } as const;
+
+/** How many transport header bytes the prologue copies to STACK.L4_BYTES (a TCP header without options). */
+export const L4_COPY = 20;
 
 /** AF_INET. */
 export const AF_INET = 2;

@@ -2,11 +2,10 @@
  * Rules and chains: each rule is "skip to the next rule unless every match holds; count;
  * verdict". User-defined chains are inlined at each jump/goto (iptables forbids loops).
  */
-import { and, add, exit, ja, jle, jne, jset, ldx, lsh, mov, toBe, type Insn, type Reg } from "./asm/index.ts";
+import { ja } from "./asm/index.ts";
+import { ruleEmitter, type EmitMode } from "./emitter.ts";
 import type { Chain, Rule, Table } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
-import type { MatchEmitter } from "../ext/types.ts";
-import { IP_OFFSET_LE, IPH, REG } from "./layout.ts";
 import { emitCount, emitReturn } from "./counters.ts";
 import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
@@ -25,6 +24,7 @@ export interface ChainContext {
   readonly codes: VerdictCodes;
   readonly devices: HookDevices;
   readonly ifindexByName: ReadonlyMap<string, number> | undefined;
+  readonly mode: EmitMode;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -32,57 +32,16 @@ export function ruleWhere(chain: Chain, index: number): string {
   return `rule ${index + 1} in chain ${chain.name}`;
 }
 
-function matchEmitter(b: ProgramBuilder, noMatch: string, dropCode: number): MatchEmitter {
-  const hotdropUnless = (okJump: (ok: string) => Insn): void => {
-    const ok = b.label("not_hotdrop");
-    b.emit(okJump(ok), mov.imm(0, dropCode), exit());
-    b.place(ok);
-  };
-  return {
-    noMatch,
-    ipHeader: REG.iph,
-    totLen: REG.totLen,
-    hotdropUnless,
-    label: (hint) => b.label(hint),
-    emit: (...insns) => b.emit(...insns),
-    place: (label) => b.place(label),
-    skipFragments(hotdropAtOne) {
-      b.emit(ldx("u16", 0, REG.iph, IPH.FRAG_OFF));
-      if (!hotdropAtOne) {
-        b.emit(jset.imm(0, IP_OFFSET_LE, noMatch));
-        return;
-      }
-      b.emit(toBe(0, 16), and.imm32(0, 0x1fff));
-      hotdropUnless((ok) => jne.imm32(0, 1, ok));
-      b.emit(jne.imm32(0, 0, noMatch));
-    },
-    transportHeader(dst: Reg, bytes: number) {
-      if (dst === 0) throw new Error("transportHeader: r0 is its scratch register, pick another");
-      // thoff = ihl * 4; thoff + bytes must lie within tot_len (skb->len at the IP layer) ...
-      b.emit(
-        ldx("u8", 0, REG.iph, IPH.VERSION_IHL),
-        and.imm(0, 0x0f),
-        lsh.imm(0, 2),
-        mov.reg(dst, 0),
-        add.imm(dst, bytes),
-      );
-      hotdropUnless((ok) => jle.reg(dst, REG.totLen, ok));
-      // ... and within the packet, which the verifier needs to see checked.
-      b.emit(mov.reg(dst, REG.iph), add.reg(dst, 0), mov.reg(0, dst), add.imm(0, bytes));
-      hotdropUnless((ok) => jle.reg(0, REG.dataEnd, ok));
-    },
-  };
-}
-
 function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
-  const em = matchEmitter(ctx.b, noMatch, ctx.codes.drop);
-  emitIpMatch(ctx.b, rule.ip, ctx.devices, ctx.ifindexByName, noMatch);
+  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode);
+  emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);
     if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
     const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
     ext.emit(em, decoded);
   }
+  em.finish();
 }
 
 /** Runs an extension's decode; a decode error becomes a decline carrying its message. */
@@ -108,7 +67,7 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   const where = ruleWhere(chain, index);
   const next = b.label(`${chain.name}_${index + 1}_next`);
   emitMatches(ctx, rule, where, next);
-  emitCount(b, rule.counterIndex);
+  emitCount(b, rule.counterIndex, ctx.codes.drop);
   const target = rule.target;
   if (target.kind === "ext") {
     const ext = findTarget(target.name, target.revision);
@@ -146,6 +105,6 @@ export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): v
   const policy = b.label(`${chain.name}_policy`);
   emitChainBody(ctx, chain, policy, []);
   b.place(policy);
-  if (chain.policyCounterIndex !== undefined) emitCount(b, chain.policyCounterIndex);
+  if (chain.policyCounterIndex !== undefined) emitCount(b, chain.policyCounterIndex, ctx.codes.drop);
   emitReturn(b, ctx.codes[chain.policy ?? "accept"]);
 }

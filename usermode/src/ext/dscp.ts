@@ -1,5 +1,5 @@
 /** The dscp match (xt_dscp.c, struct xt_dscp_info): the DSCP bits of the TOS byte, XOR invert. */
-import { jeq, jne, ldx, rsh } from "../codegen/asm/index.ts";
+import { ldx, rsh } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct xt_dscp_info): u8 dscp, u8 invert. */
@@ -27,8 +27,8 @@ export const dscp = defineMatch<DscpMatch>({
     return { dscp: value, invert: view.getUint8(1) !== 0 };
   },
   emit(em, m) {
-    em.emit(ldx("u8", 2, em.ipHeader, IPH_TOS), rsh.imm32(2, 2));
-    em.emit(m.invert ? jeq.imm32(2, m.dscp, em.noMatch) : jne.imm32(2, m.dscp, em.noMatch));
+    em.emit(ldx("u8", 1, em.ipHeader, IPH_TOS), rsh.imm32(1, 2));
+    em.requireAll([{ reg: 1, min: m.dscp, max: m.dscp }], m.invert);
   },
   describe: (m) => `-m dscp ${m.invert ? "! " : ""}--dscp 0x${m.dscp.toString(16).padStart(2, "0")}`,
 });

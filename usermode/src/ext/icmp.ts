@@ -1,5 +1,4 @@
 /** The icmp match (ip_tables.c icmp_match, struct ipt_icmp): type and code range. */
-import { ja, jgt, jlt, jne, ldx } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** IPPROTO_ICMP. */
@@ -30,26 +29,23 @@ export const icmp = defineMatch<IcmpMatch>({
     return { type: view.getUint8(0), codeMin: view.getUint8(1), codeMax: view.getUint8(2), invert: inv !== 0 };
   },
   emit(em, m) {
-    em.skipFragments(false);
-    em.transportHeader(1, ICMP_HDR_SIZE);
+    em.transportHeader(ICMP_HDR_SIZE, false);
     // (type == 0xff || (type == t && min <= code <= max)) ^ invert
     if (m.type === 0xff) {
-      if (m.invert) em.emit(ja(em.noMatch));
+      if (m.invert) em.never();
       return;
     }
     if (m.codeMin > m.codeMax) {
-      if (!m.invert) em.emit(ja(em.noMatch));
+      if (!m.invert) em.never();
       return;
     }
-    em.emit(ldx("u8", 2, 1, 0));
-    if (m.codeMin > 0 || m.codeMax < 0xff) em.emit(ldx("u8", 3, 1, 1));
-    const fails = m.invert ? em.label("icmp_differs") : em.noMatch;
-    em.emit(jne.imm32(2, m.type, fails));
-    if (m.codeMin > 0) em.emit(jlt.imm32(3, m.codeMin, fails));
-    if (m.codeMax < 0xff) em.emit(jgt.imm32(3, m.codeMax, fails));
-    if (m.invert) {
-      em.emit(ja(em.noMatch));
-      em.place(fails);
+    em.loadTransport("u8", 1, 0);
+    const tests = [{ reg: 1, min: m.type, max: m.type } as const];
+    if (m.codeMin > 0 || m.codeMax < 0xff) {
+      em.loadTransport("u8", 2, 1);
+      em.requireAll([...tests, { reg: 2, min: m.codeMin, max: m.codeMax }], m.invert);
+    } else {
+      em.requireAll(tests, m.invert);
     }
   },
   describe(m) {

@@ -1,6 +1,6 @@
 /** The length match (xt_length.c, struct xt_length_info): IP total length within [min, max], XOR invert. */
 import { defineMatch, expectXtSize } from "./types.ts";
-import { emitPortRange } from "./ports.ts";
+import { requireRange } from "./ports.ts";
 
 /** sizeof(struct xt_length_info): u16 min, u16 max, u8 invert, 1 byte of padding. */
 export const XT_LENGTH_SIZE = 6;
@@ -22,7 +22,7 @@ export const length = defineMatch<LengthMatch>({
     return { min: view.getUint16(0, true), max: view.getUint16(2, true), invert: view.getUint8(4) !== 0 };
   },
   emit(em, m) {
-    emitPortRange(em, em.totLen, m); // the same u16 range test as a port range
+    requireRange(em, em.totLen, m); // the same u16 range test as port_match
   },
   describe: (m) => `-m length ${m.invert ? "! " : ""}--length ${m.min === m.max ? m.min : `${m.min}:${m.max}`}`,
 });

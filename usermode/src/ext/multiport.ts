@@ -1,7 +1,6 @@
 /** The multiport match, revision 1 (xt_multiport.c, struct xt_multiport_v1): up to 15 ports or ranges. */
-import { ja, jeq, jle, jlt, type Reg } from "../codegen/asm/index.ts";
+import type { Reg } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
-import { emitLoadPort } from "./ports.ts";
 
 /** XT_MULTI_PORTS. */
 const MAX_PORTS = 15;
@@ -49,30 +48,14 @@ export const multiport = defineMatch<MultiportMatch>({
     return { side, ports, invert: view.getUint8(OFF.INVERT) !== 0 };
   },
   emit(em, m) {
-    em.skipFragments(false);
-    em.transportHeader(1, 4);
+    em.transportHeader(4, false);
     const regs: Reg[] = [];
-    if (m.side !== "destination") regs.push(2);
-    if (m.side !== "source") regs.push(3);
-    if (regs.includes(2)) emitLoadPort(em, 2, 1, 0);
-    if (regs.includes(3)) emitLoadPort(em, 3, 1, 2);
-    // The first port that matches decides: true ^ invert. None matching gives invert.
-    const hit = m.invert ? em.noMatch : em.label("multiport_hit");
-    for (const [first, last] of m.ports) {
-      for (const reg of regs) {
-        if (first === last) {
-          em.emit(jeq.imm32(reg, first, hit));
-          continue;
-        }
-        const below = em.label("multiport_below");
-        em.emit(jlt.imm32(reg, first, below), jle.imm32(reg, last, hit));
-        em.place(below);
-      }
-    }
-    if (!m.invert) {
-      em.emit(ja(em.noMatch));
-      em.place(hit);
-    }
+    if (m.side !== "destination") regs.push(1);
+    if (m.side !== "source") regs.push(2);
+    if (regs.includes(1)) em.loadTransport("u16", 1, 0);
+    if (regs.includes(2)) em.loadTransport("u16", 2, 2);
+    // The first port that matches decides: true ^ invert; none matching gives invert.
+    em.requireAny(m.ports.flatMap(([min, max]) => regs.map((reg) => ({ reg, min, max }))), m.invert);
   },
   describe(m) {
     const flag = m.side === "source" ? "--sports" : m.side === "destination" ? "--dports" : "--ports";

@@ -1,7 +1,7 @@
 /** The tcp match (xt_tcpudp.c, struct xt_tcp): port ranges and flags; option matching is declined. */
-import { jeq, jne, ldx, and } from "../codegen/asm/index.ts";
+import { and } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
-import { decodePortPair, describeRange, emitPortPair, type PortPair } from "./ports.ts";
+import { decodePortPair, describeRange, requirePortPair, type PortPair } from "./ports.ts";
 
 /** IPPROTO_TCP. */
 export const IPPROTO_TCP = 6;
@@ -40,13 +40,13 @@ export const tcp = defineMatch<TcpMatch>({
     };
   },
   emit(em, m) {
-    em.skipFragments(true);
-    em.transportHeader(1, 20);
-    emitPortPair(em, 1, m);
+    em.transportHeader(20, true);
+    requirePortPair(em, m);
     // ((flags & mask) == cmp) ^ invert; mask 0 and cmp 0 always holds (iptables' default).
     if (m.flagMask === 0 && m.flagCmp === 0 && !m.invertFlags) return;
-    em.emit(ldx("u8", 2, 1, TCP_FLAGS_OFFSET), and.imm32(2, m.flagMask));
-    em.emit(m.invertFlags ? jeq.imm32(2, m.flagCmp, em.noMatch) : jne.imm32(2, m.flagCmp, em.noMatch));
+    em.loadTransport("u8", 1, TCP_FLAGS_OFFSET);
+    em.emit(and.imm32(1, m.flagMask));
+    em.requireAll([{ reg: 1, min: m.flagCmp, max: m.flagCmp }], m.invertFlags);
   },
   describe(m) {
     const parts = ["-m tcp", describeRange("sport", m.sport), describeRange("dport", m.dport)];

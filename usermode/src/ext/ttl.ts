@@ -1,5 +1,5 @@
 /** The ttl match (xt_hl.c, struct ipt_ttl_info): the IP TTL ==, !=, < or > a value. */
-import { ja, jeq, jge, jle, jne, ldx } from "../codegen/asm/index.ts";
+import { ldx } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct ipt_ttl_info): u8 mode, u8 ttl. */
@@ -24,13 +24,13 @@ export const ttl = defineMatch<TtlMatch>({
     return { mode: MODES[view.getUint8(0)] ?? "never", ttl: view.getUint8(1) };
   },
   emit(em, m) {
-    if (m.mode === "never") {
-      em.emit(ja(em.noMatch));
+    const range = { eq: [m.ttl, m.ttl], ne: [m.ttl, m.ttl], lt: [0, m.ttl - 1], gt: [m.ttl + 1, 0xff] }[m.mode === "never" ? "eq" : m.mode];
+    if (m.mode === "never" || range[0]! > range[1]!) {
+      em.never(); // an unknown mode, ttl < 0 or ttl > 255
       return;
     }
-    em.emit(ldx("u8", 2, em.ipHeader, IPH_TTL));
-    const fails = { eq: jne, ne: jeq, lt: jge, gt: jle }[m.mode];
-    em.emit(fails.imm32(2, m.ttl, em.noMatch));
+    em.emit(ldx("u8", 1, em.ipHeader, IPH_TTL));
+    em.requireAll([{ reg: 1, min: range[0]!, max: range[1]! }], m.mode === "ne");
   },
   describe: (m) => `-m ttl --ttl-${m.mode} ${m.ttl}`,
 });

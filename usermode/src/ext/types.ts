@@ -4,36 +4,40 @@
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
 
+/** "min <= value in reg <= max" (u32 values; for a range, min and max below 2^31). */
+export interface RangeTest {
+  readonly reg: Reg;
+  readonly min: number;
+  readonly max: number;
+}
+
 /**
- * What a match extension emits through. Registers r0-r5 are scratch for the match;
- * r6-r9 belong to the program (context, IP header, total length, packet end).
+ * What a match extension emits through. An extension loads the values it tests into r1 and r2
+ * and states its tests with requireAll/requireAny; the compiler chooses how to branch (one
+ * branch per test, or one per rule when the verifier's branch budget is tight). r0 and r3-r5
+ * belong to the compiler; r6-r9 to the program.
  */
 export interface MatchEmitter {
-  /** Label of the next rule: jump here when the match does not hold. */
-  readonly noMatch: string;
-  /**
-   * Emits `okJump(ok)` (a conditional jump to the given label) and, where it falls through, drops
-   * the packet at once without counting (netfilter's hotdrop). The drop is the fall-through so that
-   * the verifier finishes it before walking on (see pendingBranchDepth).
-   */
-  hotdropUnless(okJump: (ok: string) => Insn): void;
   /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
   readonly ipHeader: Reg;
   /** Register holding iph->tot_len in host order (what length_mt compares). */
   readonly totLen: Reg;
-  /** A fresh label, unique in the program. */
-  label(hint: string): string;
-  /** Appends instructions. */
+  /** Appends instructions (loads and ALU into r1/r2; no jumps). */
   emit(...insns: Insn[]): void;
-  /** Puts a label on the next instruction emitted. */
-  place(label: string): void;
-  /** Jumps to noMatch on a non-first fragment; with hotdropAtOne, fragment offset 1 (8 bytes) hotdrops instead. */
-  skipFragments(hotdropAtOne: boolean): void;
+  /** The rule goes on only if (every test holds) XOR invert; [] holds. */
+  requireAll(tests: readonly RangeTest[], invert: boolean): void;
+  /** The rule goes on only if (some test holds) XOR invert; [] does not hold. */
+  requireAny(tests: readonly RangeTest[], invert: boolean): void;
+  /** The rule does not match. */
+  never(): void;
   /**
-   * Leaves in `dst` (not r0) a packet pointer to the transport header, checked for `bytes` bytes
-   * within the IP total length (else hotdrop, as skb_header_pointer failing does) and the packet.
+   * The transport header as tcp/udp/icmp/multiport read it: a non-first fragment does not match
+   * (with hotdropAtFragmentOne, fragment offset 1 hotdrops, as tcp_mt); fewer than `bytes` bytes
+   * after the IP header within tot_len hotdrop (skb_header_pointer failing). bytes <= 20.
    */
-  transportHeader(dst: Reg, bytes: number): void;
+  transportHeader(bytes: number, hotdropAtFragmentOne: boolean): void;
+  /** reg = transport header byte (u8) or big-endian u16 in host order at off (< 20). */
+  loadTransport(size: "u8" | "u16", reg: Reg, off: number): void;
 }
 
 /** A match extension: one file of ext/, one line of the registry. */

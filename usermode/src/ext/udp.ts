@@ -1,6 +1,6 @@
 /** The udp match (xt_tcpudp.c, struct xt_udp): source and destination port ranges. */
 import { expectXtSize, defineMatch } from "./types.ts";
-import { decodePortPair, describeRange, emitPortPair, type PortPair } from "./ports.ts";
+import { decodePortPair, describeRange, requirePortPair, type PortPair } from "./ports.ts";
 
 /** IPPROTO_UDP. */
 export const IPPROTO_UDP = 17;
@@ -25,9 +25,8 @@ export const udp = defineMatch<UdpMatch>({
     return decodePortPair(view, inv, INV_SRCPT, INV_DSTPT);
   },
   emit(em, m) {
-    em.skipFragments(false);
-    em.transportHeader(1, 8);
-    emitPortPair(em, 1, m);
+    em.transportHeader(8, false);
+    requirePortPair(em, m);
   },
   describe(m) {
     return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].join(" ");

@@ -84,9 +84,9 @@ describe.skipIf(unavailable !== undefined)("INPUT/FORWARD split and interface ma
     expect(compiled).toMatch(/^declined: rule 1 in chain FORWARD: interface matches need the netns's interface list/);
   });
 
-  it.each(INGRESS_PROBES)("ingress: %s", (_what, frame, outcome, hits) => {
+  it.each(INGRESS_PROBES.flatMap((p) => (["fast", "guarded", "compact"] as const).map((mode) => [mode, ...p] as const)))("ingress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
     const table = filterTable(TABLE);
-    const prog = loadHook(table, "FORWARD", ifindexByName);
+    const prog = loadHook(table, "FORWARD", ifindexByName, mode);
     try {
       expect(prog.run(frame, NS_PATH)).toBe(outcome);
       expect(Object.keys(prog.takeCounters()).sort()).toEqual([...hits].sort());
@@ -95,8 +95,8 @@ describe.skipIf(unavailable !== undefined)("INPUT/FORWARD split and interface ma
     }
   });
 
-  it.each(OUTPUT_PROBES)("egress: %s", (_what, frame, outcome, hits) => {
-    const prog = loadHook(filterTable(TABLE), "OUTPUT", ifindexByName);
+  it.each(OUTPUT_PROBES.flatMap((p) => (["fast", "guarded", "compact"] as const).map((mode) => [mode, ...p] as const)))("egress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
+    const prog = loadHook(filterTable(TABLE), "OUTPUT", ifindexByName, mode);
     try {
       expect(prog.run(frame, NS_PATH)).toBe(outcome);
       expect(Object.keys(prog.takeCounters()).sort()).toEqual([...hits].sort());

@@ -31,8 +31,13 @@ export function counterNames(table: Table): Map<number, string> {
 }
 
 /** Compiles and loads the program of a hook; throws with the decline reason if it was declined. */
-export function loadHook(table: Table, hook: "INPUT" | "FORWARD" | "OUTPUT", ifindexByName?: ReadonlyMap<string, number>): LoadedHook {
-  const compiled = compileHook(table, hook, ifindexByName === undefined ? {} : { ifindexByName });
+export function loadHook(
+  table: Table,
+  hook: "INPUT" | "FORWARD" | "OUTPUT",
+  ifindexByName?: ReadonlyMap<string, number>,
+  mode?: "fast" | "guarded" | "compact",
+): LoadedHook {
+  const compiled = compileHook(table, hook, { ...(ifindexByName === undefined ? {} : { ifindexByName }), ...(mode === undefined ? {} : { mode }) });
   if (compiled.declined === true) throw new Error(`declined: ${compiled.reason}`);
   const program = compiled;
   const counters: BpfMap = createMap(countersMapSpec(table));

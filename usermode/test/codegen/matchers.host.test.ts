@@ -249,13 +249,15 @@ function totLen(frame: Uint8Array): number {
   return (frame[16]! << 8) | frame[17]!;
 }
 
-describe.skipIf(unavailable !== undefined).each(["INPUT", "OUTPUT"] as const)("matchers on %s", (hook) => {
+const HOOKS_AND_MODES = (["INPUT", "OUTPUT"] as const).flatMap((hook) => (["fast", "guarded", "compact"] as const).map((mode) => [hook, mode] as const));
+
+describe.skipIf(unavailable !== undefined).each(HOOKS_AND_MODES)("matchers on %s, %s mode", (hook, mode) => {
   const loaded: LoadedHook[] = [];
   afterAll(() => loaded.forEach((l) => l.close()));
 
   it.each(CASES)("$name", (c) => {
     const table = filterTable({ [hook]: { policy: c.policy ?? "accept", rules: [...c.rules] }, user: c.user ?? {} });
-    const prog = loadHook(table, hook);
+    const prog = loadHook(table, hook, undefined, mode);
     loaded.push(prog);
     c.probes.forEach(([frame, outcome, hits], i) => {
       const where = `probe ${i + 1}`;

@@ -11,12 +11,12 @@ function compiled(result: CompiledProgram | Decline): CompiledProgram {
   return result;
 }
 
-/** Lines of the OUTPUT program between the prologue and the first counter update. */
-function ruleLines(rules: RuleSpec[]): string[] {
-  const text = compiled(compileHook(filterTable({ OUTPUT: { rules } }), "OUTPUT")).text;
-  const start = text.findIndex((l) => /^if r0 > r1 goto/.test(l)) + 1; // the end of the tot_len check
+/** Lines of the OUTPUT program between its pass stub (after the prologue) and the first counter update. */
+function ruleLines(rules: RuleSpec[], mode: "fast" | "guarded" | "compact" = "fast"): string[] {
+  const text = compiled(compileHook(filterTable({ OUTPUT: { rules } }), "OUTPUT", { mode })).text;
+  const start = text.indexOf("exit") + 1;
   const end = text.findIndex((l) => /^\*\(u32 \*\)\(r10 -68\) = /.test(l));
-  return text.slice(start, end);
+  return text.slice(start, end).map((l) => l.replace(/(^| )goto [+-]\d+$/, "$1goto"));
 }
 
 describe("egress program, exact disassembly", () => {
@@ -27,11 +27,11 @@ describe("egress program, exact disassembly", () => {
     const prog = compiled(compileHook(table, "OUTPUT"));
     expect(prog.progType).toBe("sched_cls");
     expect(prog.hook).toBe("egress");
-    expect(prog.mapRefs).toEqual([{ insn: 62, map: "counters" }, { insn: 77, map: "counters" }]);
+    expect(prog.mapRefs).toEqual([{ insn: 96, map: "counters" }, { insn: 113, map: "counters" }]);
     expect(prog.text).toEqual([
       "r6 = r1",
       "r1 = *(u32 *)(r6 +36)",
-      "if w1 != 0 goto +88",
+      "if w1 != 0 goto +76",
       "r2 = *(u32 *)(r6 +0)",
       "if r2 <= 94 goto +1",
       "r2 = 94",
@@ -46,56 +46,92 @@ describe("egress program, exact disassembly", () => {
       "r9 = *(u32 *)(r6 +80)",
       "r0 = r7",
       "r0 += 34",
-      "if r0 > r9 goto +73",
+      "if r0 > r9 goto +61",
       "r1 = *(u16 *)(r7 +12)",
-      "if w1 != 8 goto +71",
+      "if w1 != 8 goto +59",
       "r7 += 14",
       "r1 = *(u8 *)(r7 +0)",
       "r2 = r1",
       "r2 >>= 4",
-      "if w2 != 4 goto +66",
+      "if w2 != 4 goto +54",
       "r1 &= 15",
-      "if w1 < 5 goto +64",
+      "if w1 < 5 goto +52",
       "r1 <<= 2",
       "r8 = *(u16 *)(r7 +2)",
       "r8 = be16 r8",
       "r8 &= 65535",
-      "if r8 < r1 goto +59",
+      "if r8 < r1 goto +47",
       "r1 = *(u32 *)(r6 +0)",
       "r0 = r8",
       "r0 += 14",
-      "if r0 > r1 goto +55",
+      "if r0 > r1 goto +43",
+      "r1 = *(u16 *)(r7 +6)",
+      "r1 = be16 r1",
+      "w1 &= 8191",
+      "*(u32 *)(r10 -80) = r1",
+      "r1 = *(u8 *)(r7 +0)",
+      "r1 &= 15",
+      "r1 <<= 2",
+      "r2 = r8",
+      "r2 -= r1",
+      "*(u32 *)(r10 -76) = r2",
+      "*(u64 *)(r10 -104) = 0",
+      "*(u64 *)(r10 -96) = 0",
+      "*(u64 *)(r10 -88) = 0",
+      "r2 = r7",
+      "r2 += r1",
+      "r3 = r2",
+      "r3 += 20",
+      "if r3 > r9 goto +11",
+      "r4 = *(u32 *)(r2 +0)",
+      "*(u32 *)(r10 -104) = r4",
+      "r4 = *(u32 *)(r2 +4)",
+      "*(u32 *)(r10 -100) = r4",
+      "r4 = *(u32 *)(r2 +8)",
+      "*(u32 *)(r10 -96) = r4",
+      "r4 = *(u32 *)(r2 +12)",
+      "*(u32 *)(r10 -92) = r4",
+      "r4 = *(u32 *)(r2 +16)",
+      "*(u32 *)(r10 -88) = r4",
+      "goto +13",
+      "r3 = r2",
+      "r3 += 8",
+      "if r3 > r9 goto +5",
+      "r4 = *(u32 *)(r2 +0)",
+      "*(u32 *)(r10 -104) = r4",
+      "r4 = *(u32 *)(r2 +4)",
+      "*(u32 *)(r10 -100) = r4",
+      "goto +5",
+      "r3 = r2",
+      "r3 += 4",
+      "if r3 > r9 goto +2",
+      "r4 = *(u32 *)(r2 +0)",
+      "*(u32 *)(r10 -104) = r4",
+      "goto +2",
+      "r0 = 0",
+      "exit",
       "r1 = *(u32 *)(r7 +12)",
       "w1 &= 255",
-      "if w1 == 10 goto +37",
+      "if w1 == 10 goto +28",
       "r1 = *(u8 *)(r7 +9)",
-      "if w1 != 17 goto +35",
-      "r0 = *(u16 *)(r7 +6)",
-      "if r0 & 65311 goto +33",
-      "r0 = *(u8 *)(r7 +0)",
-      "r0 &= 15",
-      "r0 <<= 2",
-      "r1 = r0",
-      "r1 += 8",
-      "if r1 <= r8 goto +2",
+      "if w1 != 17 goto +26",
+      "r1 = *(u32 *)(r10 -80)",
+      "if w1 != 0 goto +24",
+      "r1 = *(u32 *)(r10 -76)",
+      "if w1 > 7 goto +2",
       "r0 = 2",
       "exit",
-      "r1 = r7",
-      "r1 += r0",
-      "r0 = r1",
-      "r0 += 8",
-      "if r0 <= r9 goto +2",
-      "r0 = 2",
-      "exit",
-      "r2 = *(u16 *)(r1 +2)",
-      "r2 = be16 r2",
-      "if w2 != 53 goto +15",
+      "r1 = *(u16 *)(r10 -102)",
+      "r1 = be16 r1",
+      "if w1 != 53 goto +17",
       "*(u32 *)(r10 -68) = 2",
       "r1 = map[counters] ll",
       "r2 = r10",
       "r2 += -68",
       "call 1",
-      "if r0 == 0 goto +6",
+      "if r0 != 0 goto +2",
+      "r0 = 2",
+      "exit",
       "r1 = *(u64 *)(r0 +0)",
       "r1 += 1",
       "*(u64 *)(r0 +0) = r1",
@@ -109,7 +145,9 @@ describe("egress program, exact disassembly", () => {
       "r2 = r10",
       "r2 += -68",
       "call 1",
-      "if r0 == 0 goto +6",
+      "if r0 != 0 goto +2",
+      "r0 = 2",
+      "exit",
       "r1 = *(u64 *)(r0 +0)",
       "r1 += 1",
       "*(u64 *)(r0 +0) = r1",
@@ -118,42 +156,59 @@ describe("egress program, exact disassembly", () => {
       "*(u64 *)(r0 +8) = r1",
       "r0 = 0",
       "exit",
-      "r0 = 0",
-      "exit",
     ]);
   });
 });
 
-describe("matches fold negation into the jump opcode", () => {
+const UDP_HEADER = ["r1 = *(u32 *)(r10 -80)", "if w1 != 0 goto", "r1 = *(u32 *)(r10 -76)", "if w1 > 7 goto", "r0 = 2", "exit"];
+
+describe("fast mode: one branch per test, negation folded into the jump opcode", () => {
   it.each([
     ["-s 10.0.0.0/8", { src: "10.0.0.0/8" }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 != 10 goto"]],
     ["! -s 10.0.0.0/8", { src: "10.0.0.0/8", invflags: IPT_INV.SRCIP }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 == 10 goto"]],
     ["-d 1.2.3.4", { dst: "1.2.3.4" }, ["r1 = *(u32 *)(r7 +16)", "if w1 != 67305985 goto"]],
     ["-p tcp", { proto: PROTO.TCP }, ["r1 = *(u8 *)(r7 +9)", "if w1 != 6 goto"]],
     ["! -p tcp", { proto: PROTO.TCP, invflags: IPT_INV.PROTO }, ["r1 = *(u8 *)(r7 +9)", "if w1 == 6 goto"]],
-    ["-f", { flags: IPT_F.FRAG }, ["r1 = *(u16 *)(r7 +6)", "w1 &= 65311", "if w1 == 0 goto"]],
-    ["! -f", { flags: IPT_F.FRAG, invflags: IPT_INV.FRAG }, ["r1 = *(u16 *)(r7 +6)", "if r1 & 65311 goto"]],
-    ["--dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80] })] }, ["r2 = be16 r2", "if w2 != 80 goto"]],
-    ["! --dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80], invDport: true })] }, ["r2 = be16 r2", "if w2 == 80 goto"]],
-    ["--sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20] })] }, ["r2 = *(u16 *)(r1 +0)", "r2 = be16 r2", "w4 = w2", "w4 -= 10", "if w4 > 10 goto"]],
-    ["! --sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20], invSport: true })] }, ["w4 = w2", "w4 -= 10", "if w4 <= 10 goto"]],
-    ["! --sport 0:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [0, 20], invSport: true })] }, ["if w2 <= 20 goto"]],
-    ["--tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02 })] }, ["r2 = *(u8 *)(r1 +13)", "w2 &= 18", "if w2 != 2 goto"]],
-    ["! --tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02, invFlags: true })] }, ["w2 &= 18", "if w2 == 2 goto"]],
-    ["--icmp-type 8", { proto: PROTO.ICMP, matches: [icmpMatch(8)] }, ["r2 = *(u8 *)(r1 +0)", "if w2 != 8 goto"]],
-    ["--icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1])] }, ["r2 = *(u8 *)(r1 +0)", "r3 = *(u8 *)(r1 +1)", "if w2 != 3 goto", "if w3 < 1 goto", "if w3 > 1 goto"]],
-    ["! --icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1], true)] }, ["if w2 != 3 goto +3", "if w3 < 1 goto +2", "if w3 > 1 goto +1"]],
+    ["-f", { flags: IPT_F.FRAG }, ["r1 = *(u32 *)(r10 -80)", "if w1 == 0 goto"]],
+    ["! -f", { flags: IPT_F.FRAG, invflags: IPT_INV.FRAG }, ["r1 = *(u32 *)(r10 -80)", "if w1 != 0 goto"]],
+    ["-p udp --dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80] })] },
+      ["r1 = *(u8 *)(r7 +9)", "if w1 != 17 goto", ...UDP_HEADER, "r1 = *(u16 *)(r10 -102)", "r1 = be16 r1", "if w1 != 80 goto"]],
+    ["! --dport 80", { proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80], invDport: true })] }, [...UDP_HEADER, "r1 = *(u16 *)(r10 -102)", "r1 = be16 r1", "if w1 == 80 goto"]],
+    ["--sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20] })] }, ["r1 = *(u16 *)(r10 -104)", "r1 = be16 r1", "w4 = w1", "w4 -= 10", "if w4 > 10 goto"]],
+    ["! --sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20], invSport: true })] }, ["w4 = w1", "w4 -= 10", "if w4 <= 10 goto"]],
+    ["! --sport 0:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [0, 20], invSport: true })] }, ["r1 = be16 r1", "if w1 <= 20 goto"]],
+    ["--tcp-flags SYN,ACK SYN (and fragment offset 1 hotdrops)", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02 })] },
+      ["r1 = *(u32 *)(r10 -80)", "if w1 != 1 goto", "r0 = 2", "exit", "if w1 != 0 goto", "r1 = *(u32 *)(r10 -76)", "if w1 > 19 goto", "r0 = 2", "exit",
+        "r1 = *(u8 *)(r10 -91)", "w1 &= 18", "if w1 != 2 goto"]],
+    ["! --tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02, invFlags: true })] }, ["w1 &= 18", "if w1 == 2 goto"]],
+    ["--icmp-type 8", { proto: PROTO.ICMP, matches: [icmpMatch(8)] }, ["r1 = *(u8 *)(r10 -104)", "if w1 != 8 goto"]],
+    ["--icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1])] }, ["r1 = *(u8 *)(r10 -104)", "r2 = *(u8 *)(r10 -103)", "if w1 != 3 goto", "if w2 != 1 goto"]],
+    ["! --icmp-type 3/1", { proto: PROTO.ICMP, matches: [icmpMatch(3, [1, 1], true)] }, ["if w1 != 3 goto", "if w2 != 1 goto", "goto"]],
   ] as const)("%s", (_name, rule, expected) => {
-    const lines = ruleLines([{ ...(rule as Omit<RuleSpec, "target">), target: DROP }]).map((l) => l.replace(/ goto [+-]\d+$/, " goto"));
-    const want = expected.map((l) => l.replace(/ goto [+-]\d+$/, " goto"));
-    const at = lines.indexOf(want[0]!);
-    expect(at, `${want[0]} in\n${lines.join("\n")}`).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(at, at + want.length)).toEqual(want);
+    const lines = ruleLines([{ ...(rule as Omit<RuleSpec, "target">), target: DROP }]);
+    const at = lines.indexOf(expected[0]!);
+    expect(at, `${expected[0]} in\n${lines.join("\n")}`).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(at, at + expected.length)).toEqual(expected);
   });
 
   it("emits no code for matches that always hold", () => {
     expect(ruleLines([{ target: DROP }])).toEqual([]);
     expect(ruleLines([{ src: "0.0.0.0/0", dst: "0.0.0.0/0", target: DROP }])).toEqual([]);
+  });
+});
+
+describe("compact mode: one branch per rule", () => {
+  it.each([
+    ["-s 10.0.0.0/8 ! -d 1.2.3.4 -p udp --dport 80 --sport 10:20", { src: "10.0.0.0/8", dst: "1.2.3.4", invflags: IPT_INV.DSTIP, proto: PROTO.UDP, matches: [udpMatch({ dport: [80, 80], sport: [10, 20] })] }],
+    ["-p tcp --tcp-flags SYN,ACK SYN ! --dport 1:1023", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02, dport: [1, 1023], invDport: true })] }],
+    ["-p icmp ! --icmp-type 3/1 -f", { proto: PROTO.ICMP, flags: IPT_F.FRAG, matches: [icmpMatch(3, [1, 1], true)] }],
+  ] as const)("%s", (_name, rule) => {
+    const lines = ruleLines([{ ...(rule as unknown as Omit<RuleSpec, "target">), target: DROP }], "compact");
+    const branches = lines.filter((l) => l.startsWith("if "));
+    // the last branch goes to the next rule; the others are hotdrop checks, whose fall-through exits
+    expect(branches.at(-1)).toBe("if r5 != 0 goto");
+    expect(branches.slice(0, -1).every((l) => l === "if r3 == 0 goto")).toBe(true);
+    expect(lines.at(-1)).toBe("if r5 != 0 goto");
   });
 });
 

@@ -1,8 +1,9 @@
 // Host BPF: large rulesets. The verifier walks the program depth-first and refuses more than 8192
-// pending branches; the compiler predicts that (pendingBranchDepth) and declines instead of failing.
+// pending branches; the compiler predicts that (pendingBranchDepth), emits fewer branches per rule
+// (guarded, compact modes) when it must, and declines instead of failing when even that is too many.
 import { describe, expect, it } from "vitest";
 import { compileHook } from "../../src/codegen/index.ts";
-import { DROP, filterTable, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
+import { DROP, filterTable, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
 import { PROTO, tcpFrame, udpFrame } from "./packets.ts";
 import { hostBpfUnavailable, loadHook } from "./harness.ts";
 
@@ -36,8 +37,18 @@ describe.skipIf(unavailable !== undefined)("large rulesets", () => {
     }
   });
 
-  it("declines a ruleset the verifier would refuse for its branch depth, naming the limit", { timeout: 60_000 }, () => {
-    const result = compileHook(filterTable({ INPUT: { rules: rules(6000) } }), "INPUT");
+  it("switches to guarded mode (one branch per rule to the next) when fast mode is too branchy", { timeout: 60_000 }, () => {
+    const result = compileHook(filterTable({ INPUT: { rules: rules(4000) } }), "INPUT");
+    expect(result.declined).not.toBe(true);
+    const text = result.declined === true ? [] : result.text;
+    expect(text.filter((l) => l.startsWith("if r5 != 0 goto")).length).toBeGreaterThan(3000);
+  });
+
+  it("declines what even compact mode leaves too branchy, naming the limit", { timeout: 60_000 }, () => {
+    // Every jump into a user chain keeps its "next rule" state pending while the verifier walks the chain.
+    const jumps = Array.from({ length: 8100 }, (_, i): RuleSpec => ({ src: `10.${(i >> 8) & 255}.${i & 255}.0/24`, target: jump("U") }));
+    const table = filterTable({ INPUT: { rules: jumps }, user: { U: [{ proto: PROTO.TCP, target: DROP }] } });
+    const result = compileHook(table, "INPUT", { mode: "compact" });
     expect(result.declined).toBe(true);
     expect(result.declined === true && result.reason).toMatch(/^ingress program: the verifier would keep \d+ branches pending, more than the kernel's 8192/);
   });

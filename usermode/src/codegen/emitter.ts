@@ -1,0 +1,171 @@
+/**
+ * The match emitter: extensions state tests (requireAll / requireAny), and this file turns them
+ * into BPF in one of two modes. "fast" branches to the next rule on the first failing test (few
+ * instructions run). "compact" folds every test of a rule into a fail bit in r5 and branches once:
+ * the verifier keeps a pending state for every extra branch to the next rule and refuses more
+ * than 8192, so large rulesets need it.
+ */
+import { and, exit, ja, jeq, jgt, jle, jne, ldx, mov, neg, or, rsh, sub, toBe, xor, type Reg } from "./asm/index.ts";
+import type { MatchEmitter, RangeTest } from "../ext/types.ts";
+import { L4_COPY, REG, STACK } from "./layout.ts";
+import type { ProgramBuilder } from "./builder.ts";
+
+/**
+ * How tests become branches: "fast" one per test; "guarded" one for the rule's first test (most
+ * packets leave the rule there) and the rest folded; "compact" one per rule.
+ */
+export type EmitMode = "fast" | "guarded" | "compact";
+
+/** A MatchEmitter for one rule; finish() emits its last branch (compact mode). */
+export interface RuleEmitter extends MatchEmitter {
+  finish(): void;
+}
+
+const ACC: Reg = 5;
+const BIT: Reg = 3;
+const COMBINED: Reg = 4;
+const TEMP: Reg = 0;
+
+function checkTest(t: RangeTest): void {
+  if (t.min > t.max) throw new Error(`test of r${t.reg}: empty range ${t.min}..${t.max}`);
+}
+
+/** Fast mode: jump to `to` when the value is outside the range. */
+function jumpIfOut(b: ProgramBuilder, t: RangeTest, to: string): void {
+  checkTest(t);
+  if (t.min === t.max) b.emit(jne.imm32(t.reg, t.min, to));
+  else if (t.min === 0) b.emit(jgt.imm32(t.reg, t.max, to));
+  else b.emit(mov.reg32(COMBINED, t.reg), sub.imm32(COMBINED, t.min), jgt.imm32(COMBINED, t.max - t.min, to));
+}
+
+/** Fast mode: jump to `to` when the value is inside the range. */
+function jumpIfIn(b: ProgramBuilder, t: RangeTest, to: string): void {
+  checkTest(t);
+  if (t.min === t.max) b.emit(jeq.imm32(t.reg, t.min, to));
+  else if (t.min === 0) b.emit(jle.imm32(t.reg, t.max, to));
+  else b.emit(mov.reg32(COMBINED, t.reg), sub.imm32(COMBINED, t.min), jle.imm32(COMBINED, t.max - t.min, to));
+}
+
+/** Compact mode: BIT = 1 when the value is outside the range, else 0 (no branch). */
+function bitOut(b: ProgramBuilder, t: RangeTest): void {
+  checkTest(t);
+  if (t.min === t.max) {
+    // (u32)(v ^ k) != 0  <=>  -(u64)(v ^ k) has its sign bit set
+    b.emit(mov.reg32(BIT, t.reg));
+    if (t.min !== 0) b.emit(xor.imm32(BIT, t.min));
+    b.emit(neg(BIT), rsh.imm(BIT, 63));
+    return;
+  }
+  if (t.max >= 0x8000_0000) throw new Error(`test of r${t.reg}: range ${t.min}..${t.max} reaches 2^31`);
+  // v < min or v > max  <=>  ((v - min) | (max - v)) < 0 in 64-bit arithmetic on u32 values
+  b.emit(mov.reg32(BIT, t.reg));
+  if (t.min !== 0) b.emit(sub.imm(BIT, t.min));
+  b.emit(mov.imm(TEMP, t.max), sub.reg(TEMP, t.reg));
+  b.emit(or.reg(BIT, TEMP), rsh.imm(BIT, 63));
+}
+
+/** A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode. */
+export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode): RuleEmitter {
+  let accUsed = false;
+  let tests = 0;
+  /** The mode of the next test: guarded branches on the first one only. */
+  const next = (): "fast" | "compact" => (ruleMode === "guarded" ? (tests++ === 0 ? "fast" : "compact") : ruleMode);
+  /** The mode of a hotdrop check: compact once the accumulator holds folded tests. */
+  const hotdropMode = (): "fast" | "compact" => (accUsed ? "compact" : "fast");
+  const accOr = (reg: Reg): void => {
+    b.emit(accUsed ? or.reg(ACC, reg) : mov.reg(ACC, reg));
+    accUsed = true;
+  };
+  /** Leaves the OR of the tests' out-bits (or in-bits) in the returned register. */
+  const combine = (tests: readonly RangeTest[], inverted: boolean): Reg => {
+    tests.forEach((t, i) => {
+      bitOut(b, t);
+      if (inverted) b.emit(xor.imm(BIT, 1));
+      if (tests.length > 1) b.emit(i === 0 ? mov.reg(COMBINED, BIT) : or.reg(COMBINED, BIT));
+    });
+    return tests.length > 1 ? COMBINED : BIT;
+  };
+  const hotdropIfIn = (t: RangeTest): void => {
+    const ok = b.label("not_hotdrop");
+    if (hotdropMode() === "fast") {
+      jumpIfOut(b, t, ok);
+    } else {
+      bitOut(b, t);
+      b.emit(xor.imm(BIT, 1));
+      if (accUsed) b.emit(mov.reg(COMBINED, ACC), xor.imm(COMBINED, 1), and.reg(BIT, COMBINED));
+      b.emit(jeq.imm(BIT, 0, ok));
+    }
+    b.emit(mov.imm(0, dropCode), exit());
+    b.place(ok);
+  };
+  const never = (): void => {
+    if (ruleMode !== "compact") {
+      b.emit(ja(noMatch));
+    } else {
+      b.emit(accUsed ? or.imm(ACC, 1) : mov.imm(ACC, 1));
+      accUsed = true;
+    }
+  };
+  return {
+    ipHeader: REG.iph,
+    totLen: REG.totLen,
+    emit: (...insns) => b.emit(...insns),
+    never,
+    requireAll(tests, invert) {
+      if (tests.length === 0) {
+        if (invert) never();
+        return;
+      }
+      if (next() === "compact") {
+        const fails = combine(tests, false); // some test fails
+        if (invert) b.emit(xor.imm(fails, 1));
+        accOr(fails);
+      } else if (!invert) {
+        for (const t of tests) jumpIfOut(b, t, noMatch);
+      } else if (tests.length === 1) {
+        jumpIfIn(b, tests[0]!, noMatch); // negation folded into the jump opcode
+      } else {
+        const ok = b.label("some_test_fails");
+        for (const t of tests) jumpIfOut(b, t, ok);
+        b.emit(ja(noMatch));
+        b.place(ok);
+      }
+    },
+    requireAny(tests, invert) {
+      if (tests.length === 0) {
+        if (!invert) never();
+        return;
+      }
+      if (next() === "compact") {
+        const holds = combine(tests, true); // some test holds
+        if (!invert) b.emit(xor.imm(holds, 1));
+        accOr(holds);
+      } else if (invert) {
+        for (const t of tests) jumpIfIn(b, t, noMatch);
+      } else if (tests.length === 1) {
+        jumpIfOut(b, tests[0]!, noMatch);
+      } else {
+        const hit = b.label("some_test_holds");
+        for (const t of tests) jumpIfIn(b, t, hit);
+        b.emit(ja(noMatch));
+        b.place(hit);
+      }
+    },
+    transportHeader(bytes, hotdropAtFragmentOne) {
+      if (bytes < 1 || bytes > L4_COPY) throw new Error(`transportHeader: ${bytes} bytes; the prologue copies 1..${L4_COPY}`);
+      b.emit(ldx("u32", 1, 10, STACK.FRAG_OFFSET));
+      if (hotdropAtFragmentOne) hotdropIfIn({ reg: 1, min: 1, max: 1 });
+      this.requireAll([{ reg: 1, min: 0, max: 0 }], false);
+      b.emit(ldx("u32", 1, 10, STACK.L4_LEN));
+      hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
+    },
+    loadTransport(size, reg, off) {
+      if (off < 0 || off + (size === "u16" ? 2 : 1) > L4_COPY) throw new Error(`loadTransport: offset ${off} beyond the ${L4_COPY} copied bytes`);
+      b.emit(ldx(size, reg, 10, STACK.L4_BYTES + off));
+      if (size === "u16") b.emit(toBe(reg, 16));
+    },
+    finish() {
+      if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));
+    },
+  };
+}
