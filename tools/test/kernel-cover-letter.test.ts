@@ -13,6 +13,8 @@ Body line two.
 - [bpfilter: add the protocol] reject len past the limit
   before reading the payload
 - rebased
+- [bpfilter: add the protocol]
+  name the frame in errors
 ### v1
 - first version
 `;
@@ -37,6 +39,7 @@ describe("kernel/cover-letter.md", () => {
     expect(c.changelog.get(2)).toEqual([
       { text: "- reject len past the limit\n  before reading the payload", patch: "bpfilter: add the protocol" },
       { text: "- rebased" },
+      { text: "- name the frame in errors", patch: "bpfilter: add the protocol" },
     ]);
     expect(c.changelog.get(1)).toEqual([{ text: "- first version" }]);
   });
@@ -60,7 +63,7 @@ describe("kernel/cover-letter.md", () => {
   it("renders the changelog newest first, up to the version being formatted", () => {
     const c = parseCoverLetter(MARKDOWN.replace("### v2", "### v3\n- later\n### v2"), "c.md");
     expect(renderChangelog(c, 2)).toBe(
-      "Changelog\n---------\n\nv2:\n- bpfilter: add the protocol: reject len past the limit\n  before reading the payload\n- rebased\n\nv1:\n- first version",
+      "Changelog\n---------\n\nv2:\n- bpfilter: add the protocol: reject len past the limit\n  before reading the payload\n- rebased\n- bpfilter: add the protocol: name the frame in errors\n\nv1:\n- first version",
     );
   });
 });
@@ -68,7 +71,7 @@ describe("kernel/cover-letter.md", () => {
 describe("patch notes", () => {
   const lines = parseCoverLetter(MARKDOWN, "c.md").changelog.get(2)!;
   it("gives a patch only the lines that name it", () => {
-    expect(patchNotes(lines, "bpfilter: add the protocol", 2)).toBe("Changes in v2:\n- reject len past the limit\n  before reading the payload\n\n");
+    expect(patchNotes(lines, "bpfilter: add the protocol", 2)).toBe("Changes in v2:\n- reject len past the limit\n  before reading the payload\n- name the frame in errors\n\n");
     expect(patchNotes(lines, "bpfilter: other", 2)).toBe("");
   });
   it("puts them right below the first ---, and refuses a patch without one", () => {

@@ -32,7 +32,7 @@ const PATCH_REF = /^-\s*\[([^\]]+)\]\s*(.*)$/;
 
 function parseEntry(line: string): ChangelogLine {
   const m = PATCH_REF.exec(line);
-  return m ? { text: `- ${m[2]}`, patch: m[1]!.trim() } : { text: line };
+  return m ? { text: `- ${m[2]!.trim()}`, patch: m[1]!.trim() } : { text: line };
 }
 
 /** Collects changelog entries: a version heading starts a version, other non-blank lines belong to it. */
@@ -51,7 +51,9 @@ function parseChangelog(lines: readonly string[], heading: RegExp, file: string,
       if (!current) throw new Error(`${file}:${firstLine + i}: changelog line before any version heading: ${JSON.stringify(l)}`);
       if (/^\s/.test(l) && current.length) {
         const last = current.pop()!;
-        current.push({ ...last, text: `${last.text}\n${l}` });
+        // "- [patch]" alone on its line: the text starts on the next one.
+        const text = last.text === "- " ? `- ${l.trim()}` : `${last.text}\n${l}`;
+        current.push({ ...last, text });
       } else current.push(parseEntry(l));
     }
   });
