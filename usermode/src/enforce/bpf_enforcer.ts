@@ -134,8 +134,8 @@ export class BpfEnforcer implements Enforcer {
       let links: Map<number, BpfLink>;
       try {
         const ifindexes = netifs.map((netif) => netif.ifindex);
-        const links0 = current?.links ?? pinnedLinks(pins); // pinned ones: left by a first apply that did not finish
-        links = inNetns(path, () => attachPrograms(pins, links0, ifindexes, programs, current?.programs));
+        const existing = current?.links ?? pinnedLinks(pins); // pinned ones: left by a first apply that did not finish
+        links = inNetns(path, () => attachPrograms(pins, existing, ifindexes, programs, current?.programs));
       } catch (error) {
         programs.ingress.close();
         programs.egress.close();
@@ -146,10 +146,15 @@ export class BpfEnforcer implements Enforcer {
       // the old programs counted is in, and none the new ones count.
       const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
       // The counters pin is the mark that the directory is complete (TablePins.exists): it goes last.
-      pins.replace(maps.offsets.fd, PIN.offsets);
-      pins.replace(programs.ingress.fd, PIN.ingress);
-      pins.replace(programs.egress.fd, PIN.egress);
-      pins.replace(maps.counters.fd, PIN.counters);
+      // The new programs are attached by now: a pin that fails is logged, it does not undo the apply.
+      try {
+        pins.replace(maps.offsets.fd, PIN.offsets);
+        pins.replace(programs.ingress.fd, PIN.ingress);
+        pins.replace(programs.egress.fd, PIN.egress);
+        pins.replace(maps.counters.fd, PIN.counters);
+      } catch (error) {
+        this.log(`${where}: enforced, but a restarted helper will not find its counters: ${(error as Error).message}`);
+      }
       if (current !== undefined) this.close(current, false);
       const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: linkSignature(all) };
       this.tables.set(this.key(netns.cookie, table.name), entry);
