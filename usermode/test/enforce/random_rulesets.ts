@@ -1,0 +1,61 @@
+/**
+ * Random filter tables in the compiled subset, as iptables-restore text, from a seed: addresses and
+ * masks (some negated), protocols (some negated), tcp/udp ports and ranges, multiport, icmp types, a
+ * user chain with RETURN, rules without a target, and random policies. Every choice is one an
+ * iptables user can write, so native iptables-legacy-restore takes each table as it is.
+ */
+
+/** A small deterministic PRNG (mulberry32), so that a failing seed can be replayed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SOURCES = ["10.77.0.5/32", "10.77.0.0/24", "10.78.0.0/16", "10.0.0.0/8", "10.77.0.4/30", "10.78.0.1/32"];
+const DESTINATIONS = ["10.77.0.2/32", "10.78.0.2/32", "10.78.0.0/24", "10.77.0.0/25"];
+const PORTS = ["53", "80", "443", "5000:5001", "1000:2000", "22", "8000:9000", "40000:65535"];
+
+/** One random rule (without "-A CHAIN"); `targets` are the targets allowed in its chain. */
+function rule(random: () => number, targets: readonly string[]): string {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const chance = (p: number): boolean => random() < p;
+  const parts: string[] = [];
+  if (chance(0.4)) parts.push(`${chance(0.3) ? "! " : ""}-s ${pick(SOURCES)}`);
+  if (chance(0.3)) parts.push(`${chance(0.3) ? "! " : ""}-d ${pick(DESTINATIONS)}`);
+  const proto = pick(["", "", "tcp", "udp", "icmp"]);
+  if (proto !== "") {
+    const withMatch = chance(0.6);
+    parts.push(`${!withMatch && chance(0.3) ? "! " : ""}-p ${proto}`);
+    if (withMatch && proto === "icmp") parts.push(`-m icmp ${chance(0.2) ? "! " : ""}--icmp-type ${pick(["8", "0", "3"])}`);
+    if (withMatch && proto !== "icmp") {
+      if (chance(0.25)) {
+        parts.push(`-m multiport ${chance(0.2) ? "! " : ""}--${pick(["dports", "sports", "ports"])} ${pick(PORTS)},${pick(["22", "443", "6000"])}`);
+      } else {
+        parts.push(`-m ${proto}`);
+        if (chance(0.7)) parts.push(`${chance(0.25) ? "! " : ""}--dport ${pick(PORTS)}`);
+        if (chance(0.3)) parts.push(`${chance(0.25) ? "! " : ""}--sport ${pick(PORTS)}`);
+      }
+    }
+  }
+  const target = pick(targets);
+  if (target !== "") parts.push(`-j ${target}`);
+  return parts.join(" ");
+}
+
+/** A random filter table from `seed`, as iptables-restore reads it. */
+export function randomRuleset(seed: number): string {
+  const random = prng(seed);
+  const policy = () => (random() < 0.3 ? "DROP" : "ACCEPT");
+  const lines = ["*filter", `:INPUT ${policy()} [0:0]`, ":FORWARD ACCEPT [0:0]", `:OUTPUT ${random() < 0.15 ? "DROP" : "ACCEPT"} [0:0]`, ":u1 - [0:0]"];
+  for (let i = 0; i < 10; i++) lines.push(`-A INPUT ${rule(random, ["ACCEPT", "DROP", "DROP", "u1", ""])}`.trimEnd());
+  for (let i = 0; i < 4; i++) lines.push(`-A u1 ${rule(random, ["ACCEPT", "DROP", "RETURN", ""])}`.trimEnd());
+  for (let i = 0; i < 3; i++) lines.push(`-A OUTPUT ${rule(random, ["ACCEPT", "DROP", ""])}`.trimEnd());
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
