@@ -1,6 +1,8 @@
 /**
  * The egress program (TC sched_cls, direct action): OUTPUT for locally generated packets
  * (ingress_ifindex == 0; forwarded ones carry their input device). ACCEPT → TC_ACT_OK, DROP → TC_ACT_SHOT.
+ * netfilter's OUTPUT sees datagrams before IP fragments them: the first fragment stands for the
+ * datagram and later fragments pass.
  */
 import { add, call, ja, jle, jne, ldx, mov } from "./asm/index.ts";
 import type { Table } from "../ir/types.ts";
@@ -9,7 +11,7 @@ import { emitFrameCheckSkb, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain } from "./rules.ts";
 import { emitReturn } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
-import { emitTransportPrologue } from "./transport.ts";
+import { emitSkipLaterFragments, emitTransportPrologue } from "./transport.ts";
 import type { BuildOptions } from "./ingress.ts";
 
 /** TC action codes the program returns. */
@@ -51,6 +53,7 @@ export function buildEgress(table: Table, options: BuildOptions): ProgramBuilder
   b.place(pass);
   emitReturn(b, TC_ACTION.OK);
   b.place(rules);
+  emitSkipLaterFragments(b, pass);
   emitBuiltinChain(
     {
       b,

@@ -9,7 +9,7 @@ import { emitFrameCheckXdp, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain, type ChainContext } from "./rules.ts";
 import { emitReturn } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
-import { emitTransportPrologue } from "./transport.ts";
+import { emitSkipLaterFragments, emitTransportPrologue } from "./transport.ts";
 import type { EmitMode } from "./emitter.ts";
 
 /** enum xdp_action values the program returns. */
@@ -46,7 +46,8 @@ export interface BuildOptions {
 }
 
 /**
- * Emits the XDP program. FIB answers: NOT_FWDED (local, broadcast, multicast, no route) and
+ * Emits the XDP program. INPUT sees reassembled datagrams in netfilter (ip_local_deliver defragments
+ * before the hook), so the first fragment stands for the datagram and later ones pass. FIB answers: NOT_FWDED (local, broadcast, multicast, no route) and
  * FWD_DISABLED (forwarding off: only local packets survive routing) → INPUT; SUCCESS and NO_NEIGH
  * → FORWARD unless ttl <= 1 (ip_forward drops those before the hook); anything else → pass.
  */
@@ -99,6 +100,7 @@ export function buildIngress(table: Table, options: BuildOptions): ProgramBuilde
   };
   const emitInput = (): void => {
     b.place(input);
+    emitSkipLaterFragments(b, pass);
     emitBuiltinChain(inputCtx, chainOf("INPUT"));
   };
   // The dispatch jumps over the first chain (s16 offsets): put the shorter one first.

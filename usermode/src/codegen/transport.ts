@@ -3,7 +3,7 @@
  * transport header, saved on the stack once per packet so that rules read them without
  * packet bounds checks (each of which would cost the verifier a branch per rule).
  */
-import { add, and, ja, jgt, ldx, lsh, mov, st, stx, sub, toBe } from "./asm/index.ts";
+import { add, and, ja, jgt, jne, ldx, lsh, mov, st, stx, sub, toBe } from "./asm/index.ts";
 import { IPH, L4_COPY, REG, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
 
@@ -40,4 +40,12 @@ export function emitTransportPrologue(b: ProgramBuilder): void {
     }
   });
   b.place(done);
+}
+
+/**
+ * Where netfilter sees whole datagrams (INPUT after ip_local_deliver's reassembly, OUTPUT before
+ * ip_fragment), a later fragment passes uncounted: its first fragment was judged for the datagram.
+ */
+export function emitSkipLaterFragments(b: ProgramBuilder, pass: string): void {
+  b.emit(ldx("u32", 1, 10, STACK.FRAG_OFFSET), jne.imm32(1, 0, pass));
 }

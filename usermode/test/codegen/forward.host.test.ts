@@ -3,11 +3,11 @@
 // ingress device is that netns's lo (ifindex 1); the FIB runs in the netns we enter around test_run.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCEPT, DROP, filterTable, udpMatch, type TableSpec } from "./ir-builders.ts";
-import { PROTO, udpFrame } from "./packets.ts";
+import { ACCEPT, DROP, filterTable, tcpMatch, udpMatch, type TableSpec } from "./ir-builders.ts";
+import { PROTO, tcpFrame, udpFrame } from "./packets.ts";
 import { hostBpfUnavailable, loadHook, type Outcome } from "./harness.ts";
 import { inNetns, interfaces, namedNetnsPath } from "../../src/bpf/index.ts";
-import { IPT_INV } from "../../src/ir/types.ts";
+import { IPT_F, IPT_INV, type Table } from "../../src/ir/types.ts";
 
 const unavailable = hostBpfUnavailable();
 if (unavailable !== undefined) console.warn(`skipping host BPF forward tests: ${unavailable}`);
@@ -40,6 +40,12 @@ const TABLE: TableSpec = {
 };
 
 type Probe = readonly [what: string, frame: Uint8Array, outcome: Outcome, hits: readonly string[]];
+type Mode = "fast" | "guarded" | "compact";
+
+/** Every probe in every emit mode. */
+function inModes(probes: readonly Probe[]): (readonly [Mode, ...Probe])[] {
+  return probes.flatMap((p) => (["fast", "guarded", "compact"] as const).map((mode) => [mode, ...p] as const));
+}
 
 const INGRESS_PROBES: readonly Probe[] = [
   ["loopback address → INPUT", udpFrame(1, 9, { dst: "127.0.0.1" }), "drop", ["INPUT#1"]],
@@ -50,6 +56,28 @@ const INGRESS_PROBES: readonly Probe[] = [
   ["blackhole route: never reaches a hook", udpFrame(1, 9, { dst: "203.0.113.5" }), "accept", []],
   // Documented divergence: with no route at all the FIB says NOT_FWDED, and we run INPUT.
   ["no route → INPUT (netfilter would not see it)", udpFrame(1, 9, { dst: "198.51.100.1" }), "drop", ["INPUT#1"]],
+];
+
+// FORWARD sees fragments one by one (no reassembly without conntrack): fragment rules and the
+// tcp/udp fragment corner cases apply there. INPUT sees whole datagrams: later fragments pass.
+const FRAGMENT_TABLE: TableSpec = {
+  INPUT: { rules: [{ flags: IPT_F.FRAG, target: DROP }] },
+  FORWARD: {
+    rules: [
+      { proto: PROTO.UDP, matches: [udpMatch({ dport: [9, 9] })], target: DROP },
+      { proto: PROTO.TCP, matches: [tcpMatch({ dport: [22, 22] })], target: ACCEPT },
+      { flags: IPT_F.FRAG, target: DROP },
+    ],
+  },
+};
+
+const FRAGMENT_PROBES: readonly Probe[] = [
+  ["FORWARD: first fragment matches udp", udpFrame(1, 9, { dst: "192.0.2.77", moreFragments: true }), "drop", ["FORWARD#1"]],
+  ["FORWARD: later fragment skips udp, matches -f", udpFrame(1, 9, { dst: "192.0.2.77", fragOffset: 5 }), "drop", ["FORWARD#3"]],
+  ["FORWARD: tcp fragment offset 1 hotdrops", tcpFrame(1, 22, 0x02, { dst: "192.0.2.77", fragOffset: 1 }), "drop", []],
+  ["FORWARD: whole datagram", udpFrame(1, 10, { dst: "192.0.2.77" }), "accept", ["FORWARD:policy"]],
+  ["INPUT: later fragment passes uncounted", udpFrame(1, 9, { dst: "127.0.0.1", fragOffset: 5 }), "accept", []],
+  ["INPUT: first fragment is judged (-f does not match it)", udpFrame(1, 9, { dst: "127.0.0.1", moreFragments: true }), "accept", ["INPUT:policy"]],
 ];
 
 const OUTPUT_PROBES: readonly Probe[] = [
@@ -84,26 +112,28 @@ describe.skipIf(unavailable !== undefined)("INPUT/FORWARD split and interface ma
     expect(compiled).toMatch(/^declined: rule 1 in chain FORWARD: interface matches need the netns's interface list/);
   });
 
-  it.each(INGRESS_PROBES.flatMap((p) => (["fast", "guarded", "compact"] as const).map((mode) => [mode, ...p] as const)))("ingress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
-    const table = filterTable(TABLE);
-    const prog = loadHook(table, "FORWARD", ifindexByName, mode);
-    try {
-      expect(prog.run(frame, NS_PATH)).toBe(outcome);
-      expect(Object.keys(prog.takeCounters()).sort()).toEqual([...hits].sort());
-    } finally {
-      prog.close();
-    }
+  it.each(inModes(INGRESS_PROBES))("ingress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
+    probe(filterTable(TABLE), "FORWARD", mode, frame, outcome, hits);
   });
 
-  it.each(OUTPUT_PROBES.flatMap((p) => (["fast", "guarded", "compact"] as const).map((mode) => [mode, ...p] as const)))("egress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
-    const prog = loadHook(filterTable(TABLE), "OUTPUT", ifindexByName, mode);
+  it.each(inModes(FRAGMENT_PROBES))("fragments, %s mode: %s", (mode, _what, frame, outcome, hits) => {
+    probe(filterTable(FRAGMENT_TABLE), "FORWARD", mode, frame, outcome, hits);
+  });
+
+  it.each(inModes(OUTPUT_PROBES))("egress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
+    probe(filterTable(TABLE), "OUTPUT", mode, frame, outcome, hits);
+  });
+
+  /** Loads the hook's program in that mode, runs the frame in the netns, checks verdict and rules hit. */
+  function probe(table: Table, hook: "FORWARD" | "OUTPUT", mode: Mode, frame: Uint8Array, outcome: Outcome, hits: readonly string[]): void {
+    const prog = loadHook(table, hook, ifindexByName, mode);
     try {
       expect(prog.run(frame, NS_PATH)).toBe(outcome);
       expect(Object.keys(prog.takeCounters()).sort()).toEqual([...hits].sort());
     } finally {
       prog.close();
     }
-  });
+  }
 });
 
 function loadHookOrReason(load: () => { close(): void }): string {

@@ -1,6 +1,7 @@
 // Host BPF: every matcher, on every hook that supports it (INPUT = XDP ingress, OUTPUT = TC egress),
 // through the real verifier and BPF_PROG_TEST_RUN, checking the verdict and the counters.
 // INPUT packets go to 127.0.0.1 and test_run's ingress device is lo: the FIB says "local".
+// Probes with later fragments state netfilter's FORWARD behaviour; on INPUT/OUTPUT they pass uncounted.
 import { afterAll, describe, expect, it } from "vitest";
 import {
   ACCEPT, CONTINUE, DROP, RETURN, commentMatch, dscpMatch, filterTable, goto, icmpMatch, jump, lengthMatch, multiportMatch,
@@ -245,6 +246,10 @@ const CASES: readonly Case[] = [
   },
 ];
 
+function fragmentOffset(frame: Uint8Array): number {
+  return ((frame[20]! << 8) | frame[21]!) & 0x1fff;
+}
+
 function totLen(frame: Uint8Array): number {
   return (frame[16]! << 8) | frame[17]!;
 }
@@ -259,8 +264,13 @@ describe.skipIf(unavailable !== undefined).each(HOOKS_AND_MODES)("matchers on %s
     const table = filterTable({ [hook]: { policy: c.policy ?? "accept", rules: [...c.rules] }, user: c.user ?? {} });
     const prog = loadHook(table, hook, undefined, mode);
     loaded.push(prog);
-    c.probes.forEach(([frame, outcome, hits], i) => {
+    c.probes.forEach(([frame, probeOutcome, probeHits], i) => {
       const where = `probe ${i + 1}`;
+      // INPUT and OUTPUT see whole datagrams in netfilter: a later fragment passes uncounted here
+      // (forward.host.test.ts checks fragment matching where netfilter sees fragments: FORWARD).
+      const later = fragmentOffset(frame) !== 0;
+      const outcome = later ? "accept" : probeOutcome;
+      const hits = later ? [] : probeHits;
       expect(prog.run(frame), where).toBe(outcome);
       const want = Object.fromEntries(hits.map((h) => [h.startsWith("#") || h.startsWith(":") ? `${hook}${h}` : h, [1, totLen(frame)]]));
       expect(prog.takeCounters(), where).toEqual(want);
