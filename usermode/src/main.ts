@@ -13,7 +13,8 @@ import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
 import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
-import { SockoptHandler } from "./table/sockopt_handler.ts";
+import { NetfilterPresence } from "./table/netfilter_presence.ts";
+import { SERVED_TABLE, SockoptHandler, type SockoptRequest } from "./table/sockopt_handler.ts";
 import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
 
 /** The mode chosen on the command line. */
@@ -50,11 +51,19 @@ function tableStore(): TableStore | undefined {
   }
 }
 
-/** Builds the loop options with the helper's handler. */
-export function helperLoopOptions(): LoopOptions {
+/**
+ * Builds the loop options with the helper's handler. In kernel mode the helper also makes
+ * netfilter list the served table in the caller's netns (the shim does it in host mode).
+ */
+export function helperLoopOptions(mode?: HelperMode): LoopOptions {
   const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log });
   const handler = new SockoptHandler(enforcer, REGISTRY_REVISIONS, log, tableStore());
-  return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
+  const presence = mode?.kind === "stdio" ? new NetfilterPresence(SERVED_TABLE, log) : undefined;
+  const answer = (req: SockoptRequest) => {
+    presence?.touch(req);
+    return handler.handle(req);
+  };
+  return { answer, log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 
 async function runStdio(opts: LoopOptions): Promise<number> {
@@ -82,7 +91,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions();
+  const opts = helperLoopOptions(mode);
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);
