@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { IPT_F, IPT_INV } from "../../src/ir/types.ts";
-import { ACCEPT, DROP, RETURN, filterTable, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
+import {
+  ACCEPT, DROP, RETURN, dscpMatch, filterTable, icmpMatch, jump, lengthMatch, multiportMatch, tcpMatch, ttlMatch, udpMatch, type RuleSpec,
+} from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpHeader, udpHeader } from "./packets.ts";
 import { hostBpfUnavailable, loadHook, type CounterHits } from "./harness.ts";
 import { NetfilterPeer, PEER_ADDRESS } from "./netfilter-peer.ts";
@@ -35,6 +37,8 @@ const genRule = (targets: readonly string[]): fc.Arbitrary<GenRule> =>
       dport: optionalInv(fc.constantFrom(...PORTS)),
       syn: optionalInv(fc.constant(true)),
       icmp: optionalInv(fc.constantFrom<[number, number]>([8, -1], [0, -1], [3, 1])),
+      multiport: optionalInv(fc.constantFrom<[string, [number, number][]]>(["dports", [[53, 53], [80, 90]]], ["sports", [[1024, 65535]]], ["ports", [[80, 80], [85, 85]]])),
+      extra: fc.constantFrom("none", "none", "ttl-lt", "ttl-eq", "length", "!length", "dscp", "!dscp"),
       target: fc.constantFrom(...targets),
     })
     .map((c) => {
@@ -94,6 +98,32 @@ const genRule = (targets: readonly string[]): fc.Arbitrary<GenRule> =>
           words.push(c.proto === "!frag" ? "! -f" : "-f");
           break;
       }
+      if ((c.proto === "udp" || c.proto === "tcp") && c.multiport !== undefined) {
+        const [side, list] = c.multiport[0];
+        words.push("-m multiport", `${c.multiport[1] ? "! " : ""}--${side} ${list.map(([a, b]) => (a === b ? `${a}` : `${a}:${b}`)).join(",")}`);
+        const entries = list.map(([a, b]): number | [number, number] => (a === b ? a : [a, b]));
+        matches.push(multiportMatch(side === "sports" ? "source" : side === "dports" ? "destination" : "either", entries, c.multiport[1]));
+      }
+      switch (c.extra) {
+        case "ttl-lt":
+          words.push("-m ttl --ttl-lt 64");
+          matches.push(ttlMatch(2, 64));
+          break;
+        case "ttl-eq":
+          words.push("-m ttl --ttl-eq 1");
+          matches.push(ttlMatch(0, 1));
+          break;
+        case "length":
+        case "!length":
+          words.push(`-m length ${c.extra === "!length" ? "! " : ""}--length 30:40`);
+          matches.push(lengthMatch(30, 40, c.extra === "!length"));
+          break;
+        case "dscp":
+        case "!dscp":
+          words.push(`-m dscp ${c.extra === "!dscp" ? "! " : ""}--dscp 0x0a`);
+          matches.push(dscpMatch(0x0a, c.extra === "!dscp"));
+          break;
+      }
       words.push(`-j ${c.target}`);
       const target = { ACCEPT, DROP, RETURN, U: jump("U") }[c.target as "ACCEPT"]!;
       return { words: words.join(" "), spec: { src, dst, proto, flags, invflags, matches, target } as RuleSpec };
@@ -139,22 +169,30 @@ const genFrame: fc.Arbitrary<Uint8Array> = fc
     // netfilter, while we judge (and count) it for the datagram. Later fragments pass uncounted in both.
     frag: fc.constantFrom("none", "none", "none", "offset1", "later"),
     cut: fc.constantFrom(0, 0, 0, 3),
+    ttl: fc.constantFrom(1, 63, 64, 200),
+    tos: fc.constantFrom(0, 0x0a << 2, 0x0a << 2 | 1, 0x2e << 2),
+    pad: fc.constantFrom(0, 0, 8, 30),
   })
   .map((p) => {
     const l4 =
       p.kind === "udp" ? udpHeader(p.sport, p.dport) :
       p.kind === "tcp" ? tcpHeader(p.sport, p.dport, p.flags) :
       p.kind === "icmp" ? icmpHeader(...p.icmp) : new Uint8Array(12);
+    const body = new Uint8Array(l4.length + p.pad);
+    body.set(l4);
+    const payload = p.cut > 0 ? l4.subarray(0, l4.length - p.cut) : body;
     const proto = { udp: PROTO.UDP, tcp: PROTO.TCP, icmp: PROTO.ICMP, other: 47 }[p.kind];
     const fragOffset = { none: 0, offset1: 1, later: 5 }[p.frag];
     return ipv4Frame({
       src: p.src,
       dst: p.dst,
       proto,
-      payload: l4.subarray(0, l4.length - p.cut),
+      ttl: p.ttl,
+      tos: p.tos,
+      payload,
       fragOffset,
       moreFragments: p.frag !== "none",
-      trailer: new Uint8Array(Math.max(0, 60 - 14 - 20 - l4.length + p.cut)), // Ethernet minimum frame
+      trailer: new Uint8Array(Math.max(0, 60 - 14 - 20 - payload.length)), // Ethernet minimum frame
     });
   });
 
