@@ -24,6 +24,12 @@ export const if_freenameindex = libc.func("void if_freenameindex(if_nameindex *p
 /** unsigned int if_nametoindex(name): 0 when there is no such interface. */
 export const if_nametoindex = libc.func("unsigned int if_nametoindex(const char *ifname)");
 
+/** int socket(domain, type, protocol). */
+export const socket = libc.func("int socket(int domain, int type, int protocol)");
+
+/** int close(fd). */
+export const close = libc.func("int close(int fd)");
+
 /** CLONE_NEWNET: the nstype of a network namespace for setns. */
 export const CLONE_NEWNET = 0x40000000;
 

@@ -7,11 +7,9 @@
  * while it is down nothing passes it, and the interface signature notices when it comes up.
  */
 import { BpfError, type NetInterface } from "../bpf/index.ts";
-import { lastErrno, libc } from "../bpf/libc.ts";
+import { close, lastErrno, libc, socket } from "../bpf/libc.ts";
 
-const socket = libc.func("int socket(int domain, int type, int protocol)");
 const ioctl = libc.func("int ioctl(int fd, unsigned long request, _Inout_ uint8_t *ifreq)");
-const close = libc.func("int close(int fd)");
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;

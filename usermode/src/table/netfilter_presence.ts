@@ -6,13 +6,11 @@
  * to netfilter). The host-mode shim does the same in the caller's process.
  */
 import { inNetns } from "../bpf/netns.ts";
-import { libc } from "../bpf/libc.ts";
+import { close, libc, socket } from "../bpf/libc.ts";
 import { IPT_SO_GET, IPT_SO_SET } from "../ipt/abi.ts";
 import type { SockoptRequest } from "./sockopt_handler.ts";
 
-const socket = libc.func("int socket(int domain, int type, int protocol)");
 const getsockopt = libc.func("int getsockopt(int fd, int level, int optname, _Inout_ void *optval, _Inout_ uint32_t *optlen)");
-const close = libc.func("int close(int fd)");
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
