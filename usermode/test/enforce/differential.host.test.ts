@@ -91,15 +91,18 @@ const RANDOM_SEEDS = ((range: string) => {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 })(process.env.BPFILTER_DIFF_SEEDS ?? "1-8");
 
-/** 30 random packets from `seed`, with ports around the ones the random tables use. */
+/** 30 random packets from `seed`: ports, TCP flags, ttl, tos and lengths around what the random tables match. */
 function randomPackets(seed: number): PacketSpec[] {
   const random = prng(seed * 7919);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const ports = [22, 53, 80, 443, 1500, 5000, 5001, 6000, 8500, 9000, 40_500, 65_000];
   return Array.from({ length: 30 }, (): PacketSpec => {
     const [src, dst] = [pick(SOURCES), pick(LOCAL)];
+    const ip = { ttl: pick([64, 64, 5, 33, 1]), tos: pick([0, 0, 10 << 2, 46 << 2]), payload: pick([0, 12, 40, 100]) };
     const proto = pick(["udp", "tcp", "icmp"] as const);
-    return proto === "icmp" ? { proto, src, dst } : { proto, src, dst, sport: pick(ports), dport: pick(ports) };
+    if (proto === "icmp") return { proto, src, dst, ...ip };
+    if (proto === "udp") return { proto, src, dst, sport: pick(ports), dport: pick(ports), ...ip };
+    return { proto, src, dst, sport: pick(ports), dport: pick(ports), flags: pick([0x02, 0x12, 0x10, 0x04, 0x18, 0x03]), ...ip };
   });
 }
 

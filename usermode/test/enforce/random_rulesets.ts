@@ -1,7 +1,8 @@
 /**
  * Random filter tables in the compiled subset, as iptables-restore text, from a seed: addresses and
- * masks (some negated), protocols (some negated), tcp/udp ports and ranges, multiport, icmp types, a
- * user chain with RETURN, rules without a target, and random policies. Every choice is one an
+ * masks (some negated), protocols (some negated), tcp/udp ports and ranges, tcp flags, multiport,
+ * icmp types, length, ttl, dscp, comments, a user chain with RETURN, rules without a target, and
+ * random policies. Every choice is one an
  * iptables user can write, so native iptables-legacy-restore takes each table as it is.
  */
 
@@ -40,9 +41,14 @@ function rule(random: () => number, targets: readonly string[]): string {
         parts.push(`-m ${proto}`);
         if (chance(0.7)) parts.push(`${chance(0.25) ? "! " : ""}--dport ${pick(PORTS)}`);
         if (chance(0.3)) parts.push(`${chance(0.25) ? "! " : ""}--sport ${pick(PORTS)}`);
+        if (proto === "tcp" && chance(0.3)) parts.push(`${chance(0.25) ? "! " : ""}--tcp-flags ${pick(["SYN,ACK SYN", "ALL ACK", "RST RST", "SYN,FIN SYN,FIN", "ACK,PSH ACK"])}`);
       }
     }
   }
+  if (chance(0.15)) parts.push(`-m length ${chance(0.25) ? "! " : ""}--length ${pick(["0:40", "41:100", "60:65535", "40"])}`);
+  if (chance(0.1)) parts.push(`-m ttl ${pick(["--ttl-eq 64", "--ttl-lt 10", "--ttl-gt 32", "! --ttl-eq 1"])}`);
+  if (chance(0.1)) parts.push(`-m dscp ${chance(0.25) ? "! " : ""}--dscp ${pick(["0", "10", "46"])}`);
+  if (chance(0.1)) parts.push(`-m comment --comment r${Math.floor(random() * 100)}`);
   const target = pick(targets);
   if (target !== "") parts.push(`-j ${target}`);
   return parts.join(" ");

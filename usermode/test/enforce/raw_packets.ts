@@ -14,10 +14,18 @@ const AF_INET = 2;
 const SOCK_RAW = 3;
 const IPPROTO_RAW = 255;
 
-/** One packet to send: the IP addresses, the protocol and its ports (ICMP: none). */
+/** IP header fields a packet may set: ttl (default 64), tos (default 0), payload bytes after L4 (default 12 for UDP). */
+export interface IpFields {
+  readonly ttl?: number;
+  readonly tos?: number;
+  readonly payload?: number;
+}
+
+/** One packet to send: the IP addresses, the protocol and its ports (ICMP: none), TCP flags (default SYN). */
 export type PacketSpec =
-  | { readonly proto: "udp" | "tcp"; readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number }
-  | { readonly proto: "icmp"; readonly src: string; readonly dst: string };
+  | (IpFields & { readonly proto: "udp"; readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number })
+  | (IpFields & { readonly proto: "tcp"; readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number; readonly flags?: number })
+  | (IpFields & { readonly proto: "icmp"; readonly src: string; readonly dst: string });
 
 function addressBytes(address: string): number[] {
   return address.split(".").map(Number);
@@ -36,25 +44,25 @@ function l4Segment(spec: PacketSpec): { proto: number; segment: Uint8Array; chec
     return { proto: 1, segment, checksumAt: 2, pseudo: false };
   }
   if (spec.proto === "udp") {
-    const segment = new Uint8Array(8 + 12);
+    const segment = new Uint8Array(8 + (spec.payload ?? 12));
     const view = new DataView(segment.buffer);
     view.setUint16(0, spec.sport);
     view.setUint16(2, spec.dport);
     view.setUint16(4, segment.length);
     return { proto: 17, segment, checksumAt: 6, pseudo: true };
   }
-  const segment = new Uint8Array(20);
+  const segment = new Uint8Array(20 + (spec.payload ?? 0));
   const view = new DataView(segment.buffer);
   view.setUint16(0, spec.sport);
   view.setUint16(2, spec.dport);
   view.setUint32(4, 0x1000_0000);
   view.setUint8(12, 5 << 4); // data offset: 5 words
-  view.setUint8(13, 0x02); // SYN
+  view.setUint8(13, spec.flags ?? 0x02); // SYN unless told
   view.setUint16(14, 64_240);
   return { proto: 6, segment, checksumAt: 16, pseudo: true };
 }
 
-/** The IPv4 packet of `spec` (ttl 64), every checksum filled in. */
+/** The IPv4 packet of `spec`, every checksum filled in. */
 export function ipv4Packet(spec: PacketSpec): Uint8Array {
   const { proto, segment, checksumAt, pseudo } = l4Segment(spec);
   const src = addressBytes(spec.src);
@@ -66,9 +74,10 @@ export function ipv4Packet(spec: PacketSpec): Uint8Array {
   const packet = new Uint8Array(20 + segment.length);
   const view = new DataView(packet.buffer);
   view.setUint8(0, 0x45);
+  view.setUint8(1, spec.tos ?? 0);
   view.setUint16(2, packet.length);
   view.setUint16(4, 0x4242);
-  view.setUint8(8, 64);
+  view.setUint8(8, spec.ttl ?? 64);
   view.setUint8(9, proto);
   packet.set(src, 12);
   packet.set(dst, 16);
