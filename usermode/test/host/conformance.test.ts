@@ -8,6 +8,7 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MATCHES, TARGETS } from "../../src/ext/registry.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
@@ -16,7 +17,13 @@ import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
 import { readVectors, type RuleVector } from "./corpus.ts";
 import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
-const CORPUS = "/work/shared/conformance/iptables-extensions";
+/** shared/ sits beside the checkout (here and in CI); BPFILTER_CONFORMANCE_DIR overrides. */
+const CORPUS =
+  process.env.BPFILTER_CONFORMANCE_DIR ??
+  join(fileURLToPath(new URL("../../..", import.meta.url)), "..", "shared", "conformance", "iptables-extensions");
+if (!existsSync(CORPUS)) {
+  throw new Error(`conformance corpus not found at ${CORPUS}: shared/ must sit beside the checkout, or set BPFILTER_CONFORMANCE_DIR`);
+}
 /** The vectors the brief names, a file whose match is declined (the hand-over path), and every file of a registry extension. */
 const FILES = [
   ...new Set([

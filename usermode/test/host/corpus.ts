@@ -1,4 +1,4 @@
-/** Parses the iptables extensions/*.t rule vectors of /work/shared/conformance (IPv4 filter-table lines only). */
+/** Parses the iptables extensions/*.t rule vectors of shared/conformance (IPv4 filter-table lines only). */
 import { readFileSync } from "node:fs";
 
 /** One rule vector: append `rule` to `chain`; native netfilter decides the expected outcome. */
