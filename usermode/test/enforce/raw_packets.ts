@@ -19,6 +19,8 @@ export interface IpFields {
   readonly ttl?: number;
   readonly tos?: number;
   readonly payload?: number;
+  /** Makes the packet a fragment: offset in 8-byte units, and whether more fragments follow. */
+  readonly fragment?: { readonly offset: number; readonly more: boolean };
 }
 
 /** One packet to send: the IP addresses, the protocol and its ports (ICMP: none), TCP flags (default SYN). */
@@ -77,6 +79,7 @@ export function ipv4Packet(spec: PacketSpec): Uint8Array {
   view.setUint8(1, spec.tos ?? 0);
   view.setUint16(2, packet.length);
   view.setUint16(4, 0x4242);
+  if (spec.fragment !== undefined) view.setUint16(6, (spec.fragment.more ? 0x2000 : 0) | spec.fragment.offset);
   view.setUint8(8, spec.ttl ?? 64);
   view.setUint8(9, proto);
   packet.set(src, 12);
