@@ -235,6 +235,21 @@ COMMIT
     expect(forward.stdout).toMatch(/^\s+1\s+\d+ DROP .*udp dpt:5000$/m);
   });
 
+  it("with forwarding on, forwarded fragments are judged one by one, as netfilter's FORWARD does", async () => {
+    for (const bench of [native, bpf]) execFileSync("ip", ["netns", "exec", bench.nsB, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    const table = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -p udp -m udp --dport 5000 -j ACCEPT
+-A FORWARD -f -j ACCEPT
+COMMIT
+`;
+    const fragment = (dport: number, offset: number, more: boolean): PacketSpec =>
+      ({ proto: "udp", src: "10.77.0.1", dst: NOT_LOCAL, sport: 9, dport, payload: offset === 0 ? 16 : 0, fragment: { offset, more } });
+    await compare(table, [fragment(5000, 0, true), fragment(5000, 3, false), fragment(6000, 0, true), fragment(6000, 3, false)]);
+  });
+
   it.skip(FORWARDING_OFF_GAP, () => {});
 });
 
