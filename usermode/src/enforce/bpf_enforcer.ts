@@ -113,6 +113,7 @@ export class BpfEnforcer implements Enforcer {
       if ("declined" in usable) return { kind: "declined", reason: `netns ${netns.cookie}: ${usable.declined}` };
       const netifs = usable.attach;
       const ifindexByName = new Map(all.map((netif) => [netif.name, netif.ifindex]));
+      const started = performance.now();
       const compiled: CompiledProgram[] = [];
       for (const hook of ["ingress", "egress"] as const) {
         const program = this.compile(table, hook, { ifindexByName });
@@ -123,6 +124,7 @@ export class BpfEnforcer implements Enforcer {
       const current = this.enforced(netns.cookie, table.name);
       const pins = current?.pins ?? new TablePins(this.pinRoot, netns.cookie, table.name);
       pins.ensure();
+      const compiledAt = performance.now();
       const maps = createRuleCounterMaps(table);
       let programs: TablePrograms;
       try {
@@ -131,6 +133,7 @@ export class BpfEnforcer implements Enforcer {
         closeRuleCounterMaps(maps);
         throw error;
       }
+      const loadedAt = performance.now();
       let links: Map<number, BpfLink>;
       try {
         const ifindexes = netifs.map((netif) => netif.ifindex);
@@ -158,9 +161,11 @@ export class BpfEnforcer implements Enforcer {
       if (current !== undefined) this.close(current, false);
       const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: linkSignature(all) };
       this.tables.set(this.key(netns.cookie, table.name), entry);
+      const ms = (from: number, to: number) => `${Math.round(to - from)} ms`;
       this.log(
         `${where}: enforced: ingress ${ingress.text.length} insns (XDP), egress ${egress.text.length} insns (TC) ` +
-          `on ${netifs.map((netif) => netif.name).join(", ")}`,
+          `on ${netifs.map((netif) => netif.name).join(", ")}; compiled in ${ms(started, compiledAt)}, ` +
+          `verified in ${ms(compiledAt, loadedAt)}, attached and pinned in ${ms(loadedAt, performance.now())}`,
       );
       return replacedCounters === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters };
     } catch (error) {
