@@ -5,7 +5,7 @@
  * the verifier keeps a pending state for every extra branch to the next rule and refuses more
  * than 8192, so large rulesets need it.
  */
-import { and, exit, ja, jeq, jgt, jle, jne, ldx, mov, neg, or, rsh, sub, toBe, xor, type Reg } from "./asm/index.ts";
+import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, sub, toBe, xor, type Reg } from "./asm/index.ts";
 import type { MatchEmitter, RangeTest } from "../ext/types.ts";
 import { L4_COPY, REG, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
@@ -56,11 +56,12 @@ function bitOut(b: ProgramBuilder, t: RangeTest): void {
     b.emit(neg(BIT), rsh.imm(BIT, 63));
     return;
   }
-  if (t.max >= 0x8000_0000) throw new Error(`test of r${t.reg}: range ${t.min}..${t.max} reaches 2^31`);
   // v < min or v > max  <=>  ((v - min) | (max - v)) < 0 in 64-bit arithmetic on u32 values
+  // (imm is sign-extended: constants from 2^31 up are loaded with LD_IMM64)
   b.emit(mov.reg32(BIT, t.reg));
-  if (t.min !== 0) b.emit(sub.imm(BIT, t.min));
-  b.emit(mov.imm(TEMP, t.max), sub.reg(TEMP, t.reg));
+  if (t.min >= 0x8000_0000) b.emit(ldImm64(TEMP, t.min), sub.reg(BIT, TEMP));
+  else if (t.min !== 0) b.emit(sub.imm(BIT, t.min));
+  b.emit(t.max >= 0x8000_0000 ? ldImm64(TEMP, t.max) : mov.imm(TEMP, t.max), sub.reg(TEMP, t.reg));
   b.emit(or.reg(BIT, TEMP), rsh.imm(BIT, 63));
 }
 

@@ -11,6 +11,7 @@ import { comment } from "./comment.ts";
 import { length } from "./length.ts";
 import { ttl } from "./ttl.ts";
 import { dscp } from "./dscp.ts";
+import { iprange } from "./iprange.ts";
 import { standard } from "./standard.ts";
 import { error } from "./error.ts";
 
@@ -24,6 +25,7 @@ export const MATCHES: readonly MatchExtension[] = [
   length,
   ttl,
   dscp,
+  iprange,
 ];
 
 /** Every target the compiler knows (the standard target included, for revision queries). */

@@ -4,7 +4,7 @@
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
 
-/** "min <= value in reg <= max" (u32 values; for a range, min and max below 2^31). */
+/** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
 export interface RangeTest {
   readonly reg: Reg;
   readonly min: number;

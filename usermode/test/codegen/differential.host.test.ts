@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { IPT_F, IPT_INV } from "../../src/ir/types.ts";
 import {
-  ACCEPT, DROP, RETURN, dscpMatch, filterTable, icmpMatch, jump, lengthMatch, multiportMatch, tcpMatch, ttlMatch, udpMatch, type RuleSpec,
+  ACCEPT, DROP, RETURN, dscpMatch, filterTable, icmpMatch, iprangeMatch, jump, lengthMatch, multiportMatch, tcpMatch, ttlMatch, udpMatch,
+  type RuleSpec,
 } from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpHeader, udpHeader } from "./packets.ts";
 import { hostBpfUnavailable, loadHook, type CounterHits } from "./harness.ts";
@@ -38,7 +39,7 @@ const genRule = (targets: readonly string[]): fc.Arbitrary<GenRule> =>
       syn: optionalInv(fc.constant(true)),
       icmp: optionalInv(fc.constantFrom<[number, number]>([8, -1], [0, -1], [3, 1])),
       multiport: optionalInv(fc.constantFrom<[string, [number, number][]]>(["dports", [[53, 53], [80, 90]]], ["sports", [[1024, 65535]]], ["ports", [[80, 80], [85, 85]]])),
-      extra: fc.constantFrom("none", "none", "ttl-lt", "ttl-eq", "length", "!length", "dscp", "!dscp"),
+      extra: fc.constantFrom("none", "none", "ttl-lt", "ttl-eq", "length", "!length", "dscp", "!dscp", "iprange", "!iprange"),
       target: fc.constantFrom(...targets),
     })
     .map((c) => {
@@ -117,6 +118,11 @@ const genRule = (targets: readonly string[]): fc.Arbitrary<GenRule> =>
         case "!length":
           words.push(`-m length ${c.extra === "!length" ? "! " : ""}--length 30:40`);
           matches.push(lengthMatch(30, 40, c.extra === "!length"));
+          break;
+        case "iprange":
+        case "!iprange":
+          words.push(`-m iprange ${c.extra === "!iprange" ? "! " : ""}--src-range 10.1.0.0-192.0.2.3`);
+          matches.push(iprangeMatch(["10.1.0.0", "192.0.2.3", c.extra === "!iprange"]));
           break;
         case "dscp":
         case "!dscp":

@@ -178,3 +178,20 @@ export function ttlMatch(mode: number, ttl: number): MatchBlob {
 export function dscpMatch(dscp: number, invert = false): MatchBlob {
   return match("dscp", 2, (v) => { v.setUint8(0, dscp); v.setUint8(1, invert ? 1 : 0); });
 }
+
+/** -m iprange (struct xt_iprange_mtinfo, 68 bytes → 72, revision 1): "a.b.c.d-e.f.g.h" ranges. */
+export function iprangeMatch(src?: [string, string, boolean?], dst?: [string, string, boolean?]): MatchBlob {
+  const blob = match("iprange", 68, (v) => {
+    let flags = 0;
+    if (src) {
+      v.setUint32(0, ip4(src[0])); v.setUint32(16, ip4(src[1]));
+      flags |= 0x01 | (src[2] ? 0x10 : 0);
+    }
+    if (dst) {
+      v.setUint32(32, ip4(dst[0])); v.setUint32(48, ip4(dst[1]));
+      flags |= 0x02 | (dst[2] ? 0x20 : 0);
+    }
+    v.setUint8(64, flags);
+  });
+  return { ...blob, revision: 1 };
+}

@@ -18,6 +18,7 @@ import { XT_COMMENT_SIZE } from "../../src/ext/comment.ts";
 import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
 import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
 import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
+import { XT_IPRANGE_SIZE } from "../../src/ext/iprange.ts";
 
 const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_udp)", XT_UDP_SIZE],
@@ -36,6 +37,9 @@ const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_length_info)", XT_LENGTH_SIZE],
   ["sizeof(struct ipt_ttl_info)", IPT_TTL_SIZE],
   ["sizeof(struct xt_dscp_info)", XT_DSCP_SIZE],
+  ["sizeof(struct xt_iprange_mtinfo)", XT_IPRANGE_SIZE],
+  ["offsetof(struct xt_iprange_mtinfo, dst_max)", 48],
+  ["offsetof(struct xt_iprange_mtinfo, flags)", 64],
   ["ETH_HLEN", ETH.HLEN],
   ["offsetof(struct ethhdr, h_proto)", ETH.PROTO],
   ["offsetof(struct iphdr, tos)", IPH.TOS],
@@ -88,6 +92,7 @@ const SOURCE = `#include <stdio.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_length.h>
 #include <linux/netfilter/xt_dscp.h>
+#include <linux/netfilter/xt_iprange.h>
 #include <linux/netfilter_ipv4/ipt_ttl.h>
 int main(void) {
 ${PAIRS.map(([expr]) => `  printf("%ld\\n", (long)(${expr}));`).join("\n")}

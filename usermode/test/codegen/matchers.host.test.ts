@@ -4,7 +4,7 @@
 // Probes with later fragments state netfilter's FORWARD behaviour; on INPUT/OUTPUT they pass uncounted.
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  ACCEPT, CONTINUE, DROP, RETURN, commentMatch, dscpMatch, filterTable, goto, icmpMatch, jump, lengthMatch, multiportMatch,
+  ACCEPT, CONTINUE, DROP, RETURN, commentMatch, dscpMatch, filterTable, goto, icmpMatch, iprangeMatch, jump, lengthMatch, multiportMatch,
   tcpMatch, ttlMatch, udpMatch, type RuleSpec,
 } from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpFrame, tcpHeader, udpFrame, udpHeader } from "./packets.ts";
@@ -218,6 +218,25 @@ const CASES: readonly Case[] = [
       [ipv4Frame({ proto: PROTO.UDP, ttl: 101, payload: udpHeader(1, 2, new Uint8Array(40)) }), "drop", ["#1", "#2", "BIG#1"]],
       [ipv4Frame({ proto: PROTO.UDP, ttl: 42, payload: udpHeader(1, 2, new Uint8Array(40)) }), "accept", ["#1", "#2", "BIG#2"]],
       [ipv4Frame({ proto: PROTO.UDP, ttl: 4, payload: udpHeader(1, 2, new Uint8Array(40)) }), "drop", ["#1", "#2", "#3"]],
+    ],
+  },
+  {
+    name: "iprange --src-range and ! --dst-range, across 2^31",
+    rules: [
+      { matches: [iprangeMatch(["10.0.0.5", "10.0.0.9"])], target: DROP },
+      { matches: [iprangeMatch(["100.0.0.0", "190.0.0.0"], ["127.0.0.1", "127.0.0.1", true])], target: DROP },
+      { matches: [iprangeMatch(["192.0.2.0", "192.0.2.255"], ["127.0.0.0", "127.0.0.2"])], target: ACCEPT },
+      { matches: [iprangeMatch(["9.0.0.0", "1.0.0.0"], undefined)], target: DROP },
+    ],
+    policy: "drop",
+    probes: [
+      [udpFrame(1, 2, { src: "10.0.0.5" }), "drop", ["#1"]],
+      [udpFrame(1, 2, { src: "10.0.0.9" }), "drop", ["#1"]],
+      [udpFrame(1, 2, { src: "10.0.0.10" }), "drop", [":policy"]],
+      [udpFrame(1, 2, { src: "150.1.1.1", dst: "127.0.0.2" }), "drop", ["#2"]],
+      [udpFrame(1, 2, { src: "150.1.1.1" }), "drop", [":policy"]],
+      [udpFrame(1, 2, { src: "192.0.2.200", dst: "127.0.0.2" }), "accept", ["#3"]],
+      [udpFrame(1, 2, { src: "192.0.3.0", dst: "127.0.0.2" }), "drop", [":policy"]],
     ],
   },
   {

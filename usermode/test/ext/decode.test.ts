@@ -19,6 +19,7 @@ const dscp = findMatch("dscp", 0)!;
 const ttl = findMatch("ttl", 0)!;
 const length = findMatch("length", 0)!;
 const comment = findMatch("comment", 0)!;
+const iprange = findMatch("iprange", 1)!;
 
 describe("match decode", () => {
   it.each([
@@ -36,6 +37,7 @@ describe("match decode", () => {
     ["multiport, range without end", () => multiport.decode(bytes(48, (v) => { v.setUint8(1, 15); v.setUint8(32 + 14, 1); }), 1), /range at port 15 has no end/],
     ["dscp above 0x3f", () => dscp.decode(bytes(8, (v) => v.setUint8(0, 0x40)), 0), /dscp 64 exceeds 63/],
     ["comment, short", () => comment.decode(bytes(255), 0), /data is 255 bytes, expected 256/],
+    ["iprange, raw struct size", () => iprange.decode(bytes(68), 1), /match 'iprange': data is 68 bytes, expected 72/],
     ["standard, bad verdict", () => decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, -3, true))), /verdict -3 is not ACCEPT, DROP, RETURN or a jump/],
   ])("rejects %s", (_name, decode, message) => {
     expect(decode).toThrow(message);
@@ -50,6 +52,7 @@ describe("match decode", () => {
     ["ttl", () => ttl.describe(ttl.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 9); }), 0)), "-m ttl --ttl-gt 9"],
     ["length", () => length.describe(length.decode(bytes(8, (v) => { v.setUint16(0, 10, true); v.setUint16(2, 20, true); }), 0)), "-m length --length 10:20"],
     ["dscp", () => dscp.describe(dscp.decode(bytes(8, (v) => { v.setUint8(0, 0x2e); v.setUint8(1, 1); }), 0)), "-m dscp ! --dscp 0x2e"],
+    ["iprange", () => iprange.describe(iprange.decode(bytes(72, (v) => { v.setUint32(0, 0x0a000001); v.setUint32(16, 0x0a0000ff); v.setUint32(32, 0xc0000200); v.setUint32(48, 0xc0000201); v.setUint8(64, 0x23); }), 1)), "-m iprange --src-range 10.0.0.1-10.0.0.255 ! --dst-range 192.0.2.0-192.0.2.1"],
     ["comment", () => comment.describe(comment.decode(bytes(256, (v) => v.setUint8(0, 0x61)), 0)), '-m comment --comment "a"'],
   ])("decodes and describes %s", (_name, describeIt, text) => {
     expect(describeIt()).toBe(text);
