@@ -120,6 +120,30 @@ describe.skipIf(unavailable !== undefined)("INPUT/FORWARD split and interface ma
     probe(filterTable(FRAGMENT_TABLE), "FORWARD", mode, frame, outcome, hits);
   });
 
+  it.each(["fast", "compact"] as const)("-i on INPUT compares the XDP ingress device (%s mode)", (mode) => {
+    const table = filterTable({
+      INPUT: { rules: [{ in: "cgd0", proto: PROTO.UDP, target: DROP }, { in: "cg+", invflags: IPT_INV.VIA_IN, target: ACCEPT }] },
+    });
+    const prog = loadHook(table, "INPUT", ifindexByName, mode);
+    try {
+      const frame = udpFrame(1, 9, { dst: "192.0.2.1" });
+      const xdpMd = (ifindex: number): Uint8Array => {
+        const md = new Uint8Array(24); // struct xdp_md: data_end (= the frame's length) at 4, ingress_ifindex at 12
+        new DataView(md.buffer).setUint32(4, frame.length, true);
+        new DataView(md.buffer).setUint32(12, ifindex, true);
+        return md;
+      };
+      expect(prog.runWithContext(frame, xdpMd(ifindexByName.get("cgd0")!), NS_PATH)).toBe("drop");
+      expect(Object.keys(prog.takeCounters())).toEqual(["INPUT#1"]);
+      expect(prog.runWithContext(frame, xdpMd(ifindexByName.get("lo")!), NS_PATH)).toBe("accept");
+      expect(Object.keys(prog.takeCounters())).toEqual(["INPUT#2"]);
+      expect(prog.runWithContext(frame, xdpMd(ifindexByName.get("cgd1")!), NS_PATH)).toBe("accept");
+      expect(Object.keys(prog.takeCounters())).toEqual(["INPUT:policy"]);
+    } finally {
+      prog.close();
+    }
+  });
+
   it.each(inModes(OUTPUT_PROBES))("egress, %s mode: %s", (mode, _what, frame, outcome, hits) => {
     probe(filterTable(TABLE), "OUTPUT", mode, frame, outcome, hits);
   });

@@ -3,6 +3,9 @@
 import { compileHook, countersMapSpec, XDP_ACTION, TC_ACTION, type CompiledProgram } from "../../src/codegen/index.ts";
 import { createMap, inNetns, loadProgram, testRun, type BpfMap, type BpfProgram } from "../../src/bpf/index.ts";
 import type { Table } from "../../src/ir/types.ts";
+import koffi from "koffi";
+import { bpf_test_run_opts } from "../../src/bpf/abi.ts";
+import { bpf_prog_test_run_opts } from "../../src/bpf/libbpf.ts";
 
 /** The verdict a program returned, in iptables words. */
 export type Outcome = "accept" | "drop";
@@ -15,6 +18,8 @@ export interface LoadedHook {
   readonly program: CompiledProgram;
   /** Runs one frame (in the netns at netnsPath when given) and returns the verdict. */
   run(frame: Uint8Array, netnsPath?: string): Outcome;
+  /** Runs one frame with a context (struct __sk_buff or xdp_md bytes) passed as ctx_in, in netnsPath if given. */
+  runWithContext(frame: Uint8Array, ctx: Uint8Array, netnsPath?: string): Outcome;
   /** Nonzero counters, by slot name (see counterNames), then zeroes them. */
   takeCounters(): CounterHits;
   close(): void;
@@ -51,13 +56,35 @@ export function loadHook(
   const names = counterNames(table);
   const accept = program.progType === "xdp" ? XDP_ACTION.PASS : TC_ACTION.OK;
   const drop = program.progType === "xdp" ? XDP_ACTION.DROP : TC_ACTION.SHOT;
+  const outcomeOf = (retval: number): Outcome => {
+    if (retval === accept) return "accept";
+    if (retval === drop) return "drop";
+    throw new Error(`${hook} program returned ${retval}, neither accept (${accept}) nor drop (${drop})`);
+  };
   return {
     program,
     run(frame, netnsPath) {
       const retval = netnsPath === undefined ? testRun(prog, frame).retval : inNetns(netnsPath, () => testRun(prog, frame).retval);
-      if (retval === accept) return "accept";
-      if (retval === drop) return "drop";
-      throw new Error(`${hook} program returned ${retval}, neither accept (${accept}) nor drop (${drop})`);
+      return outcomeOf(retval);
+    },
+    runWithContext(frame, ctx, netnsPath) {
+      // bpf/ testRun takes no context yet: call libbpf directly (ctx_in is copied into the skb/xdp_buff).
+      const out = new Uint8Array(frame.length + 256);
+      const opts = {
+        sz: koffi.sizeof(bpf_test_run_opts),
+        data_in: frame,
+        data_size_in: frame.length,
+        data_out: out,
+        data_size_out: out.length,
+        ctx_in: ctx,
+        ctx_size_in: ctx.length,
+        repeat: 1,
+        retval: 0,
+      };
+      const call = (): number => bpf_prog_test_run_opts(prog.fd, opts);
+      const rc = netnsPath === undefined ? call() : inNetns(netnsPath, call);
+      if (rc !== 0) throw new Error(`bpf_prog_test_run_opts with a ${ctx.length}-byte context: ${rc}`);
+      return outcomeOf(opts.retval);
     },
     takeCounters() {
       const hits: CounterHits = {};

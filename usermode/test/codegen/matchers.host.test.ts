@@ -296,3 +296,22 @@ describe.skipIf(unavailable !== undefined).each(HOOKS_AND_MODES)("matchers on %s
     });
   });
 });
+
+describe.skipIf(unavailable !== undefined)("OUTPUT applies to locally generated packets only", () => {
+  it.each([
+    ["locally generated (ingress_ifindex 0)", 0, "drop", ["OUTPUT#1"]],
+    ["forwarded (ingress_ifindex set)", 1, "accept", []],
+  ] as const)("%s", (_what, ingressIfindex, outcome, hits) => {
+    const table = filterTable({ OUTPUT: { rules: [{ proto: PROTO.UDP, target: DROP }] } });
+    const prog = loadHook(table, "OUTPUT");
+    try {
+      const skb = new Uint8Array(192); // struct __sk_buff
+      new DataView(skb.buffer).setUint32(36, ingressIfindex, true); // ingress_ifindex
+      const frame = udpFrame(1, 2);
+      expect(prog.runWithContext(frame, skb)).toBe(outcome);
+      expect(prog.takeCounters()).toEqual(Object.fromEntries(hits.map((h) => [h, [1, totLen(frame)]])));
+    } finally {
+      prog.close();
+    }
+  });
+});
