@@ -29,7 +29,8 @@ import { checkExtensions } from "../table/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";
-import { linkSignature, netLinks, programInterfaces, type NetLink } from "./link_types.ts";
+import { linkSignature, netLinks, programInterfaces } from "./link_types.ts";
+import { netnsCookie } from "./netns_cookie.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -68,9 +69,21 @@ function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
   return new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
 }
 
-/** The interfaces of the netns at `path`, with their link types and states. */
-function netnsLinks(path: string): NetLink[] {
-  return inNetns(path, () => netLinks(interfaces()));
+const EINVAL = 22;
+
+/**
+ * Runs fn inside the netns of `netns` (entered by `path`), after checking that it is the netns the
+ * request names: /proc/<pid>/ns/net is the netns of the caller's main thread, not of the thread
+ * that called. Throws a BpfError (EINVAL) naming both cookies when they differ.
+ */
+function inCallerNetns<T>(netns: NetnsRef, path: string, fn: () => T): T {
+  return inNetns(path, () => {
+    const entered = netnsCookie();
+    if (entered !== netns.cookie) {
+      throw new BpfError(`setns('${path}')`, EINVAL, {}, `that is netns cookie ${entered}, the request names netns cookie ${netns.cookie}`);
+    }
+    return fn();
+  });
 }
 
 /** Program names, as `bpftool prog show` lists them. */
@@ -108,7 +121,7 @@ export class BpfEnforcer implements Enforcer {
     const path = this.netnsPath(netns);
     const where = `netns ${netns.cookie}: table ${table.name}`;
     try {
-      const all = netnsLinks(path);
+      const all = inCallerNetns(netns, path, () => netLinks(interfaces()));
       const usable = programInterfaces(all);
       if ("declined" in usable) return { kind: "declined", reason: `netns ${netns.cookie}: ${usable.declined}` };
       const netifs = usable.attach;
@@ -138,7 +151,7 @@ export class BpfEnforcer implements Enforcer {
       try {
         const ifindexes = netifs.map((netif) => netif.ifindex);
         const existing = current?.links ?? pinnedLinks(pins); // pinned ones: left by a first apply that did not finish
-        links = inNetns(path, () => attachPrograms(pins, existing, ifindexes, programs, current?.programs));
+        links = inCallerNetns(netns, path, () => attachPrograms(pins, existing, ifindexes, programs, current?.programs));
       } catch (error) {
         programs.ingress.close();
         programs.egress.close();
@@ -200,7 +213,7 @@ export class BpfEnforcer implements Enforcer {
     if (enforced === undefined) return undefined;
     const path = this.netnsPath(netns);
     try {
-      const all = netnsLinks(path);
+      const all = inCallerNetns(netns, path, () => netLinks(interfaces()));
       const now = linkSignature(all);
       if (enforced.interfaces === now) return enforced;
       if (enforced.table === undefined) {
@@ -208,7 +221,7 @@ export class BpfEnforcer implements Enforcer {
         if ("declined" in usable) throw new Error(`programs not attached to the new interfaces: ${usable.declined}`);
         const ifindexes = usable.attach.map((netif) => netif.ifindex);
         if (ifindexes.length === enforced.links.size && ifindexes.every((ifindex) => enforced.links.has(ifindex))) return enforced;
-        const links = inNetns(path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));
+        const links = inCallerNetns(netns, path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));
         const updated = { ...enforced, links, interfaces: now };
         this.tables.set(this.key(netns.cookie, tableName), updated);
         return updated;
@@ -232,7 +245,7 @@ export class BpfEnforcer implements Enforcer {
     const enforced = this.enforced(netns.cookie, tableName);
     if (enforced === undefined) return;
     try {
-      inNetns(this.netnsPath(netns), () => detachPrograms(enforced.pins, enforced.links));
+      inCallerNetns(netns, this.netnsPath(netns), () => detachPrograms(enforced.pins, enforced.links));
     } catch (error) {
       // The netns cannot be entered (its last process is gone): the XDP links still detach by fd.
       this.log(`netns ${netns.cookie}: table ${tableName}: release outside the netns: ${(error as Error).message}`);

@@ -10,6 +10,7 @@ import { attachedXdpProgId, ifindexOf, inNetns, isBpffs, programId } from "../..
 import { compileProgram } from "../../src/codegen/index.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { reapStalePins } from "../../src/enforce/stale_pins.ts";
+import { netnsCookie } from "../../src/enforce/netns_cookie.ts";
 import type { Table } from "../../src/ir/types.ts";
 import type { NetnsRef } from "../../src/table/enforcer.ts";
 import { createVethPair, type VethPair } from "../bpf/veth-pair.ts";
@@ -33,13 +34,14 @@ const POLICY_SLOT = dropProbe.chains[0]!.policyCounterIndex!;
 describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
   let pair: VethPair;
   const pinRoot = `/sys/fs/bpf/bpfilter-test-${process.pid}`;
-  const netns: NetnsRef = { cookie: 4242n, pid: 0 };
+  let netns: NetnsRef;
   const lines: string[] = [];
   const options = () => ({ pinRoot, netnsPath: () => pair.b.netnsPath, log: (line: string) => lines.push(line) });
   let enforcer: BpfEnforcer;
 
   beforeAll(() => {
     pair = createVethPair();
+    netns = { cookie: inNetns(pair.b.netnsPath, netnsCookie), pid: 0 };
     enforcer = new BpfEnforcer(options());
   });
   afterAll(() => {
@@ -62,7 +64,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     expect(counters).toHaveLength(dropProbe.entryCount);
     expect(counters[DROP_SLOT]!.packets).toBe(2n);
     expect(xdpProgOnB()).toBe(programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.ingress));
-    expect(existsSync(`${pinRoot}/4242/filter/xdp_${pair.b.ifindex}`)).toBe(true);
+    expect(existsSync(`${pinRoot}/${netns.cookie}/filter/xdp_${pair.b.ifindex}`)).toBe(true);
   });
 
   it("attaches to an interface created after apply at the next request, counters carried over", () => {
@@ -118,7 +120,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
   });
 
   it("adopts the pinned XDP links of a first apply that died before its counters were pinned", () => {
-    rmSync(`${pinRoot}/4242/filter/counters`); // what a helper killed in the middle of its first apply leaves
+    rmSync(`${pinRoot}/${netns.cookie}/filter/counters`); // what a helper killed in the middle of its first apply leaves
     enforcer = new BpfEnforcer(options());
     expect(enforcer.counters(netns, "filter")).toEqual([]);
     expect(enforcer.apply(netns, dropProbe)).toEqual({ kind: "ok" }); // not EBUSY: the links are updated
@@ -133,17 +135,17 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
       execFileSync("ip", ["-n", l3, "tuntap", "add", "mode", "tun", "bpfe_tun0"]);
       const tun = inNetns(`/run/netns/${l3}`, () => ifindexOf("bpfe_tun0"));
       const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${l3}` });
-      const l3netns = { cookie: 778n, pid: 0 };
+      const l3netns = { cookie: inNetns(`/run/netns/${l3}`, netnsCookie), pid: 0 };
       expect(other.apply(l3netns, dropProbe)).toEqual({ kind: "ok" });
       expect(inNetns(`/run/netns/${l3}`, () => [attachedXdpProgId(1) !== 0, attachedXdpProgId(tun)])).toEqual([true, 0]);
       execFileSync("ip", ["-n", l3, "link", "set", "bpfe_tun0", "up"]);
       expect(other.apply(l3netns, dropProbe)).toEqual({
         kind: "declined",
         reason:
-          "netns 778: interface bpfe_tun0 is up and has link type 65534, not Ethernet: the programs read an Ethernet header first and would misread its packets",
+          `netns ${l3netns.cookie}: interface bpfe_tun0 is up and has link type 65534, not Ethernet: the programs read an Ethernet header first and would misread its packets`,
       });
       other.release(l3netns, "filter");
-      expect(existsSync(`${pinRoot}/778`)).toBe(false);
+      expect(existsSync(`${pinRoot}/${l3netns.cookie}`)).toBe(false);
     } finally {
       execFileSync("ip", ["netns", "del", l3]);
     }
@@ -151,10 +153,12 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
 
   it("reaps the pins of a netns that is gone, and only those", async () => {
     const doomed = `bpfe-doomed-${process.pid}`;
+    let doomedCookie = 0n;
     execFileSync("ip", ["netns", "add", doomed]);
     try {
       const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${doomed}` });
-      expect(other.apply({ cookie: 777n, pid: 0 }, dropProbe)).toEqual({ kind: "ok" });
+      doomedCookie = inNetns(`/run/netns/${doomed}`, netnsCookie);
+      expect(other.apply({ cookie: doomedCookie, pid: 0 }, dropProbe)).toEqual({ kind: "ok" });
       expect(reapStalePins(pinRoot)).toEqual([]);
     } finally {
       execFileSync("ip", ["netns", "del", doomed]);
@@ -165,15 +169,23 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
       await new Promise((done) => setTimeout(done, 100));
       reaped = reapStalePins(pinRoot);
     }
-    expect(reaped).toEqual([`${pinRoot}/777/filter`]);
-    expect(existsSync(`${pinRoot}/777`)).toBe(false);
-    expect(existsSync(`${pinRoot}/4242/filter/counters`)).toBe(true);
+    expect(reaped).toEqual([`${pinRoot}/${doomedCookie}/filter`]);
+    expect(existsSync(`${pinRoot}/${doomedCookie}`)).toBe(false);
+    expect(existsSync(`${pinRoot}/${netns.cookie}/filter/counters`)).toBe(true);
+  });
+
+  it("refuses a netns whose cookie is not the one the request names (a thread of the caller moved)", () => {
+    const wrong = { cookie: netns.cookie + 1n, pid: 0 };
+    const decision = enforcer.apply(wrong, empty);
+    expect(decision).toMatchObject({ kind: "error", errno: 22 });
+    expect(decision.kind === "error" && decision.message).toContain(`that is netns cookie ${netns.cookie}, the request names netns cookie ${wrong.cookie}`);
+    expect(existsSync(`${pinRoot}/${wrong.cookie}`)).toBe(false);
   });
 
   it("release detaches every program and removes the pins", () => {
     enforcer.release(netns, "filter");
     expect(xdpProgOnB()).toBe(0);
-    expect(existsSync(`${pinRoot}/4242`)).toBe(false);
+    expect(existsSync(`${pinRoot}/${netns.cookie}`)).toBe(false);
     expect(enforcer.counters(netns, "filter")).toEqual([]);
   });
 });
