@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
-  add, and, arsh, assemble, atomicAdd, call, disassemble, div, exit, insn, ja, jeq, jge, jgt, jle, jlt, jne,
-  jset, jsge, jsgt, jsle, jslt, ldImm64, ldMapFd, ldx, lsh, mod, mov, mul, neg, neg32, or, parseProgram, rsh,
+  add, and, arsh, assemble, atomicAdd, call, disassemble, div, dropUnreachable, exit, insn, ja, jeq, jge, jgt, jle, jlt, jne,
+  jset, jsge, jsgt, jsle, jslt, ldImm64, ldMapFd, ldx, lsh, mod, mov, mul, neg, neg32, or, parseProgram, pendingBranchDepth, rsh,
   st, stx, sub, toBe, toLe, withLabel, xor, type Insn,
 } from "../../src/codegen/asm/index.ts";
 
@@ -167,5 +167,45 @@ describe("assembler: random programs", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("control flow: dropUnreachable and pendingBranchDepth", () => {
+  const L = (ins: Insn, label: string): Insn => withLabel(ins, label);
+
+  it("drops what no path reaches, with the labels it carries", () => {
+    const prog = [
+      jeq.imm(1, 0, "a"),
+      mov.imm(0, 1),
+      exit(),
+      mov.imm(0, 9), // after an exit, no label: unreachable
+      L(mov.imm(0, 2), "a"),
+      ja("c"),
+      L(mov.imm(0, 3), "b"), // only an unreachable jump would go here
+      L(exit(), "c"),
+    ];
+    const kept = dropUnreachable(prog);
+    expect(disassemble(assemble(kept).insns)).toEqual(["if r1 == 0 goto +2", "r0 = 1", "exit", "r0 = 2", "goto +0", "exit"]);
+  });
+
+  it("refuses raw branch offsets (they would break when code moves)", () => {
+    expect(() => dropUnreachable([jeq.imm(1, 0, 1), exit(), exit()])).toThrow(/raw offset/);
+  });
+
+  it.each([
+    // n rules "if fail goto next; exit": each pending state is taken at once
+    ["one branch per rule, short fall-through", 100, 1, 1],
+    // n rules with k fail branches each: k - 1 stay pending per rule, plus the one being taken
+    ["two branches per rule", 100, 2, 101],
+    ["three branches per rule", 50, 3, 101],
+  ] as const)("counts pending branch states: %s", (_name, rules, branches, depth) => {
+    const prog: Insn[] = [];
+    for (let r = 0; r < rules; r++) {
+      for (let b = 0; b < branches; b++) prog.push(b === 0 ? L(jne.imm(1, r, `next${r}`), `rule${r}`) : jne.imm(2, b, `next${r}`));
+      prog.push(mov.imm(0, 1), exit());
+      prog.push(L(mov.imm(3, 0), `next${r}`));
+    }
+    prog.push(mov.imm(0, 2), exit());
+    expect(pendingBranchDepth(prog)).toBe(depth);
   });
 });
