@@ -7,12 +7,11 @@
  * while it is down nothing passes it, and the interface signature notices when it comes up.
  */
 import { BpfError, type NetInterface } from "../bpf/index.ts";
-import { close, lastErrno, libc, socket } from "../bpf/libc.ts";
+import { lastErrno, libc } from "../bpf/libc.ts";
+import { withDgramSocket } from "./dgram_socket.ts";
 
 const ioctl = libc.func("int ioctl(int fd, unsigned long request, _Inout_ uint8_t *ifreq)");
 
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCGIFHWADDR = 0x8927;
 const IFNAMSIZ = 16;
@@ -39,23 +38,19 @@ export interface NetLink extends NetInterface {
 
 /** Link type and state of each interface; call inside the netns (bpf/ inNetns). */
 export function netLinks(netifs: readonly NetInterface[]): NetLink[] {
-  const fd = socket(AF_INET, SOCK_DGRAM, 0) as number;
-  if (fd < 0) throw new BpfError("socket(AF_INET, SOCK_DGRAM) for interface ioctls", lastErrno());
-  const ask = (name: string, request: number, what: string): DataView => {
-    const ifreq = new Uint8Array(IFREQ_SIZE);
-    ifreq.set(Buffer.from(name).subarray(0, IFNAMSIZ - 1));
-    if (ioctl(fd, request, ifreq) !== 0) throw new BpfError(`ioctl(${what}, '${name}')`, lastErrno());
-    return new DataView(ifreq.buffer);
-  };
-  try {
+  return withDgramSocket("interface ioctls", (fd) => {
+    const ask = (name: string, request: number, what: string): DataView => {
+      const ifreq = new Uint8Array(IFREQ_SIZE);
+      ifreq.set(Buffer.from(name).subarray(0, IFNAMSIZ - 1));
+      if (ioctl(fd, request, ifreq) !== 0) throw new BpfError(`ioctl(${what}, '${name}')`, lastErrno());
+      return new DataView(ifreq.buffer);
+    };
     return netifs.map((netif) => ({
       ...netif,
       type: ask(netif.name, SIOCGIFHWADDR, "SIOCGIFHWADDR").getUint16(IFNAMSIZ, true), // ifr_hwaddr.sa_family
       up: (ask(netif.name, SIOCGIFFLAGS, "SIOCGIFFLAGS").getUint16(IFNAMSIZ, true) & IFF_UP) !== 0,
     }));
-  } finally {
-    close(fd);
-  }
+  });
 }
 
 /** The interfaces the programs go on, or why the netns cannot be enforced (see the file comment). */

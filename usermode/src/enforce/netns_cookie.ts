@@ -5,26 +5,19 @@
  */
 import { BpfError } from "../bpf/index.ts";
 import { lastErrno, libc } from "../bpf/libc.ts";
+import { withDgramSocket } from "./dgram_socket.ts";
 
-const socket = libc.func("int socket(int domain, int type, int protocol)");
 const getsockopt = libc.func("int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)");
-const close = libc.func("int close(int fd)");
 
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
 const SOL_SOCKET = 1;
 const SO_NETNS_COOKIE = 71;
 
 /** The cookie of the calling thread's netns; call inside the netns (bpf/ inNetns). */
 export function netnsCookie(): bigint {
-  const fd = socket(AF_INET, SOCK_DGRAM, 0) as number;
-  if (fd < 0) throw new BpfError("socket(AF_INET, SOCK_DGRAM) for SO_NETNS_COOKIE", lastErrno());
-  try {
+  return withDgramSocket("SO_NETNS_COOKIE", (fd) => {
     const cookie = new Uint8Array(8);
     const length = Uint32Array.of(8);
     if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, length) !== 0) throw new BpfError("getsockopt(SO_NETNS_COOKIE)", lastErrno());
     return new DataView(cookie.buffer).getBigUint64(0, true);
-  } finally {
-    close(fd);
-  }
+  });
 }
