@@ -108,7 +108,11 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
   it("a restarted enforcer takes the table over from the pins, counters included, and swaps in place", () => {
     const before = xdpProgOnB();
     enforcer = new BpfEnforcer(options()); // the old one's fds stay open: what matters is that the pins are found
+    // An interface that came while no helper ran gets the pinned programs at the first request.
+    execFileSync("ip", ["-n", pair.b.netns, "link", "add", "bpfe_late2", "type", "veth", "peer", "name", "bpfe_late3"]);
     expect(enforcer.counters(netns, "filter")[DROP_SLOT]!.packets).toBe(14n);
+    const late = inNetns(pair.b.netnsPath, () => ifindexOf("bpfe_late2"));
+    expect(inNetns(pair.b.netnsPath, () => attachedXdpProgId(late))).toBe(before);
     const decision = enforcer.apply(netns, empty);
     expect(decision.kind).toBe("ok");
     if (decision.kind !== "ok") return;
