@@ -70,6 +70,7 @@ function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
 }
 
 const EINVAL = 22;
+const EACCES = 13;
 
 /**
  * Runs fn inside the netns of `netns` (entered by `path`), after checking that it is the netns the
@@ -91,6 +92,9 @@ export const PROGRAM_NAME = { ingress: "bpfilter_in", egress: "bpfilter_out" } a
 
 /** The positive errno of a BpfError or a Node system error; other errors are not expected here. */
 function errnoOf(error: unknown): number | undefined {
+  // The verifier's EACCES would read "Permission denied (you must be root)" in iptables: a table
+  // whose program the verifier refuses is an invalid table, as netfilter would say.
+  if (error instanceof BpfError && error.errno === EACCES && error.call.startsWith("bpf_prog_load")) return EINVAL;
   if (error instanceof BpfError) return error.errno;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const errno = code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
