@@ -68,7 +68,12 @@ export function programInterfaces(links: readonly NetLink[]): { readonly attach:
   return { attach };
 }
 
-/** The interfaces of a netns as one comparable string (a change means: look again). */
+/**
+ * The interfaces of a netns as one comparable string (a change means: apply again). Up or down
+ * only counts for the devices it decides about (neither Ethernet nor IPv6-only), so that an
+ * Ethernet link going down and up does not recompile the table.
+ */
 export function linkSignature(links: readonly NetLink[]): string {
-  return links.map((link) => `${link.name}:${link.ifindex}:${link.type}:${link.up ? "up" : "down"}`).sort().join(" ");
+  const state = (link: NetLink) => (ETHERNET_LINK_TYPES.has(link.type) || IPV6_ONLY_LINK_TYPES.has(link.type) ? "" : link.up ? ":up" : ":down");
+  return links.map((link) => `${link.name}:${link.ifindex}:${link.type}${state(link)}`).sort().join(" ");
 }
