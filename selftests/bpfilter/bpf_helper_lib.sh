@@ -4,7 +4,8 @@
 # `make helper`) and put the module parameters back at exit.
 
 BPFILTER_PARAMS=/sys/module/bpfilter/parameters
-BPF_HELPER=$REPO_DIR/build/helper/bpfilter-helper
+# The helper to test: the repository's build, or $BPFILTER_HELPER (e.g. from a kernel tree).
+BPF_HELPER=${BPFILTER_HELPER:-$REPO_DIR/build/helper/bpfilter-helper}
 ORIG_HELPER=
 ORIG_TIMEOUT=
 ORIG_HELLO_TIMEOUT=
