@@ -39,6 +39,16 @@ done
 dmesg_since_mark | grep -q "did not answer seq [0-9]* within $TIMEOUT_MS ms" ||
 	fail "no 'did not answer ... within $TIMEOUT_MS ms' line in dmesg"
 
+# iptables itself fails with the errno, just as fast
+start=$(now_ms)
+timeout 120 iptables-legacy -w -L -n > /dev/null 2> "$WORK_DIR/iptables.err" &&
+	fail "iptables -L succeeded through a helper that never answers"
+took=$(($(now_ms) - start))
+note "iptables -L: $(head -n 1 "$WORK_DIR/iptables.err") after $took ms"
+grep -q "timed out" "$WORK_DIR/iptables.err" || fail "iptables -L did not report a timeout"
+[ "$took" -le $((2 * TIMEOUT_MS + SLACK_MS)) ] ||
+	fail "iptables -L took $took ms, limit $((2 * TIMEOUT_MS + SLACK_MS)) ms"
+
 # the kernel stays responsive: a working helper serves iptables at once
 use_working_helper
 timeout 60 iptables-legacy -w -L -n > /dev/null ||
