@@ -23,6 +23,11 @@ export class ProgramBuilder {
     }
   }
 
+  /** Instructions emitted so far. */
+  get size(): number {
+    return this.insns.length;
+  }
+
   /** Puts a label on the next instruction emitted. */
   place(label: string): void {
     this.pending.push(label);

@@ -1,7 +1,7 @@
 /** The rule counters: one per-CPU array "counters", key u32 counter index, value {u64 packets, u64 bytes}. */
-import { add, call, exit, jne, ldMapFd, ldx, mov, st, stx } from "./asm/index.ts";
+import { add, call, exit, ja, jne, ldMapFd, ldx, mov, st, stx, toBe } from "./asm/index.ts";
 import type { Table } from "../ir/types.ts";
-import { HELPER, REG, STACK } from "./layout.ts";
+import { HELPER, IPH, REG, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
 
 /** Name of the counters map in mapRefs. */
@@ -42,12 +42,73 @@ export function emitCount(b: ProgramBuilder, index: number, unreachableCode: num
     exit(),
   );
   b.place(found);
+  emitAddCounts(b);
+}
+
+/**
+ * Final verdicts count on shared tails: a rule puts its counter index in r1 and jumps to the tail
+ * of its verdict. One map lookup site per tail instead of one per rule: with a helper call in every
+ * rule, the 6.18 verifier took 35 s for 4000 rules; with shared tails, well under a second. A fresh
+ * copy of the tails is emitted (jumped over) when the last one falls out of jump range.
+ */
+export class VerdictTails {
+  private labels: { accept: string; drop: string } | undefined;
+  private emittedAt = 0;
+
+  constructor(private readonly codes: { readonly accept: number; readonly drop: number }) {}
+
+  /** Makes sure a copy of the tails lies within reach of the code emitted next (call between rules). */
+  reachFrom(b: ProgramBuilder): void {
+    if (this.labels !== undefined && b.size - this.emittedAt < TAIL_REACH) return;
+    const over = b.label("after_tails");
+    this.labels = { accept: b.label("count_accept"), drop: b.label("count_drop") };
+    this.emittedAt = b.size;
+    b.emit(ja(over));
+    for (const verdict of ["accept", "drop"] as const) {
+      b.place(this.labels[verdict]);
+      emitCountFromR1(b, this.codes[verdict]);
+    }
+    b.place(over);
+  }
+
+  /** Emits: count counters[index] and return the verdict's code (through the nearest tail). */
+  countAndReturn(b: ProgramBuilder, index: number, verdict: "accept" | "drop"): void {
+    if (this.labels === undefined) throw new Error("countAndReturn before reachFrom");
+    b.emit(mov.imm(1, index), ja(this.labels[verdict]));
+  }
+}
+
+/** Instructions after a tail copy within which rules still jump back to it (well inside s16). */
+const TAIL_REACH = 8000;
+
+/** The tail: counters[r1] += {1, tot_len}; return code (also when the lookup, impossibly, fails). */
+function emitCountFromR1(b: ProgramBuilder, code: number): void {
+  const found = b.label("tail_counter");
+  b.emit(
+    stx("u32", 10, STACK.COUNTER_KEY, 1),
+    ldMapFd(1, COUNTERS_MAP),
+    mov.reg(2, 10),
+    add.imm(2, STACK.COUNTER_KEY),
+    call(HELPER.MAP_LOOKUP_ELEM),
+    jne.imm(0, 0, found),
+    mov.imm(0, code),
+    exit(),
+  );
+  b.place(found);
+  emitAddCounts(b);
+  b.emit(mov.imm(0, code), exit());
+}
+
+/** r0 = counter value: packets += 1, bytes += tot_len. */
+function emitAddCounts(b: ProgramBuilder): void {
   b.emit(
     ldx("u64", 1, 0, 0),
     add.imm(1, 1),
     stx("u64", 0, 0, 1),
     ldx("u64", 1, 0, 8),
-    add.reg(1, REG.totLen),
+    ldx("u16", 2, REG.iph, IPH.TOT_LEN),
+    toBe(2, 16),
+    add.reg(1, 2),
     stx("u64", 0, 8, 1),
   );
 }

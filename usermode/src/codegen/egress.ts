@@ -9,7 +9,7 @@ import type { Table } from "../ir/types.ts";
 import { HELPER, MAX_HEADER_BYTES, REG, SK_BUFF } from "./layout.ts";
 import { emitFrameCheckSkb, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain } from "./rules.ts";
-import { emitReturn } from "./counters.ts";
+import { emitReturn, VerdictTails } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
 import { emitSkipLaterFragments, emitTransportPrologue } from "./transport.ts";
 import type { BuildOptions } from "./ingress.ts";
@@ -62,6 +62,7 @@ export function buildEgress(table: Table, options: BuildOptions): ProgramBuilder
       devices: { in: { kind: "none" }, out: { kind: "ctx", off: SK_BUFF.IFINDEX } },
       ifindexByName: options.ifindexByName,
       mode: options.mode,
+      tails: new VerdictTails({ accept: TC_ACTION.OK, drop: TC_ACTION.SHOT }),
     },
     table.chains.find((c) => c.hook === "OUTPUT"),
   );

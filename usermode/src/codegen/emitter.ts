@@ -7,7 +7,8 @@
  */
 import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, sub, toBe, xor, type Reg } from "./asm/index.ts";
 import type { MatchEmitter, RangeTest } from "../ext/types.ts";
-import { L4_COPY, REG, STACK } from "./layout.ts";
+import { IPH, REG, TRANSPORT } from "./layout.ts";
+import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
 
 /**
@@ -109,7 +110,6 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
   };
   return {
     ipHeader: REG.iph,
-    totLen: REG.totLen,
     emit: (...insns) => b.emit(...insns),
     never,
     requireAll(tests, invert) {
@@ -153,17 +153,25 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
       }
     },
     transportHeader(bytes, hotdropAtFragmentOne) {
-      if (bytes < 1 || bytes > L4_COPY) throw new Error(`transportHeader: ${bytes} bytes; the prologue copies 1..${L4_COPY}`);
-      b.emit(ldx("u32", 1, 10, STACK.FRAG_OFFSET));
+      if (bytes < 1 || bytes > TRANSPORT.MAX_BYTES) throw new Error(`transportHeader: ${bytes} bytes; 1..${TRANSPORT.MAX_BYTES} are known`);
+      emitLoadFragmentOffset(b, 1);
       if (hotdropAtFragmentOne) hotdropIfIn({ reg: 1, min: 1, max: 1 });
       this.requireAll([{ reg: 1, min: 0, max: 0 }], false);
-      b.emit(ldx("u32", 1, 10, STACK.L4_LEN));
+      b.emit(mov.reg32(1, TRANSPORT.facts), and.imm32(1, 0xffff));
       hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
     },
     loadTransport(size, reg, off) {
-      if (off < 0 || off + (size === "u16" ? 2 : 1) > L4_COPY) throw new Error(`loadTransport: offset ${off} beyond the ${L4_COPY} copied bytes`);
-      b.emit(ldx(size, reg, 10, STACK.L4_BYTES + off));
-      if (size === "u16") b.emit(toBe(reg, 16));
+      if (size === "u8" && off === TRANSPORT.TCP_FLAGS_OFFSET) {
+        b.emit(mov.reg(reg, TRANSPORT.facts), rsh.imm(reg, TRANSPORT.FLAGS_SHIFT));
+        return;
+      }
+      if (off < 0 || off + (size === "u16" ? 2 : 1) > 4) throw new Error(`loadTransport: ${size} at ${off}: only the first 4 bytes and the TCP flags are known`);
+      b.emit(mov.reg32(reg, TRANSPORT.firstWord));
+      if (off > 0) b.emit(rsh.imm32(reg, off * 8));
+      b.emit(size === "u16" ? toBe(reg, 16) : and.imm32(reg, 0xff));
+    },
+    loadTotalLength(reg) {
+      b.emit(ldx("u16", reg, REG.iph, IPH.TOT_LEN), toBe(reg, 16));
     },
     finish() {
       if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));

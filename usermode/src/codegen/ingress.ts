@@ -7,7 +7,7 @@ import type { Table } from "../ir/types.ts";
 import { AF_INET, FIB, FIB_RET, HELPER, IPH, REG, STACK, XDP_MD } from "./layout.ts";
 import { emitFrameCheckXdp, emitIpv4Header } from "./ipv4.ts";
 import { emitBuiltinChain, type ChainContext } from "./rules.ts";
-import { emitReturn } from "./counters.ts";
+import { emitReturn, VerdictTails } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
 import { emitSkipLaterFragments, emitTransportPrologue } from "./transport.ts";
 import type { EmitMode } from "./emitter.ts";
@@ -83,6 +83,7 @@ export function buildIngress(table: Table, options: BuildOptions): ProgramBuilde
     devices: { in: { kind: "ctx", off: XDP_MD.INGRESS_IFINDEX }, out: { kind: "stack", off: STACK.OUT_IFINDEX } },
     ifindexByName: options.ifindexByName,
     mode: options.mode,
+    tails: new VerdictTails(codes),
   };
   const inputCtx: ChainContext = {
     ...forwardCtx,

@@ -1,7 +1,8 @@
 /** Code for struct ipt_ip (ip_tables.c ip_packet_match): addresses, interfaces, protocol, fragments. */
 import { and, ldx } from "./asm/index.ts";
 import { IPT_F, IPT_INV, type IpHeaderMatch } from "../ir/types.ts";
-import { IPH, STACK } from "./layout.ts";
+import { IPH } from "./layout.ts";
+import { emitLoadFragmentOffset } from "./transport.ts";
 import { emitIfaceMatch, type IfindexSource } from "./iface.ts";
 import type { RuleEmitter } from "./emitter.ts";
 
@@ -37,7 +38,7 @@ function emitFragment(em: RuleEmitter, ip: IpHeaderMatch): void {
     if (invert) em.never();
     return;
   }
-  em.emit(ldx("u32", 1, 10, STACK.FRAG_OFFSET));
+  emitLoadFragmentOffset(em, 1);
   em.requireAll([{ reg: 1, min: 0, max: 0 }], !invert); // -f: offset != 0; ! -f: offset == 0
 }
 

@@ -4,16 +4,36 @@
  */
 import type { Reg } from "./asm/index.ts";
 
-/** Registers that live across the whole program (callee-saved, so helper calls keep them). */
+/**
+ * Registers that live across the whole program (callee-saved, so helper calls keep them). Rules
+ * read no stack slot written by the prologue: the 6.18 verifier's cost for such reads grows with
+ * the number of states since the write, which made large tables load quadratically slowly.
+ */
 export const REG = {
   /** The program context (xdp_md or __sk_buff). */
   ctx: 6 as Reg,
   /** Packet pointer to the IPv4 header, checked for 20 bytes. */
   iph: 7 as Reg,
-  /** iph->tot_len in host order: the byte count netfilter adds to counters. */
+  /** Prologue: iph->tot_len in host order. Rules: transport facts, see TRANSPORT. */
   totLen: 8 as Reg,
-  /** Packet end (data_end). */
+  /** Prologue: packet end (data_end). Rules: the first 4 transport header bytes, see TRANSPORT. */
   dataEnd: 9 as Reg,
+} as const;
+
+/**
+ * What the transport prologue leaves for the rules: in r8 the transport length (bits 0-15, tot_len
+ * - ihl * 4), the fragment offset (bits 16-28) and the TCP flags byte (bits 32-39, when 20 bytes
+ * are there); in r9 the first 4 transport bytes as loaded (zero when the packet has fewer).
+ */
+export const TRANSPORT = {
+  facts: 8 as Reg,
+  firstWord: 9 as Reg,
+  FRAG_SHIFT: 16,
+  FLAGS_SHIFT: 32,
+  /** Transport bytes a rule can ask for: a TCP header without options. */
+  MAX_BYTES: 20,
+  /** Offset of the flags byte in struct tcphdr. */
+  TCP_FLAGS_OFFSET: 13,
 } as const;
 
 /** Ethernet header length and its EtherType offset. */
@@ -69,16 +89,9 @@ export const STACK = {
   COUNTER_KEY: -68,
   /** u32 output ifindex of a forwarded packet (from the FIB lookup). */
   OUT_IFINDEX: -72,
-  /** u32 bytes of the IP packet after the IP header: tot_len - ihl * 4. */
-  L4_LEN: -76,
-  /** u32 fragment offset (host order, in 8-byte units). */
-  FRAG_OFFSET: -80,
-  /** The first 20 bytes of the transport header as far as the packet holds them, zero-padded (24 bytes). */
-  L4_BYTES: -104,
 } as const;
 
-/** How many transport header bytes the prologue copies to STACK.L4_BYTES (a TCP header without options). */
-export const L4_COPY = 20;
+
 
 /** AF_INET. */
 export const AF_INET = 2;

@@ -4,9 +4,9 @@
  */
 import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
-import type { Chain, Rule, Table } from "../ir/types.ts";
+import type { Chain, Rule, Table, Verdict } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
-import { emitCount, emitReturn } from "./counters.ts";
+import { emitCount, emitReturn, type VerdictTails } from "./counters.ts";
 import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
 import type { ProgramBuilder } from "./builder.ts";
@@ -25,6 +25,8 @@ export interface ChainContext {
   readonly devices: HookDevices;
   readonly ifindexByName: ReadonlyMap<string, number> | undefined;
   readonly mode: EmitMode;
+  /** The shared "count and return" tails of final verdicts. */
+  readonly tails: VerdictTails;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -61,29 +63,35 @@ function findChain(ctx: ChainContext, name: string, where: string): Chain {
   return chain;
 }
 
+/** The verdict of a rule's target: final (counted on a shared tail) or what to do next. */
+function targetVerdict(rule: Rule, where: string): "accept" | "drop" | "continue" | Verdict {
+  const target = rule.target;
+  if (target.kind === "verdict") return target.verdict;
+  const ext = findTarget(target.name, target.revision);
+  if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
+  return withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
+}
+
 function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: string, callers: readonly string[]): void {
   const { b } = ctx;
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
+  ctx.tails.reachFrom(b);
   const next = b.label(`${chain.name}_${index + 1}_next`);
   emitMatches(ctx, rule, where, next);
-  emitCount(b, rule.counterIndex, ctx.codes.drop);
-  const target = rule.target;
-  if (target.kind === "ext") {
-    const ext = findTarget(target.name, target.revision);
-    if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
-    const verdict = withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
-    if (verdict !== "continue") emitReturn(b, ctx.codes[verdict]);
+  const verdict = targetVerdict(rule, where);
+  const final = typeof verdict === "string" ? verdict : verdict.kind;
+  if (final === "accept" || final === "drop") {
+    ctx.tails.countAndReturn(b, rule.counterIndex, final);
   } else {
-    const v = target.verdict;
-    if (v.kind === "accept" || v.kind === "drop") emitReturn(b, ctx.codes[v.kind]);
-    else if (v.kind === "return") b.emit(ja(returnTo));
-    else {
-      if (callers.includes(v.chain) || v.chain === chain.name) {
-        throw new DeclineError(`${where}: ${v.kind} to chain '${v.chain}' loops back`);
+    emitCount(b, rule.counterIndex, ctx.codes.drop);
+    if (typeof verdict !== "string" && verdict.kind === "return") b.emit(ja(returnTo));
+    if (typeof verdict !== "string" && (verdict.kind === "jump" || verdict.kind === "goto")) {
+      if (callers.includes(verdict.chain) || verdict.chain === chain.name) {
+        throw new DeclineError(`${where}: ${verdict.kind} to chain '${verdict.chain}' loops back`);
       }
-      const callee = findChain(ctx, v.chain, where);
-      emitChainBody(ctx, callee, v.kind === "jump" ? next : returnTo, [...callers, chain.name]);
+      const callee = findChain(ctx, verdict.chain, where);
+      emitChainBody(ctx, callee, verdict.kind === "jump" ? next : returnTo, [...callers, chain.name]);
     }
   }
   b.place(next);
@@ -105,6 +113,11 @@ export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): v
   const policy = b.label(`${chain.name}_policy`);
   emitChainBody(ctx, chain, policy, []);
   b.place(policy);
-  if (chain.policyCounterIndex !== undefined) emitCount(b, chain.policyCounterIndex, ctx.codes.drop);
-  emitReturn(b, ctx.codes[chain.policy ?? "accept"]);
+  const verdict = chain.policy ?? "accept";
+  if (chain.policyCounterIndex === undefined) {
+    emitReturn(b, ctx.codes[verdict]);
+    return;
+  }
+  ctx.tails.reachFrom(b);
+  ctx.tails.countAndReturn(b, chain.policyCounterIndex, verdict);
 }

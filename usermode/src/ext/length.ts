@@ -22,7 +22,8 @@ export const length = defineMatch<LengthMatch>({
     return { min: view.getUint16(0, true), max: view.getUint16(2, true), invert: view.getUint8(4) !== 0 };
   },
   emit(em, m) {
-    requireRange(em, em.totLen, m); // the same u16 range test as port_match
+    em.loadTotalLength(1);
+    requireRange(em, 1, m); // the same u16 range test as port_match
   },
   describe: (m) => `-m length ${m.invert ? "! " : ""}--length ${m.min === m.max ? m.min : `${m.min}:${m.max}`}`,
 });

@@ -15,13 +15,11 @@ export interface RangeTest {
  * What a match extension emits through. An extension loads the values it tests into r1 and r2
  * and states its tests with requireAll/requireAny; the compiler chooses how to branch (one
  * branch per test, or one per rule when the verifier's branch budget is tight). r0 and r3-r5
- * belong to the compiler; r6-r9 to the program.
+ * belong to the compiler; r6-r9 to the program. Extensions do not touch the stack.
  */
 export interface MatchEmitter {
   /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
   readonly ipHeader: Reg;
-  /** Register holding iph->tot_len in host order (what length_mt compares). */
-  readonly totLen: Reg;
   /** Appends instructions (loads and ALU into r1/r2; no jumps). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */
@@ -36,8 +34,10 @@ export interface MatchEmitter {
    * after the IP header within tot_len hotdrop (skb_header_pointer failing). bytes <= 20.
    */
   transportHeader(bytes: number, hotdropAtFragmentOne: boolean): void;
-  /** reg = transport header byte (u8) or big-endian u16 in host order at off (< 20). */
+  /** reg = transport header byte (u8) or big-endian u16 in host order at off: bytes 0-3 and TCP flags (13). */
   loadTransport(size: "u8" | "u16", reg: Reg, off: number): void;
+  /** reg = iph->tot_len in host order (what length_mt compares). */
+  loadTotalLength(reg: Reg): void;
 }
 
 /** A match extension: one file of ext/, one line of the registry. */

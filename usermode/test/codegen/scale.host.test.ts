@@ -37,11 +37,21 @@ describe.skipIf(unavailable !== undefined)("large rulesets", () => {
     }
   });
 
-  it("switches to guarded mode (one branch per rule to the next) when fast mode is too branchy", { timeout: 60_000 }, () => {
-    const result = compileHook(filterTable({ INPUT: { rules: rules(4000) } }), "INPUT");
-    expect(result.declined).not.toBe(true);
+  it("switches to guarded mode when fast mode is too branchy, and loads 4000 rules", { timeout: 60_000 }, () => {
+    const n = 4000;
+    const table = filterTable({ INPUT: { rules: rules(n) } });
+    const result = compileHook(table, "INPUT");
     const text = result.declined === true ? [] : result.text;
     expect(text.filter((l) => l.startsWith("if r5 != 0 goto")).length).toBeGreaterThan(3000);
+    const prog = loadHook(table, "INPUT");
+    try {
+      expect(prog.run(tcpFrame(1, n - 1))).toBe("drop");
+      expect(prog.takeCounters()).toEqual({ [`INPUT#${n - 1}`]: [1, 40] });
+      expect(prog.run(udpFrame(1, 2))).toBe("accept");
+      expect(prog.takeCounters()).toEqual({ "INPUT:policy": [1, 32] });
+    } finally {
+      prog.close();
+    }
   });
 
   it("declines what even compact mode leaves too branchy, naming the limit", { timeout: 60_000 }, () => {
