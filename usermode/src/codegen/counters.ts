@@ -30,9 +30,14 @@ export function countersMapSpec(table: Table): CountersMapSpec {
  * once instead of keeping it pending while it walks the rest of the rules.
  */
 export function emitCount(b: ProgramBuilder, index: number, unreachableCode: number): void {
+  b.emit(st("u32", 10, STACK.COUNTER_KEY, index));
+  emitLookupAndAdd(b, unreachableCode);
+}
+
+/** With the key stored at STACK.COUNTER_KEY: look the counter up and add this packet to it. */
+function emitLookupAndAdd(b: ProgramBuilder, unreachableCode: number): void {
   const found = b.label("counter");
   b.emit(
-    st("u32", 10, STACK.COUNTER_KEY, index),
     ldMapFd(1, COUNTERS_MAP),
     mov.reg(2, 10),
     add.imm(2, STACK.COUNTER_KEY),
@@ -42,7 +47,16 @@ export function emitCount(b: ProgramBuilder, index: number, unreachableCode: num
     exit(),
   );
   b.place(found);
-  emitAddCounts(b);
+  b.emit(
+    ldx("u64", 1, 0, 0),
+    add.imm(1, 1),
+    stx("u64", 0, 0, 1),
+    ldx("u64", 1, 0, 8),
+    ldx("u16", 2, REG.iph, IPH.TOT_LEN),
+    toBe(2, 16),
+    add.reg(1, 2),
+    stx("u64", 0, 8, 1),
+  );
 }
 
 /**
@@ -83,34 +97,9 @@ const TAIL_REACH = 8000;
 
 /** The tail: counters[r1] += {1, tot_len}; return code (also when the lookup, impossibly, fails). */
 function emitCountFromR1(b: ProgramBuilder, code: number): void {
-  const found = b.label("tail_counter");
-  b.emit(
-    stx("u32", 10, STACK.COUNTER_KEY, 1),
-    ldMapFd(1, COUNTERS_MAP),
-    mov.reg(2, 10),
-    add.imm(2, STACK.COUNTER_KEY),
-    call(HELPER.MAP_LOOKUP_ELEM),
-    jne.imm(0, 0, found),
-    mov.imm(0, code),
-    exit(),
-  );
-  b.place(found);
-  emitAddCounts(b);
+  b.emit(stx("u32", 10, STACK.COUNTER_KEY, 1));
+  emitLookupAndAdd(b, code);
   b.emit(mov.imm(0, code), exit());
-}
-
-/** r0 = counter value: packets += 1, bytes += tot_len. */
-function emitAddCounts(b: ProgramBuilder): void {
-  b.emit(
-    ldx("u64", 1, 0, 0),
-    add.imm(1, 1),
-    stx("u64", 0, 0, 1),
-    ldx("u64", 1, 0, 8),
-    ldx("u16", 2, REG.iph, IPH.TOT_LEN),
-    toBe(2, 16),
-    add.reg(1, 2),
-    stx("u64", 0, 8, 1),
-  );
 }
 
 /** Emits: return code; exit. */
