@@ -52,17 +52,39 @@ function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
 /**
  * Builds the program in fast mode (a branch per test), and again in guarded then compact mode
  * (fewer branches, more instructions run per packet) while the verifier would keep too many
- * branches pending; declines when even compact is too branchy.
+ * branches pending. When only compact fits, as many leading rules as the budget allows stay
+ * guarded. Declines when even compact is too branchy.
  */
 function build(table: Table, hook: AttachPoint, options: CompileOptions): Insn[] {
   const builder = hook === "ingress" ? buildIngress : buildEgress;
-  let depth = 0;
-  for (const mode of options.mode === undefined ? (["fast", "guarded", "compact"] as const) : [options.mode]) {
-    const insns = builder(table, { ...options, mode }).finish();
-    depth = pendingBranchDepth(insns);
-    if (depth <= MAX_PENDING_BRANCHES) return insns;
+  const attempt = (mode: EmitMode, guardedRules = 0): { insns: Insn[]; depth: number } => {
+    const insns = builder(table, { ...options, mode, guardedRules }).finish();
+    return { insns, depth: pendingBranchDepth(insns) };
+  };
+  if (options.mode !== undefined) {
+    const forced = attempt(options.mode);
+    if (forced.depth <= MAX_PENDING_BRANCHES) return forced.insns;
+    throw tooBranchy(hook, forced.depth);
   }
-  throw new DeclineError(
+  const fast = attempt("fast");
+  if (fast.depth <= MAX_PENDING_BRANCHES) return fast.insns;
+  const guarded = attempt("guarded");
+  if (guarded.depth <= MAX_PENDING_BRANCHES) return guarded.insns;
+  const compact = attempt("compact");
+  if (compact.depth > MAX_PENDING_BRANCHES) throw tooBranchy(hook, compact.depth);
+  // Guarded rules cost about (guarded - compact) / rules pending states each: keep the leading ones.
+  const rules = table.chains.reduce((n, c) => n + c.rules.length, 0);
+  const perRule = Math.max(1e-6, (guarded.depth - compact.depth) / Math.max(1, rules));
+  let guardedRules = Math.floor(((MAX_PENDING_BRANCHES - compact.depth) / perRule) * 0.9);
+  for (let tries = 0; tries < 3 && guardedRules > 0; tries++, guardedRules = Math.floor(guardedRules * 0.8)) {
+    const mixed = attempt("compact", guardedRules);
+    if (mixed.depth <= MAX_PENDING_BRANCHES) return mixed.insns;
+  }
+  return compact.insns;
+}
+
+function tooBranchy(hook: AttachPoint, depth: number): DeclineError {
+  return new DeclineError(
     `${hook} program: the verifier would keep ${depth} branches pending, more than the kernel's 8192 ` +
       "(BPF_COMPLEXITY_LIMIT_JMP_SEQ): too many rules or jumps into user chains for one program",
   );

@@ -12,7 +12,7 @@ import { emitBuiltinChain } from "./rules.ts";
 import { emitReturn, VerdictTails } from "./counters.ts";
 import { ProgramBuilder } from "./builder.ts";
 import { emitSkipLaterFragments, emitTransportPrologue } from "./transport.ts";
-import type { BuildOptions } from "./ingress.ts";
+import { ruleModes, type BuildOptions } from "./ingress.ts";
 
 /** TC action codes the program returns. */
 export const TC_ACTION = { OK: 0, SHOT: 2 } as const;
@@ -61,7 +61,7 @@ export function buildEgress(table: Table, options: BuildOptions): ProgramBuilder
       codes: { accept: TC_ACTION.OK, drop: TC_ACTION.SHOT },
       devices: { in: { kind: "none" }, out: { kind: "ctx", off: SK_BUFF.IFINDEX } },
       ifindexByName: options.ifindexByName,
-      mode: options.mode,
+      mode: ruleModes(options),
       tails: new VerdictTails({ accept: TC_ACTION.OK, drop: TC_ACTION.SHOT }),
     },
     table.chains.find((c) => c.hook === "OUTPUT"),

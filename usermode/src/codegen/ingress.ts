@@ -43,6 +43,15 @@ function emitFibLookup(b: ProgramBuilder): void {
 export interface BuildOptions {
   readonly ifindexByName?: ReadonlyMap<string, number>;
   readonly mode: EmitMode;
+  /** With mode "compact": emit the first this many rules guarded (faster per packet) and the rest compact. */
+  readonly guardedRules?: number;
+}
+
+/** The per-rule mode function of BuildOptions. */
+export function ruleModes(options: BuildOptions): () => EmitMode {
+  let rules = 0;
+  const guarded = options.guardedRules ?? 0;
+  return () => (options.mode === "compact" && rules++ < guarded ? "guarded" : options.mode);
 }
 
 /**
@@ -82,7 +91,7 @@ export function buildIngress(table: Table, options: BuildOptions): ProgramBuilde
     codes,
     devices: { in: { kind: "ctx", off: XDP_MD.INGRESS_IFINDEX }, out: { kind: "stack", off: STACK.OUT_IFINDEX } },
     ifindexByName: options.ifindexByName,
-    mode: options.mode,
+    mode: ruleModes(options),
     tails: new VerdictTails(codes),
   };
   const inputCtx: ChainContext = {

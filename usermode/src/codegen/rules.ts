@@ -24,7 +24,8 @@ export interface ChainContext {
   readonly codes: VerdictCodes;
   readonly devices: HookDevices;
   readonly ifindexByName: ReadonlyMap<string, number> | undefined;
-  readonly mode: EmitMode;
+  /** The emit mode of each rule, asked once per rule in emission order. */
+  readonly mode: () => EmitMode;
   /** The shared "count and return" tails of final verdicts. */
   readonly tails: VerdictTails;
 }
@@ -35,7 +36,7 @@ export function ruleWhere(chain: Chain, index: number): string {
 }
 
 function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode);
+  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode());
   emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);

@@ -54,6 +54,23 @@ describe.skipIf(unavailable !== undefined)("large rulesets", () => {
     }
   });
 
+  it("keeps the leading rules guarded and folds the rest (compact) for 10000 rules, and loads them", { timeout: 120_000 }, () => {
+    const n = 10_000;
+    const table = filterTable({ INPUT: { rules: rules(n) } });
+    const prog = loadHook(table, "INPUT");
+    try {
+      const text = prog.program.text;
+      // A guarded rule branches on its first test (-p); a compact one folds it ("w3 ^= 6").
+      const guardBranches = text.filter((l) => /^if w1 != (6|17) goto/.test(l)).length;
+      expect(guardBranches).toBeGreaterThan(1000);
+      expect(guardBranches).toBeLessThan(n);
+      expect(prog.run(tcpFrame(1, n - 1))).toBe("drop");
+      expect(prog.takeCounters()).toEqual({ [`INPUT#${n - 1}`]: [1, 40] });
+    } finally {
+      prog.close();
+    }
+  });
+
   it("declines what even compact mode leaves too branchy, naming the limit", { timeout: 60_000 }, () => {
     // Every jump into a user chain keeps its "next rule" state pending while the verifier walks the chain.
     const jumps = Array.from({ length: 8100 }, (_, i): RuleSpec => ({ src: `10.${(i >> 8) & 255}.${i & 255}.0/24`, target: jump("U") }));
