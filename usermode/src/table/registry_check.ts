@@ -9,6 +9,7 @@ import { IPT_INV } from "../ir/types.ts";
 import { Errno } from "../ipt/abi.ts";
 import { isContinueTarget } from "../ipt/table_to_ir.ts";
 import { findMatch, findTarget, matchRevisions, targetRevisions } from "../ext/registry.ts";
+import { UnsupportedFeature } from "../ext/types.ts";
 import type { Decision } from "./enforcer.ts";
 import type { ExtensionRevisions } from "./revisions.ts";
 
@@ -19,6 +20,21 @@ export const REGISTRY_REVISIONS: ExtensionRevisions = {
     return known.length > 0 ? known : undefined;
   },
 };
+
+/**
+ * Decodes an extension's data: a feature of a known extension that the compiler does not
+ * implement (e.g. tcp --tcp-option) declines, so netfilter enforces it as it would natively;
+ * data netfilter itself would refuse is EINVAL.
+ */
+function decodeProblem(decode: () => unknown, where: string): Decision | undefined {
+  try {
+    decode();
+    return undefined;
+  } catch (err) {
+    if (err instanceof UnsupportedFeature) return { kind: "declined", reason: `${where}: ${err.message}` };
+    return { kind: "error", errno: Errno.EINVAL, message: `${where}: ${(err as Error).message}` };
+  }
+}
 
 /** The registry's verdict on a table: ok, declined (with the rule and extension named), or EINVAL. */
 export function checkExtensions(table: Table): Decision {
@@ -31,21 +47,15 @@ export function checkExtensions(table: Table): Decision {
         if (ext.proto !== 0 && (rule.ip.proto !== ext.proto || (rule.ip.invflags & IPT_INV.PROTO) !== 0)) {
           return { kind: "error", errno: Errno.EINVAL, message: `${where}: match '${m.name}' is only valid for protocol ${ext.proto}` };
         }
-        try {
-          ext.decode(m.data, m.revision);
-        } catch (err) {
-          return { kind: "error", errno: Errno.EINVAL, message: `${where}: ${(err as Error).message}` };
-        }
+        const bad = decodeProblem(() => ext.decode(m.data, m.revision), where);
+        if (bad) return bad;
       }
       if (rule.target.kind === "ext" && !isContinueTarget(rule.target)) {
         const t = rule.target;
         const ext = findTarget(t.name, t.revision);
         if (ext === undefined) return { kind: "declined", reason: `${where}: target '${t.name}' revision ${t.revision} is not supported` };
-        try {
-          ext.decode(t.data, t.revision);
-        } catch (err) {
-          return { kind: "error", errno: Errno.EINVAL, message: `${where}: ${(err as Error).message}` };
-        }
+        const bad = decodeProblem(() => ext.decode(t.data, t.revision), where);
+        if (bad) return bad;
       }
     }
   }
