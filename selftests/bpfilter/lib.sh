@@ -21,7 +21,9 @@ log() { echo "$*"; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs $1 (apt-get install $2)"; }
-need_bin() { [ -x "$SELFTEST_BIN/$1" ] || fail "$SELFTEST_BIN/$1 missing: run make selftests-build"; }
+need_bin() {
+	[ -x "$SELFTEST_BIN/$1" ] || fail "$SELFTEST_BIN/$1 missing: run make selftests-build"
+}
 
 # A pair of network namespaces $NS_A (10.11.0.1) and $NS_B (10.11.0.2) joined by a veth pair.
 NS_A=bpft-a-$$

@@ -53,19 +53,32 @@ int main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'f': from_ns = optarg; break;
-		case 't': to_ns = optarg; break;
-		case 'a': to = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'c': count = atoi(optarg); break;
-		case 'w': wait_ms = atoi(optarg); break;
+		case 'f':
+			from_ns = optarg;
+			break;
+		case 't':
+			to_ns = optarg;
+			break;
+		case 'a':
+			to = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'c':
+			count = atoi(optarg);
+			break;
+		case 'w':
+			wait_ms = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "udp_flow: unknown option %s\n", argv[optind - 1]);
 			return 1;
 		}
 	}
 	if (!from_ns || !to_ns || !to || port <= 0 || port > 65535 || count <= 0) {
-		fprintf(stderr, "usage: udp_flow --from-ns PATH --to-ns PATH --to ADDR --port N --count N [--wait-ms N]\n");
+		fprintf(stderr, "usage: udp_flow --from-ns PATH --to-ns PATH --to ADDR\n"
+			"                --port N --count N [--wait-ms N]\n");
 		return 1;
 	}
 	addr.sin_port = htons(port);
