@@ -37,6 +37,18 @@ describe("tools/vm on the built kernel", () => {
     expect(r.status).toBe(0);
   });
 
+  it("keeps a working directory below /tmp visible, though the guest mounts tmpfs there", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfvm-cwd-"));
+    try {
+      writeFileSync(join(dir, "marker"), "seen from the guest\n");
+      const r = spawnSync(join(REPO, "tools/vm"), ["--", "sh", "-c", 'pwd; cat marker'], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+      expect(r.stdout).toBe(`${dir}\nseen from the guest\n`);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 255 with the cause when the guest kernel panics", () => {
     const r = vm(["--timeout", "60", "--", "sh", "-c", "echo c > /proc/sysrq-trigger; sleep 100"]);
     expect(r.status).toBe(255);

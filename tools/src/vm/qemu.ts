@@ -58,6 +58,7 @@ export function runQemu(opts: VmOptions): Promise<VmResult> {
     "no_timer_check",
     `bpfvm.dir=${dir}`,
     `bpfvm.nonce=${nonce}`,
+    `bpfvm.repo=${REPO}`,
     opts.append,
   ].join(" ");
   const args = [
