@@ -18,6 +18,15 @@ help:
 	@echo "make helper   bundle the helper: build/helper/bpfilter-helper (pinned node + esbuild bundle)"
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
 	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
+	@echo ""
+	@echo "the kernel developer's workflow (README: Working on the series):"
+	@echo "make kernel-edit      a git tree of base + series in build/kernel-edit, to edit with git"
+	@echo "make kernel-export    write its commits back to kernel/patches/ and series"
+	@echo "make series V=N       format vN with a cover letter into build/series/vN/"
+	@echo "make checkpatch [V=N] checkpatch.pl --strict, one row per patch"
+	@echo "make series-check     build after every patch (W=1 on touched files), selftests on the last"
+	@echo "make send [V=N]       git send-email --dry-run to bpf@ (SEND=1 CONFIRM=yes sends)"
+	@echo "make fastloop         time one-line edit -> export -> kernel -> one selftest"
 
 setup:
 	@tools/setup-npm

@@ -21,6 +21,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   bc: "kernel build",
   cpio: "kernel build",
   "xz-utils": "unpacks linux-source",
+  lz4: "compresses the kernel image (CONFIG_KERNEL_LZ4)",
   "libelf-dev": "kernel build",
   "libssl-dev": "kernel build",
   "libbpf1": "the helper loads programs through libbpf",
