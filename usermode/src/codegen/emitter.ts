@@ -67,7 +67,7 @@ function bitOut(b: ProgramBuilder, t: RangeTest): void {
 }
 
 /** A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode. */
-export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode): RuleEmitter {
+export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode, forwarded = false): RuleEmitter {
   let accUsed = false;
   let tests = 0;
   /** The mode of the next test: guarded branches on the first one only. */
@@ -110,6 +110,7 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
   };
   return {
     ipHeader: REG.iph,
+    forwarded,
     emit: (...insns) => b.emit(...insns),
     never,
     requireAll(tests, invert) {

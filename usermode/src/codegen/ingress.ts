@@ -93,10 +93,12 @@ export function buildIngress(table: Table, options: BuildOptions): ProgramBuilde
     ifindexByName: options.ifindexByName,
     mode: ruleModes(options),
     tails: new VerdictTails(codes),
+    forwarded: true,
   };
   const inputCtx: ChainContext = {
     ...forwardCtx,
     devices: { in: { kind: "ctx", off: XDP_MD.INGRESS_IFINDEX }, out: { kind: "none" } },
+    forwarded: false,
   };
   const emitForward = (): void => {
     b.place(forward);

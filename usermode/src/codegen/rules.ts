@@ -28,6 +28,8 @@ export interface ChainContext {
   readonly mode: () => EmitMode;
   /** The shared "count and return" tails of final verdicts. */
   readonly tails: VerdictTails;
+  /** FORWARD: the packet is seen after ip_forward decremented its TTL (MatchEmitter.forwarded). */
+  readonly forwarded?: boolean;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -36,7 +38,7 @@ export function ruleWhere(chain: Chain, index: number): string {
 }
 
 function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode());
+  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode(), ctx.forwarded === true);
   emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);

@@ -1,5 +1,5 @@
 /** The ttl match (xt_hl.c, struct ipt_ttl_info): the IP TTL ==, !=, < or > a value. */
-import { ldx } from "../codegen/asm/index.ts";
+import { add, ldx } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct ipt_ttl_info): u8 mode, u8 ttl. */
@@ -30,6 +30,8 @@ export const ttl = defineMatch<TtlMatch>({
       return;
     }
     em.emit(ldx("u8", 1, em.ipHeader, IPH_TTL));
+    // FORWARD: ip_forward decrements the TTL before the hook (the program passes ttl <= 1 unjudged).
+    if (em.forwarded) em.emit(add.imm(1, -1));
     em.requireAll([{ reg: 1, min: range[0]!, max: range[1]! }], m.mode === "ne");
   },
   describe: (m) => `-m ttl --ttl-${m.mode} ${m.ttl}`,

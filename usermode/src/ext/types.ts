@@ -20,6 +20,8 @@ export interface RangeTest {
 export interface MatchEmitter {
   /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
   readonly ipHeader: Reg;
+  /** The rule is in FORWARD (or a chain called from it): netfilter sees the TTL after ip_forward decremented it. */
+  readonly forwarded: boolean;
   /** Appends instructions (loads and ALU into r1/r2; no jumps). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */
