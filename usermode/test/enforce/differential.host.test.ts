@@ -92,12 +92,12 @@ const RANDOM_SEEDS = ((range: string) => {
 })(process.env.BPFILTER_DIFF_SEEDS ?? "1-8");
 
 /** 30 random packets from `seed`: ports, TCP flags, ttl, tos and lengths around what the random tables match. */
-function randomPackets(seed: number): PacketSpec[] {
+function randomPackets(seed: number, destinations: readonly string[] = LOCAL): PacketSpec[] {
   const random = prng(seed * 7919);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const ports = [22, 53, 80, 443, 1500, 5000, 5001, 6000, 8500, 9000, 40_500, 65_000];
   return Array.from({ length: 30 }, (): PacketSpec => {
-    const [src, dst] = [pick(SOURCES), pick(LOCAL)];
+    const [src, dst] = [pick(SOURCES), pick(destinations)];
     const ip = { ttl: pick([64, 64, 5, 33, 1]), tos: pick([0, 0, 10 << 2, 46 << 2]), payload: pick([0, 12, 40, 100]) };
     const proto = pick(["udp", "tcp", "icmp"] as const);
     if (proto === "icmp") return { proto, src, dst, ...ip };
@@ -249,6 +249,13 @@ COMMIT
       ({ proto: "udp", src: "10.77.0.1", dst: NOT_LOCAL, sport: 9, dport, payload: offset === 0 ? 16 : 0, fragment: { offset, more } });
     await compare(table, [fragment(5000, 0, true), fragment(5000, 3, false), fragment(6000, 0, true), fragment(6000, 3, false)]);
   });
+
+  for (const seed of process.env.BPFILTER_DIFF_SEEDS === undefined ? RANDOM_SEEDS.slice(0, 4) : RANDOM_SEEDS) {
+    it(`with forwarding on, random table with FORWARD rules and packets to forward, seed ${seed}: same counters`, async () => {
+      for (const bench of [native, bpf]) execFileSync("ip", ["netns", "exec", bench.nsB, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+      await compare(randomRuleset(1000 + seed, true), randomPackets(1000 + seed, [...LOCAL, NOT_LOCAL, NOT_LOCAL]), false);
+    });
+  }
 
   it.skip(FORWARDING_OFF_GAP, () => {});
 });

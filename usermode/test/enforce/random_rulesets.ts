@@ -19,7 +19,7 @@ export function prng(seed: number): () => number {
 }
 
 const SOURCES = ["10.77.0.5/32", "10.77.0.0/24", "10.78.0.0/16", "10.0.0.0/8", "10.77.0.4/30", "10.78.0.1/32"];
-const DESTINATIONS = ["10.77.0.2/32", "10.78.0.2/32", "10.78.0.0/24", "10.77.0.0/25"];
+const DESTINATIONS = ["10.77.0.2/32", "10.78.0.2/32", "10.78.0.0/24", "10.77.0.0/25", "10.77.0.9/32"];
 const PORTS = ["53", "80", "443", "5000:5001", "1000:2000", "22", "8000:9000", "40000:65535"];
 
 /** One random rule (without "-A CHAIN"); `targets` are the targets allowed in its chain. */
@@ -54,14 +54,15 @@ function rule(random: () => number, targets: readonly string[]): string {
   return parts.join(" ");
 }
 
-/** A random filter table from `seed`, as iptables-restore reads it. */
-export function randomRuleset(seed: number): string {
+/** A random filter table from `seed`, as iptables-restore reads it; `forward` adds FORWARD rules and policy. */
+export function randomRuleset(seed: number, forward = false): string {
   const random = prng(seed);
   const policy = () => (random() < 0.3 ? "DROP" : "ACCEPT");
-  const lines = ["*filter", `:INPUT ${policy()} [0:0]`, ":FORWARD ACCEPT [0:0]", `:OUTPUT ${random() < 0.15 ? "DROP" : "ACCEPT"} [0:0]`, ":u1 - [0:0]"];
+  const lines = ["*filter", `:INPUT ${policy()} [0:0]`, `:FORWARD ${forward ? policy() : "ACCEPT"} [0:0]`, `:OUTPUT ${random() < 0.15 ? "DROP" : "ACCEPT"} [0:0]`, ":u1 - [0:0]"];
   for (let i = 0; i < 10; i++) lines.push(`-A INPUT ${rule(random, ["ACCEPT", "DROP", "DROP", "u1", ""])}`.trimEnd());
   for (let i = 0; i < 4; i++) lines.push(`-A u1 ${rule(random, ["ACCEPT", "DROP", "RETURN", ""])}`.trimEnd());
   for (let i = 0; i < 3; i++) lines.push(`-A OUTPUT ${rule(random, ["ACCEPT", "DROP", ""])}`.trimEnd());
+  if (forward) for (let i = 0; i < 5; i++) lines.push(`-A FORWARD ${rule(random, ["ACCEPT", "DROP", "u1", ""])}`.trimEnd());
   lines.push("COMMIT", "");
   return lines.join("\n");
 }
