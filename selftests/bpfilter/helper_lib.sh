@@ -88,21 +88,28 @@ fake_helper() {
 	echo "$wrapper"
 }
 
-# Point the kernel at a helper for a happy path: the real one if it is
-# built, else the fake that declines everything (netfilter then serves
-# iptables). The real one runs Node, whose cold start under an emulated
-# CPU takes seconds: give it the time (the defaults are restored at exit).
-use_working_helper() {
-	local real="$SELFTEST_DIR/../../build/helper/bpfilter-helper"
+# Point the kernel at the fake helper that declines everything, so that
+# netfilter serves iptables, with the default timeouts: for checks that the
+# kernel recovered, which must not depend on the real helper.
+use_decline_helper() {
+	set_timeout_ms "$ORIG_TIMEOUT"
+	set_hello_timeout_ms "$ORIG_HELLO_TIMEOUT"
+	set_helper "$(fake_helper decline)"
+}
+
+# Point the kernel at the real helper if it is built (for an end-to-end
+# happy path), else at the declining fake; $BPFILTER_HELPER overrides
+# where the real one is. It runs Node, whose cold start under an emulated
+# CPU takes seconds: give it the time.
+use_real_helper() {
+	local real="${BPFILTER_HELPER:-$SELFTEST_DIR/../../build/helper/bpfilter-helper}"
 
 	if [ -x "$real" ]; then
 		set_timeout_ms 60000
 		set_hello_timeout_ms 60000
 		set_helper "$real"
 	else
-		set_timeout_ms "$ORIG_TIMEOUT"
-		set_hello_timeout_ms "$ORIG_HELLO_TIMEOUT"
-		set_helper "$(fake_helper decline)"
+		use_decline_helper
 	fi
 	note "helper: $(cat "$BPFILTER_PARAMS/helper")"
 }

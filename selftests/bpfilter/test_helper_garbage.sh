@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers that break the frame protocol are killed and the caller gets
 # an errno: junk instead of a reply (EPROTO), and exiting in the middle of
-# a request (EIO). Then a working helper serves iptables again.
+# a request (EIO). Then the declining fake helper serves iptables again.
 source "$(dirname "$0")/helper_lib.sh"
 
 EIO=5
@@ -30,6 +30,6 @@ for c in "${cases[@]}"; do
 	expect_exit "$pid" "$mode helper"
 done
 
-use_working_helper
-iptables-legacy -w -L -n > /dev/null || fail "iptables -L with a working helper failed"
+use_decline_helper
+iptables-legacy -w -L -n > /dev/null || fail "iptables -L with the declining fake helper failed"
 pass "broken helpers were killed with EPROTO/EIO; iptables works again"

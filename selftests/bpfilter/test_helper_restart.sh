@@ -6,7 +6,7 @@ source "$(dirname "$0")/helper_lib.sh"
 
 require_bpfilter
 build_fake_helper
-use_working_helper
+use_real_helper
 
 rule=(INPUT -s 192.0.2.77/32 -p udp --dport 7777 -j DROP)
 

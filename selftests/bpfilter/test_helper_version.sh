@@ -22,6 +22,6 @@ note "dmesg: $line"
 pid=$(last_helper_pid)
 expect_exit "$pid" "refused helper"
 
-use_working_helper
-iptables-legacy -w -L -n > /dev/null || fail "iptables -L with a working helper failed"
+use_decline_helper
+iptables-legacy -w -L -n > /dev/null || fail "iptables -L with the declining fake helper failed"
 pass "version 99 helper refused with EPROTO"
