@@ -48,8 +48,11 @@ require_bpfilter() {
 # kernel tree's when run from tools/testing/selftests/bpfilter, or the
 # system's once the kernel headers are installed.
 uapi_dir() {
-	local d
-	for d in "$SELFTEST_DIR/../../uapi" "$SELFTEST_DIR/../../../../include/uapi" /usr/include; do
+	local d repo_uapi tree_uapi
+
+	repo_uapi=$SELFTEST_DIR/../../uapi
+	tree_uapi=$SELFTEST_DIR/../../../../include/uapi
+	for d in "$repo_uapi" "$tree_uapi" /usr/include; do
 		[ -f "$d/linux/bpfilter_ipc.h" ] && { echo "$d"; return 0; }
 	done
 	return 1

@@ -7,11 +7,12 @@ source "$(dirname "$0")/helper_lib.sh"
 
 require_bpfilter
 rule=(INPUT -s 192.0.2.99/32 -j DROP)
+missing=$WORK_DIR/no-such-helper
 
 # helper path | dmesg line it must produce ("" for none)
 cases=(
 	"|"
-	"$WORK_DIR/no-such-helper|helper $WORK_DIR/no-such-helper does not exist: netfilter serves iptables"
+	"$missing|helper $missing does not exist: netfilter serves iptables"
 )
 for c in "${cases[@]}"; do
 	IFS='|' read -r path line <<< "$c"
