@@ -17,8 +17,11 @@ import { isMain } from "./main-guard.ts";
 /** The file the loop changes, and the selftest it runs. */
 export const FASTLOOP_FILE = "net/bpfilter/bpfilter_kern.c";
 const DEFAULT_TEST = "test_boot";
-/** build/ entries the scratch copy gets its own of; every other one is shared through a symlink. */
-const PRIVATE_BUILD = new Set(["kernel", "kernel-cache", "kernel-edit", "series", "series-tree", "series-check", "fastloop"]);
+/**
+ * build/ entries the scratch copy gets its own of; every other one is shared through a symlink.
+ * helper/ is private: its wrapper names absolute paths, and the scratch copy is deleted after.
+ */
+const PRIVATE_BUILD = new Set(["helper", "kernel", "kernel-cache", "kernel-edit", "series", "series-tree", "series-check", "fastloop"]);
 
 /** One timed step. */
 export interface LoopStep {
