@@ -5,6 +5,8 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 CC ?= cc
+# A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
+GUEST_HELPER := bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000
 
 .PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test clean help
 
@@ -27,6 +29,7 @@ help:
 	@echo "make series-check     build after every patch (W=1 on touched files), selftests on the last"
 	@echo "make send [V=N]       git send-email --dry-run to bpf@ (SEND=1 CONFIRM=yes sends)"
 	@echo "make fastloop         time one-line edit -> export -> kernel -> one selftest"
+	@echo "make selftests-sync   fold selftests/bpfilter/ into the series' selftests patch"
 
 setup:
 	@tools/setup-npm
@@ -56,7 +59,16 @@ build/selftests/udp_flow: selftests/bpfilter/udp_flow.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-selftests-build: build/selftests/udp_flow
+build/selftests/fake_helper: selftests/bpfilter/fake/fake_helper.c uapi/linux/bpfilter_ipc.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -Iuapi -o $@ $<
+
+build/selftests/sockopt_probe: selftests/bpfilter/sockopt_probe.c uapi/linux/bpfilter_ipc.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -Iuapi -o $@ $<
+
+# Built on the host: compiling them in the guest under TCG takes seconds each.
+selftests-build: build/selftests/udp_flow build/selftests/fake_helper build/selftests/sockopt_probe
 
 vm-launcher-test: kernel
 	@$(BIN)/vitest run --config vitest.vm.config.ts
@@ -65,7 +77,7 @@ vm-test: kernel helper shim selftests-build
 	@$(TSX) tools/src/selftests.ts
 
 run: setup kernel helper selftests-build
-	@tools/vm --timeout 600 --append "bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper" -- tools/demo
+	@tools/vm --timeout 600 --append "$(GUEST_HELPER)" -- tools/demo
 
 test: setup typecheck unit kernel selftests-build vm-launcher-test vm-test
 	@echo "make test: all green"
@@ -74,13 +86,17 @@ clean:
 	rm -rf build
 
 # The kernel developer's workflow around kernel/patches: edit with git, export, format, check, send.
-.PHONY: kernel-edit kernel-export series send checkpatch series-check fastloop
+.PHONY: kernel-edit kernel-export series send checkpatch series-check fastloop selftests-sync
 
 kernel-edit: setup
 	@$(TSX) tools/src/kernel/edit.ts
 
 kernel-export: setup
 	@$(TSX) tools/src/kernel/export.ts
+
+# Folds selftests/bpfilter/ into the series' selftests patch (tools/testing/selftests/bpfilter/).
+selftests-sync: setup
+	@$(TSX) tools/src/kernel/selftests-sync.ts
 
 series: setup
 	@$(TSX) tools/src/kernel/series.ts

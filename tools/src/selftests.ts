@@ -11,9 +11,13 @@ import { isPass, parseKtap, summarize } from "./ktap.ts";
 /** Boot + all selftests must finish within this; each test has its own bound in settings. */
 const VM_TIMEOUT_SEC = 1500;
 
-/** The kernel parameter that makes a patched kernel start this checkout's helper (ignored by others). */
+/**
+ * The kernel parameters that make a patched kernel start this checkout's helper (others ignore
+ * them), with timeouts for TCG: Node's cold start there once took 14 s, past the 10 s default.
+ */
 export function helperAppend(): string[] {
-  return ["--append", `bpfilter.helper=${join(REPO, "build/helper/bpfilter-helper")}`];
+  const helper = join(REPO, "build/helper/bpfilter-helper");
+  return ["--append", `bpfilter.helper=${helper} bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000`];
 }
 
 function runInVm(tests: string[], extraVmArgs: string[]): Promise<{ status: number; output: string }> {
