@@ -1,8 +1,8 @@
 /**
  * Random filter tables in the compiled subset, as iptables-restore text, from a seed: addresses and
  * masks (some negated), protocols (some negated), tcp/udp ports and ranges, tcp flags, multiport,
- * icmp types, length, ttl, dscp, comments, a user chain with RETURN, rules without a target, and
- * random policies. Every choice is one an
+ * icmp types, length, ttl, dscp, comments, -i/-o (names, wildcards, negations), a user chain with
+ * RETURN, rules without a target, and random policies. Every choice is one an
  * iptables user can write, so native iptables-legacy-restore takes each table as it is.
  */
 
@@ -23,7 +23,17 @@ const DESTINATIONS = ["10.77.0.2/32", "10.78.0.2/32", "10.78.0.0/24", "10.77.0.0
 const PORTS = ["53", "80", "443", "5000:5001", "1000:2000", "22", "8000:9000", "40000:65535"];
 
 /** One random rule (without "-A CHAIN"); `targets` are the targets allowed in its chain. */
-function rule(random: () => number, targets: readonly string[]): string {
+/** Interface options a chain allows: -i where there is an input device, -o where there is an output one. */
+interface Devices {
+  readonly in: boolean;
+  readonly out: boolean;
+}
+
+/** -i/-o choices; VETH stands for the pair's veth (the test substitutes it), bpfe+ matches it too. */
+const IN_IFACES = ["-i lo", "-i bpfe+", "! -i bpfe+", "-i VETH", "! -i VETH"];
+const OUT_IFACES = ["-o lo", "-o bpfe+", "! -o lo", "-o VETH", "! -o VETH"];
+
+function rule(random: () => number, targets: readonly string[], devices: Devices): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const chance = (p: number): boolean => random() < p;
   const parts: string[] = [];
@@ -49,6 +59,8 @@ function rule(random: () => number, targets: readonly string[]): string {
   if (chance(0.1)) parts.push(`-m ttl ${pick(["--ttl-eq 64", "--ttl-lt 10", "--ttl-gt 32", "! --ttl-eq 1"])}`);
   if (chance(0.1)) parts.push(`-m dscp ${chance(0.25) ? "! " : ""}--dscp ${pick(["0", "10", "46"])}`);
   if (chance(0.1)) parts.push(`-m comment --comment r${Math.floor(random() * 100)}`);
+  if (devices.in && chance(0.2)) parts.push(pick(IN_IFACES));
+  if (devices.out && chance(0.2)) parts.push(pick(OUT_IFACES));
   const target = pick(targets);
   if (target !== "") parts.push(`-j ${target}`);
   return parts.join(" ");
@@ -59,10 +71,13 @@ export function randomRuleset(seed: number, forward = false): string {
   const random = prng(seed);
   const policy = () => (random() < 0.3 ? "DROP" : "ACCEPT");
   const lines = ["*filter", `:INPUT ${policy()} [0:0]`, `:FORWARD ${forward ? policy() : "ACCEPT"} [0:0]`, `:OUTPUT ${random() < 0.15 ? "DROP" : "ACCEPT"} [0:0]`, ":u1 - [0:0]"];
-  for (let i = 0; i < 10; i++) lines.push(`-A INPUT ${rule(random, ["ACCEPT", "DROP", "DROP", "u1", ""])}`.trimEnd());
-  for (let i = 0; i < 4; i++) lines.push(`-A u1 ${rule(random, ["ACCEPT", "DROP", "RETURN", ""])}`.trimEnd());
-  for (let i = 0; i < 3; i++) lines.push(`-A OUTPUT ${rule(random, ["ACCEPT", "DROP", ""])}`.trimEnd());
-  if (forward) for (let i = 0; i < 5; i++) lines.push(`-A FORWARD ${rule(random, ["ACCEPT", "DROP", "u1", ""])}`.trimEnd());
+  const add = (chain: string, count: number, targets: readonly string[], devices: Devices) => {
+    for (let i = 0; i < count; i++) lines.push(`-A ${chain} ${rule(random, targets, devices)}`.trimEnd());
+  };
+  add("INPUT", 10, ["ACCEPT", "DROP", "DROP", "u1", ""], { in: true, out: false });
+  add("u1", 4, ["ACCEPT", "DROP", "RETURN", ""], { in: true, out: forward });
+  add("OUTPUT", 3, ["ACCEPT", "DROP", ""], { in: false, out: true });
+  if (forward) add("FORWARD", 5, ["ACCEPT", "DROP", "u1", ""], { in: true, out: true });
   lines.push("COMMIT", "");
   return lines.join("\n");
 }
