@@ -17,7 +17,7 @@ require_bpf_helper() {
 		skip "no $BPFILTER_PARAMS/helper: this kernel lacks the bpfilter helper series"
 	[ -x "$BPF_HELPER" ] || fail "$BPF_HELPER missing: run make helper"
 	need_cmd "$IPT" iptables
-	need_cmd bpftool bpftool
+	need_cmd bpftool "bpftool"
 	need_bin udp_flow
 }
 
@@ -36,19 +36,22 @@ bpf_cleanup() {
 	netns_pair_down
 	echo "$ORIG_HELPER" > "$BPFILTER_PARAMS/helper"
 	[ -n "$ORIG_TIMEOUT" ] && echo "$ORIG_TIMEOUT" > "$BPFILTER_PARAMS/timeout_ms"
-	[ -n "$ORIG_HELLO_TIMEOUT" ] && echo "$ORIG_HELLO_TIMEOUT" > "$BPFILTER_PARAMS/hello_timeout_ms"
+	[ -n "$ORIG_HELLO_TIMEOUT" ] &&
+		echo "$ORIG_HELLO_TIMEOUT" > "$BPFILTER_PARAMS/hello_timeout_ms"
 }
 
 # Fail unless netns $1's device $2 runs the helper's XDP program and TC
 # egress filter (bpftool prog show names them bpfilter_in, bpfilter_out).
 expect_attached() {
-	xdp_id=$(ip -n "$1" -d link show dev "$2" | sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n 1)
+	xdp_id=$(ip -n "$1" -d link show dev "$2" |
+		sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n 1)
 	if [ -z "$xdp_id" ]; then
 		dmesg | grep -i bpfilter | tail -n 20 | sed 's/^/dmesg: /'
 		fail "no XDP program on $2 in $1"
 	fi
-	bpftool prog show id "$xdp_id" | grep -q "xdp  *name bpfilter_in " ||
-		fail "XDP program $xdp_id on $2 in $1 is not bpfilter_in: $(bpftool prog show id "$xdp_id" | head -n 1)"
+	prog=$(bpftool prog show id "$xdp_id" | head -n 1)
+	echo "$prog" | grep -q "xdp  *name bpfilter_in " ||
+		fail "XDP program $xdp_id on $2 in $1 is not bpfilter_in: $prog"
 	ip netns exec "$1" tc filter show dev "$2" egress | grep -q "bpfilter_out" ||
 		fail "no bpfilter_out TC egress filter on $2 in $1"
 }
@@ -56,7 +59,8 @@ expect_attached() {
 # Fail if netns $1's device $2 runs an XDP program.
 expect_no_xdp() {
 	if ip -n "$1" -d link show dev "$2" | grep -q "prog/xdp"; then
-		fail "an XDP program is attached to $2 in $1: $(ip -n "$1" -d link show dev "$2" | grep prog/xdp)"
+		fail "an XDP program is attached to $2 in $1:" \
+			"$(ip -n "$1" -d link show dev "$2" | grep prog/xdp)"
 	fi
 }
 

@@ -13,7 +13,8 @@ got=$(udp_flow 20) || fail "udp_flow"
 [ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
 
 ipt -A $rule || fail "iptables -A $rule"
-ipt -S INPUT | grep -q -- "-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP" ||
+declined="-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
+ipt -S INPUT | grep -q -- "$declined" ||
 	fail "iptables -S does not list the declined rule: $(ipt -S INPUT)"
 expect_no_xdp "$NS_B" veth0
 got=$(udp_flow 20) || fail "udp_flow"

@@ -17,7 +17,8 @@ log "no rule: $got"
 ipt -A $rule || fail "iptables -A $rule"
 expect_attached "$NS_B" veth0
 expect_attached "$NS_B" lo
-bpftool prog show | grep -q "xdp  *name bpfilter_in " || fail "bpftool prog show lists no bpfilter_in XDP program"
+bpftool prog show | grep -q "xdp  *name bpfilter_in " ||
+	fail "bpftool prog show lists no bpfilter_in XDP program"
 got=$(udp_flow 20) || fail "udp_flow"
 log "DROP rule: $got"
 [ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"

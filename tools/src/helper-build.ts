@@ -49,8 +49,13 @@ await toolMain("helper", async () => {
     HELPER_EXE,
     `#!/bin/sh
 # bpfilter user-mode helper: the pinned Node runtime on the bundle. The kernel
-# runs it with no arguments and speaks the frame protocol on stdin/stdout.
-[ $# -eq 0 ] && set -- --stdio
+# runs it with no arguments and no stderr, and speaks the frame protocol on
+# stdin/stdout; the helper's log (declines, verifier errors) goes to the
+# kernel log then.
+if [ $# -eq 0 ]; then
+	set -- --stdio
+	[ -w /dev/kmsg ] && exec 2>/dev/kmsg
+fi
 exec ${runtimeNode()} --enable-source-maps ${BUNDLE} "$@"
 `,
   );

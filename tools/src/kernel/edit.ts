@@ -22,7 +22,7 @@ import {
   unsavedCommits,
   writeSync,
 } from "./export.ts";
-import { applySeries, BASE_TAG, ensureBaseTree, git, tarballPackageVersion } from "./tree.ts";
+import { applySeries, BASE_TAG, ensureBaseTree, git, relaxDebianIgnore, tarballPackageVersion } from "./tree.ts";
 
 const log = (s: string) => console.log(`kernel-edit: ${s}`);
 const STAMP = "bpfilter-base";
@@ -89,6 +89,7 @@ export function editTree(tree: string, patchesDir: string, source: string): "cre
     const busy = treeBusy(tree);
     if (busy) throw new ToolError(busy);
     if (matchesSeries(tree, patchesDir)) {
+      relaxDebianIgnore(tree);
       writeSync(tree, patchesDir);
       return "unchanged";
     }
@@ -96,6 +97,7 @@ export function editTree(tree: string, patchesDir: string, source: string): "cre
     if (unsaved.length) throw new ToolError(describeUnsaved(tree, unsaved));
   }
   applySeries(tree, patches);
+  relaxDebianIgnore(tree);
   writeSync(tree, patchesDir);
   return created ? "created" : "reset";
 }

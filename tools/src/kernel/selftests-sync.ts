@@ -80,10 +80,10 @@ if (isMain(import.meta.url)) {
     git(EDIT_TREE, ["add", "-A", "--", TREE_SELFTESTS]);
     git(EDIT_TREE, ["commit", "-q", `--fixup=${owner}`]);
     git(EDIT_TREE, ["rebase", "-q", "-i", "--autosquash", BASE_TAG], { GIT_SEQUENCE_EDITOR: "true" });
-    const result = exportEditTree(EDIT_TREE, PATCHES_DIR, false);
-    console.log(`selftests-sync: folded selftests/bpfilter/ into ${git(EDIT_TREE, ["log", "-1", "--format=%s", owner]).trim() || owner}`);
-    console.log(`selftests-sync: ${JSON.stringify(result)}`.slice(0, 400));
-    console.log(`selftests-sync: ${relative(REPO, PATCHES_DIR)}/ rewritten; run make checkpatch`);
+    const subject = git(EDIT_TREE, ["log", "-1", "--format=%s", "HEAD"]).trim();
+    const { written } = exportEditTree(EDIT_TREE, PATCHES_DIR, false);
+    console.log(`selftests-sync: folded selftests/bpfilter/ into its patch; rewrote ${written.join(", ") || "nothing"} (tip: ${subject})`);
+    console.log(`selftests-sync: now run make checkpatch, and commit ${relative(REPO, PATCHES_DIR)}/`);
     return 0;
   });
 }

@@ -83,6 +83,22 @@ export function ensureBaseTree(tree: string, log: (s: string) => void): void {
   mustCapture(["sh", "-c", `printf %s "$1" > "$2"`, "sh", pkg, stampFile]);
 }
 
+/** Debian's block at the end of the top-level .gitignore: it ignores every top-level path. */
+const DEBIAN_IGNORE = /\n#\n# Debian packaging: ignore everything at the top level[^]*?\n!\/debian\/\n/;
+
+/**
+ * Makes `git add` of a new file work in a tree people edit: the working copy of .gitignore loses
+ * Debian's ignore-everything block, and git is told not to look at that change (skip-worktree),
+ * so the base commit stays the tarball's bytes and no patch ever carries the edit.
+ */
+export function relaxDebianIgnore(tree: string): void {
+  const file = join(tree, ".gitignore");
+  const text = readFileSync(file, "utf8");
+  if (!DEBIAN_IGNORE.test(text)) return;
+  git(tree, ["update-index", "--skip-worktree", ".gitignore"]);
+  mustCapture(["sh", "-c", `cat > "$1"`, "sh", file], { input: text.replace(DEBIAN_IGNORE, "\n") });
+}
+
 /** The patch files named by kernel/patches/series, in order (an absent series file is an empty series). */
 export function seriesPatches(): string[] {
   const series = join(REPO, "kernel", "patches", "series");
