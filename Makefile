@@ -79,7 +79,7 @@ vm-test: kernel helper shim selftests-build
 run: setup kernel helper selftests-build
 	@tools/vm --timeout 600 --append "$(GUEST_HELPER)" -- tools/demo
 
-test: setup typecheck unit checkpatch kernel selftests-build vm-launcher-test vm-test
+test: setup typecheck unit kernel checkpatch selftests-build vm-launcher-test vm-test
 	@echo "make test: all green"
 
 clean:
