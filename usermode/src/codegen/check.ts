@@ -50,6 +50,7 @@ function checkInterfaces(rule: Rule, where: string, options: CheckOptions): void
   }
 }
 
+/** Declines a jump/goto loop reachable from a built-in chain (the generator inlines chains). */
 function checkLoops(table: Table): void {
   const byName = new Map(table.chains.map((c) => [c.name, c]));
   const visit = (chain: Chain, path: readonly string[]): void => {
@@ -62,7 +63,9 @@ function checkLoops(table: Table): void {
       if (callee !== undefined) visit(callee, [...path, v.chain]);
     }
   };
-  for (const chain of table.chains) visit(chain, [chain.name]);
+  // Only what a hook reaches runs: netfilter accepts a loop among chains no hook reaches yet
+  // (and refuses a reachable one with ELOOP before the compiler sees the table).
+  for (const chain of table.chains.filter((c) => c.hook !== undefined)) visit(chain, [chain.name]);
 }
 
 /** Returns why the table cannot be compiled faithfully, or undefined when it can. */

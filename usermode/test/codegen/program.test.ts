@@ -281,6 +281,12 @@ describe("declines", () => {
     expect((result as Decline).reason).toMatch(reason);
   });
 
+  it("accepts a loop among chains that no built-in chain reaches, as netfilter does", () => {
+    const table = filterTable({ INPUT: { rules: [{ target: DROP }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }] } });
+    expect(checkTable(table)).toBeUndefined();
+    expect(compileProgram(table, "ingress").declined).not.toBe(true);
+  });
+
   it("accepts a table within the subset", () => {
     expect(checkTable(filterTable({ INPUT: { rules: [{ proto: 17, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] } }))).toBeUndefined();
   });
