@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { amFailure } from "../src/kernel/tree.ts";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { amFailure, relaxDebianIgnore } from "../src/kernel/tree.ts";
 import { isStep, KbuildProgress } from "../src/kernel/progress.ts";
 
 describe("amFailure", () => {
@@ -32,5 +36,37 @@ describe("KbuildProgress", () => {
     expect(out[0]).toBe("   0% (1 steps)\n");
     expect(out.at(-1)).toBe("  100% (20 steps)\n");
     expect(out.length).toBe(11);
+  });
+});
+
+describe("relaxDebianIgnore", () => {
+  it("lets git add a new top-level file past Debian's ignore-everything block, without a diff", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfilter-ignore-"));
+    const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+    try {
+      git("init", "-q");
+      writeFileSync(join(dir, ".gitignore"), "*.o\n\n#\n# Debian packaging: ignore everything at the top level, since it isn't\n# included in our repository\n#\n/*\n!/debian/\n");
+      git("add", "-f", ".gitignore");
+      git("commit", "-q", "-m", "base");
+      mkdirSync(join(dir, "Documentation"));
+      writeFileSync(join(dir, "Documentation", "new.rst"), "x\n");
+      expect(git("add", "Documentation/new.rst").status).not.toBe(0);
+      relaxDebianIgnore(dir);
+      expect(git("add", "Documentation/new.rst").status).toBe(0);
+      expect(git("status", "--porcelain").stdout).toBe("A  Documentation/new.rst\n");
+      writeFileSync(join(dir, "x.o"), "");
+      expect(git("status", "--porcelain", "--ignored").stdout).toMatch(/^!! x\.o$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("leaves a tree without .gitignore alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfilter-ignore-"));
+    try {
+      expect(() => relaxDebianIgnore(dir)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

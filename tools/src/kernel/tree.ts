@@ -93,7 +93,7 @@ const DEBIAN_IGNORE = /\n#\n# Debian packaging: ignore everything at the top lev
  */
 export function relaxDebianIgnore(tree: string): void {
   const file = join(tree, ".gitignore");
-  const text = readFileSync(file, "utf8");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
   if (!DEBIAN_IGNORE.test(text)) return;
   git(tree, ["update-index", "--skip-worktree", ".gitignore"]);
   mustCapture(["sh", "-c", `cat > "$1"`, "sh", file], { input: text.replace(DEBIAN_IGNORE, "\n") });
