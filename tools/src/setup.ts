@@ -13,7 +13,6 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "qemu-system-x86": "boots test kernels (TCG)",
   "linux-source-6.1": "the kernel base the series applies to",
   iptables: "iptables-legacy, -save, -restore: the real binaries under test and the oracle",
-  nftables: "the nftables side of the benchmarks",
   bpftool: "lists loaded programs in demos and tests",
   "busybox-static": "small tools for the guest",
   flex: "kernel build",
