@@ -49,6 +49,21 @@ netns_pair_down() {
 	ip netns del "$NS_B" 2>/dev/null
 }
 
+# expect_flow RECEIVED WHAT: sends 20 datagrams, logs what arrived, and fails
+# unless RECEIVED of them did.
+expect_flow() {
+	local got
+
+	got=$(udp_flow 20) || fail "udp_flow"
+	log "$2: $got"
+	[ "$got" = "sent 20 received $1" ] || fail "$2: $got"
+}
+
+# port5000_packets: the packet counter of the udp dpt:5000 rule in $NS_B's INPUT.
+port5000_packets() {
+	ip netns exec "$NS_B" "$IPT" -w -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }'
+}
+
 # udp_flow COUNT: sends COUNT datagrams from $NS_A to $ADDR_B:5000 in $NS_B; prints what arrived.
 udp_flow() {
 	"$SELFTEST_BIN/udp_flow" --from-ns "/run/netns/$NS_A" --to-ns "/run/netns/$NS_B" \

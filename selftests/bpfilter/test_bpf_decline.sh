@@ -9,23 +9,19 @@
 bpf_test_setup
 rule="INPUT -p udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
 
-got=$(udp_flow 20) || fail "udp_flow"
-[ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
+expect_flow 20 "flow before the rule"
 
 ipt -A $rule || fail "iptables -A $rule"
 declined="-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
 ipt -S INPUT | grep -q -- "$declined" ||
 	fail "iptables -S does not list the declined rule: $(ipt -S INPUT)"
 expect_no_xdp "$NS_B" veth0
-got=$(udp_flow 20) || fail "udp_flow"
-log "declined DROP rule: $got"
-[ "$got" = "sent 20 received 0" ] || fail "flow with the declined DROP rule: $got"
-pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+expect_flow 0 "flow with the declined DROP rule"
+pkts=$(port5000_packets)
 log "rule counter: $pkts packets"
 [ "$pkts" = 20 ] || fail "netfilter's rule counted $pkts packets, expected 20"
 
 ipt -D $rule || fail "iptables -D $rule"
-got=$(udp_flow 20) || fail "udp_flow"
-[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+expect_flow 20 "flow after deleting the rule"
 echo "PASS: netfilter enforced the declined table"
 exit $KSFT_PASS

@@ -11,8 +11,7 @@ rule="INPUT -p udp --dport 5000 -j DROP"
 
 ipt -A $rule || fail "iptables -A $rule"
 expect_attached "$NS_B" veth0
-got=$(udp_flow 20) || fail "udp_flow"
-[ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"
+expect_flow 0 "flow with the DROP rule"
 
 pid=$(bpf_helper_pid)
 [ -n "$pid" ] || fail "no 'started helper ... as pid' line in dmesg"
@@ -24,18 +23,15 @@ done
 kill -0 "$pid" 2>/dev/null && fail "helper pid $pid still runs 5 s after SIGKILL"
 log "helper pid $pid killed"
 
-got=$(udp_flow 20) || fail "udp_flow"
-log "no helper: $got"
-[ "$got" = "sent 20 received 0" ] || fail "flow without a helper: $got"
+expect_flow 0 "flow without a helper"
 expect_attached "$NS_B" veth0
 
-pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+pkts=$(port5000_packets)
 log "rule counter from the restarted helper (pid $(bpf_helper_pid)): $pkts packets"
 [ "$(bpf_helper_pid)" != "$pid" ] || fail "the kernel started no new helper"
 [ "$pkts" = 40 ] || fail "DROP rule counted $pkts packets, expected 40"
 
 ipt -D $rule || fail "iptables -D $rule"
-got=$(udp_flow 20) || fail "udp_flow"
-[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+expect_flow 20 "flow after deleting the rule"
 echo "PASS: the rule outlived the helper and the next helper counted it"
 exit $KSFT_PASS

@@ -10,26 +10,20 @@
 bpf_test_setup
 rule="INPUT -p udp --dport 5000 -j DROP"
 
-got=$(udp_flow 20) || fail "udp_flow"
-log "no rule: $got"
-[ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
+expect_flow 20 "flow before the rule"
 
 ipt -A $rule || fail "iptables -A $rule"
 expect_attached "$NS_B" veth0
 expect_attached "$NS_B" lo
 bpftool prog show | grep -q "xdp  *name bpfilter_in " ||
 	fail "bpftool prog show lists no bpfilter_in XDP program"
-got=$(udp_flow 20) || fail "udp_flow"
-log "DROP rule: $got"
-[ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"
-pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+expect_flow 0 "flow with the DROP rule"
+pkts=$(port5000_packets)
 log "rule counter: $pkts packets"
 [ "$pkts" = 20 ] || fail "DROP rule counted $pkts packets, expected 20"
 
 ipt -D $rule || fail "iptables -D $rule"
-got=$(udp_flow 20) || fail "udp_flow"
-log "rule deleted: $got"
-[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+expect_flow 20 "flow after deleting the rule"
 policy=$(ipt -L INPUT -v -x -n | sed -n 's/^Chain INPUT (policy ACCEPT \([0-9]*\) packets.*/\1/p')
 [ "$policy" = 20 ] || fail "INPUT policy counted $policy packets after -D, expected 20"
 echo "PASS: the helper's XDP program dropped and counted the flow"

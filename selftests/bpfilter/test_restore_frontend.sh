@@ -20,9 +20,7 @@ if [ "$saved" != "$(grep -v '^#' "$rules")" ]; then
 fi
 log "restored and read back: $(echo "$saved" | grep -c '^-A') rules"
 
-got=$(udp_flow 20) || fail "udp_flow"
-log "UDP to port 5000: $got"
-[ "$got" = "sent 20 received 0" ] || fail "ufw's default deny let the flow through: $got"
+expect_flow 0 "UDP to port 5000 under ufw's default deny"
 
 helper=/sys/module/bpfilter/parameters/helper
 if [ -r "$helper" ] && [ -n "$(cat "$helper")" ]; then

@@ -10,20 +10,14 @@ need_bin udp_flow
 netns_pair_up
 ipt() { ip netns exec "$NS_B" "$IPT" "$@"; }
 
-got=$(udp_flow 20) || fail "udp_flow"
-log "no rule: $got"
-[ "$got" = "sent 20 received 20" ] || fail "flow before the rule: $got"
+expect_flow 20 "flow before the rule"
 
 ipt -A INPUT -p udp --dport 5000 -j DROP || fail "-A INPUT"
-got=$(udp_flow 20) || fail "udp_flow"
-log "DROP rule: $got"
-[ "$got" = "sent 20 received 0" ] || fail "flow with the DROP rule: $got"
-pkts=$(ipt -L INPUT -v -x -n | awk '/udp dpt:5000/ { print $1 }')
+expect_flow 0 "flow with the DROP rule"
+pkts=$(port5000_packets)
 log "rule counter: $pkts packets"
 [ "$pkts" = 20 ] || fail "DROP rule counted $pkts packets, expected 20"
 
 ipt -D INPUT -p udp --dport 5000 -j DROP || fail "-D INPUT"
-got=$(udp_flow 20) || fail "udp_flow"
-log "rule deleted: $got"
-[ "$got" = "sent 20 received 20" ] || fail "flow after deleting the rule: $got"
+expect_flow 20 "flow after deleting the rule"
 exit $KSFT_PASS
