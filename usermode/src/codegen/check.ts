@@ -8,11 +8,8 @@ import { decodeOrDecline, ruleWhere } from "./rules.ts";
 /** The hooks the compiler attaches programs for. */
 export const COMPILED_HOOKS = ["INPUT", "FORWARD", "OUTPUT"] as const;
 
-/** Options that change what can be compiled. */
-export interface CheckOptions {
-  /** Interface name → ifindex in the target netns; without it, rules with -i/-o are declined. */
-  readonly ifindexByName?: ReadonlyMap<string, number>;
-}
+/** Options that change what can be compiled (none today: interfaces are matched by name at run time). */
+export type CheckOptions = object;
 
 function checkMatches(rule: Rule, where: string): void {
   for (const m of rule.matches) {
@@ -43,13 +40,6 @@ function checkTarget(table: Table, rule: Rule, where: string): void {
   if (callee.hook !== undefined) throw new DeclineError(`${where}: ${v.kind} to built-in chain '${v.chain}'`);
 }
 
-function checkInterfaces(rule: Rule, where: string, options: CheckOptions): void {
-  const used = [rule.ip.inIfaceMask, rule.ip.outIfaceMask].some((mask) => mask.some((b) => b !== 0));
-  if (used && options.ifindexByName === undefined) {
-    throw new DeclineError(`${where}: interface matches need the netns's interface list, and none was given`);
-  }
-}
-
 /** Declines a jump/goto loop reachable from a built-in chain (the generator inlines chains). */
 function checkLoops(table: Table): void {
   const byName = new Map(table.chains.map((c) => [c.name, c]));
@@ -69,7 +59,7 @@ function checkLoops(table: Table): void {
 }
 
 /** Returns why the table cannot be compiled faithfully, or undefined when it can. */
-export function checkTable(table: Table, options: CheckOptions = {}): Decline | undefined {
+export function checkTable(table: Table, _options: CheckOptions = {}): Decline | undefined {
   const result = catchDecline(() => {
     if (table.name !== "filter") throw new DeclineError(`table '${table.name}' is not supported (only filter)`);
     for (const chain of table.chains) {
@@ -80,7 +70,6 @@ export function checkTable(table: Table, options: CheckOptions = {}): Decline | 
         const where = ruleWhere(chain, i);
         checkMatches(rule, where);
         checkTarget(table, rule, where);
-        checkInterfaces(rule, where, options);
       });
     }
     checkLoops(table);

@@ -6,30 +6,23 @@ import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
 import type { Chain, Rule, Table, Verdict } from "../ir/types.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
-import { emitCount, emitReturn, type VerdictTails } from "./counters.ts";
-import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
+import { emitCount, type VerdictTails } from "./counters.ts";
+import { emitIpMatch } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
 import type { ProgramBuilder } from "./builder.ts";
-
-/** Return codes of a hook's program for the two final verdicts. */
-export interface VerdictCodes {
-  readonly accept: number;
-  readonly drop: number;
-}
+import type { FilterHook, Flavor } from "./flavor.ts";
 
 /** What chain emission needs besides the chain itself. */
 export interface ChainContext {
   readonly b: ProgramBuilder;
   readonly table: Table;
-  readonly codes: VerdictCodes;
-  readonly devices: HookDevices;
-  readonly ifindexByName: ReadonlyMap<string, number> | undefined;
+  readonly flavor: Flavor;
+  /** The hook the program runs at (its devices). */
+  readonly hook: FilterHook;
   /** The emit mode of each rule, asked once per rule in emission order. */
   readonly mode: () => EmitMode;
   /** The shared "count and return" tails of final verdicts. */
   readonly tails: VerdictTails;
-  /** FORWARD: the packet is seen after ip_forward decremented its TTL (MatchEmitter.forwarded). */
-  readonly forwarded?: boolean;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -38,8 +31,8 @@ export function ruleWhere(chain: Chain, index: number): string {
 }
 
 function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode(), ctx.forwarded === true);
-  emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
+  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode());
+  emitIpMatch(em, rule.ip, ctx.flavor, ctx.hook);
   for (const m of rule.matches) {
     const ext = findMatch(m.name, m.revision);
     if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
@@ -87,7 +80,7 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   if (final === "accept" || final === "drop") {
     ctx.tails.countAndReturn(b, rule.counterIndex, final);
   } else {
-    emitCount(b, rule.counterIndex, ctx.codes.drop);
+    emitCount(b, ctx.flavor, rule.counterIndex, ctx.flavor.codes.drop);
     if (typeof verdict !== "string" && verdict.kind === "return") b.emit(ja(returnTo));
     if (typeof verdict !== "string" && (verdict.kind === "jump" || verdict.kind === "goto")) {
       if (callers.includes(verdict.chain) || verdict.chain === chain.name) {
@@ -110,7 +103,7 @@ export function emitChainBody(ctx: ChainContext, chain: Chain, returnTo: string,
 export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): void {
   const { b } = ctx;
   if (chain === undefined) {
-    emitReturn(b, ctx.codes.accept);
+    b.emit(...ctx.flavor.epilogue(ctx.flavor.codes.accept));
     return;
   }
   const policy = b.label(`${chain.name}_policy`);
@@ -118,7 +111,7 @@ export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): v
   b.place(policy);
   const verdict = chain.policy ?? "accept";
   if (chain.policyCounterIndex === undefined) {
-    emitReturn(b, ctx.codes[verdict]);
+    b.emit(...ctx.flavor.epilogue(ctx.flavor.codes[verdict]));
     return;
   }
   ctx.tails.reachFrom(b);

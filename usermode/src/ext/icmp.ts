@@ -39,10 +39,10 @@ export const icmp = defineMatch<IcmpMatch>({
       if (!m.invert) em.never();
       return;
     }
-    em.loadTransport("u8", 1, 0);
+    em.load(1, "icmp.type");
     const tests = [{ reg: 1, min: m.type, max: m.type } as const];
     if (m.codeMin > 0 || m.codeMax < 0xff) {
-      em.loadTransport("u8", 2, 1);
+      em.load(2, "icmp.code");
       em.requireAll([...tests, { reg: 2, min: m.codeMin, max: m.codeMax }], m.invert);
     } else {
       em.requireAll(tests, m.invert);

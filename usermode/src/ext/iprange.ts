@@ -1,13 +1,11 @@
 /** The iprange match, revision 1 (xt_iprange.c, struct xt_iprange_mtinfo): address ranges. */
-import { ldx, toBe } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct xt_iprange_mtinfo): four union nf_inet_addr (16 bytes each), u8 flags, padding. */
 export const XT_IPRANGE_SIZE = 68;
 const FLAGS = { SRC: 0x01, DST: 0x02, SRC_INV: 0x10, DST_INV: 0x20 } as const;
 const OFF = { SRC_MIN: 0, SRC_MAX: 16, DST_MIN: 32, DST_MAX: 48, FLAGS: 64 } as const;
-/** Offsets of saddr and daddr in struct iphdr. */
-const IPH_ADDR = { src: 12, dst: 16 } as const;
+const ADDRESS = { src: "ip.saddr", dst: "ip.daddr" } as const;
 
 /** One side of the match: host-order inclusive range and inversion. */
 export interface AddressRange {
@@ -49,7 +47,7 @@ export const iprange = defineMatch<IprangeMatch>({
         if (!range.invert) em.never(); // an empty range
         continue;
       }
-      em.emit(ldx("u32", 1, em.ipHeader, IPH_ADDR[which]), toBe(1, 32));
+      em.load(1, ADDRESS[which]);
       em.requireAll([{ reg: 1, min: range.min, max: range.max }], range.invert);
     }
   },

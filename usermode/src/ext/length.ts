@@ -22,7 +22,7 @@ export const length = defineMatch<LengthMatch>({
     return { min: view.getUint16(0, true), max: view.getUint16(2, true), invert: view.getUint8(4) !== 0 };
   },
   emit(em, m) {
-    em.loadTotalLength(1);
+    em.load(1, "ip.tot_len");
     requireRange(em, 1, m); // the same u16 range test as port_match
   },
   describe: (m) => `-m length ${m.invert ? "! " : ""}--length ${m.min === m.max ? m.min : `${m.min}:${m.max}`}`,

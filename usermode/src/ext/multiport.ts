@@ -52,8 +52,8 @@ export const multiport = defineMatch<MultiportMatch>({
     const regs: Reg[] = [];
     if (m.side !== "destination") regs.push(1);
     if (m.side !== "source") regs.push(2);
-    if (regs.includes(1)) em.loadTransport("u16", 1, 0);
-    if (regs.includes(2)) em.loadTransport("u16", 2, 2);
+    if (regs.includes(1)) em.load(1, "l4.sport");
+    if (regs.includes(2)) em.load(2, "l4.dport");
     // The first port that matches decides: true ^ invert; none matching gives invert.
     em.requireAny(m.ports.flatMap(([min, max]) => regs.map((reg) => ({ reg, min, max }))), m.invert);
   },

@@ -45,11 +45,11 @@ export function decodePortPair(view: DataView, invflags: number, invSrc: number,
   };
 }
 
-/** States both range tests on the transport header's ports (source at 0, destination at 2); uses r1. */
-export function requirePortPair(em: MatchEmitter, ports: PortPair): void {
-  for (const [range, off] of [[ports.sport, 0], [ports.dport, 2]] as const) {
+/** States both range tests on the ports of `proto`'s header; uses r1. */
+export function requirePortPair(em: MatchEmitter, ports: PortPair, proto: "tcp" | "udp"): void {
+  for (const [range, field] of [[ports.sport, `${proto}.sport`], [ports.dport, `${proto}.dport`]] as const) {
     if (rangeAlwaysHolds(range)) continue;
-    em.loadTransport("u16", 1, off);
+    em.load(1, field);
     requireRange(em, 1, range);
   }
 }

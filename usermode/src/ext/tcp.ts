@@ -11,8 +11,6 @@ const INV_SRCPT = 0x01;
 const INV_DSTPT = 0x02;
 const INV_FLAGS = 0x04;
 const INV_MASK = 0x0f;
-/** Offset of the flags byte in struct tcphdr. */
-const TCP_FLAGS_OFFSET = 13;
 
 /** A decoded xt_tcp (without option, which decode declines). */
 export interface TcpMatch extends PortPair {
@@ -41,10 +39,10 @@ export const tcp = defineMatch<TcpMatch>({
   },
   emit(em, m) {
     em.transportHeader(20, true);
-    requirePortPair(em, m);
+    requirePortPair(em, m, "tcp");
     // ((flags & mask) == cmp) ^ invert; mask 0 and cmp 0 always holds (iptables' default).
     if (m.flagMask === 0 && m.flagCmp === 0 && !m.invertFlags) return;
-    em.loadTransport("u8", 1, TCP_FLAGS_OFFSET);
+    em.load(1, "tcp.flags");
     em.emit(and.imm32(1, m.flagMask));
     em.requireAll([{ reg: 1, min: m.flagCmp, max: m.flagCmp }], m.invertFlags);
   },

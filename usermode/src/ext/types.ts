@@ -3,6 +3,7 @@
  * extension decodes from its xt data and what code it asks the compiler to emit.
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
+import type { FieldName } from "../codegen/fields.ts";
 
 /** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
 export interface RangeTest {
@@ -13,16 +14,15 @@ export interface RangeTest {
 
 /**
  * What a match extension emits through. An extension loads the values it tests into r1 and r2
- * and states its tests with requireAll/requireAny; the compiler chooses how to branch (one
- * branch per test, or one per rule when the verifier's branch budget is tight). r0 and r3-r5
- * belong to the compiler; r6-r9 to the program. Extensions do not touch the stack.
+ * (load() for header fields: the compiler knows where each lies) and states its tests with
+ * requireAll/requireAny; the compiler chooses how to branch (one branch per test, or one per rule
+ * when the verifier's branch budget is tight). r0 and r3-r5 belong to the compiler; r6-r9 to the
+ * program. Extensions do not touch the stack.
  */
 export interface MatchEmitter {
-  /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
-  readonly ipHeader: Reg;
-  /** The rule is in FORWARD (or a chain called from it): netfilter sees the TTL after ip_forward decremented it. */
-  readonly forwarded: boolean;
-  /** Appends instructions (loads and ALU into r1/r2; no jumps). */
+  /** reg = header field `field` in host order, zero-extended (codegen/fields.ts lists them). */
+  load(reg: Reg, field: FieldName): void;
+  /** Appends instructions (ALU on r1/r2; no jumps, no loads: use load()). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */
   requireAll(tests: readonly RangeTest[], invert: boolean): void;
@@ -33,13 +33,9 @@ export interface MatchEmitter {
   /**
    * The transport header as tcp/udp/icmp/multiport read it: a non-first fragment does not match
    * (with hotdropAtFragmentOne, fragment offset 1 hotdrops, as tcp_mt); fewer than `bytes` bytes
-   * after the IP header within tot_len hotdrop (skb_header_pointer failing). bytes <= 20.
+   * after the IP header hotdrop (skb_header_pointer failing). bytes <= 20.
    */
   transportHeader(bytes: number, hotdropAtFragmentOne: boolean): void;
-  /** reg = transport header byte (u8) or big-endian u16 in host order at off: bytes 0-3 and TCP flags (13). */
-  loadTransport(size: "u8" | "u16", reg: Reg, off: number): void;
-  /** reg = iph->tot_len in host order (what length_mt compares). */
-  loadTotalLength(reg: Reg): void;
 }
 
 /** A match extension: one file of ext/, one line of the registry. */

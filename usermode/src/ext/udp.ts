@@ -26,7 +26,7 @@ export const udp = defineMatch<UdpMatch>({
   },
   emit(em, m) {
     em.transportHeader(8, false);
-    requirePortPair(em, m);
+    requirePortPair(em, m, "udp");
   },
   describe(m) {
     return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].join(" ");
