@@ -12,10 +12,10 @@ import { fileURLToPath } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
-import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
-import { NetfilterPresence } from "./table/netfilter_presence.ts";
-import { SERVED_TABLE, SockoptHandler, type SockoptRequest } from "./table/sockopt_handler.ts";
-import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
+import { REGISTRY_REVISIONS } from "./service/registry_check.ts";
+import { NetfilterPresence } from "./service/netfilter_presence.ts";
+import { SERVED_TABLE, SockoptHandler, type SockoptRequest } from "./service/sockopt_handler.ts";
+import { DirectoryTableStore, type TableStore } from "./service/table_store.ts";
 
 /** The mode chosen on the command line. */
 export type HelperMode = { readonly kind: "stdio" } | { readonly kind: "listen"; readonly path: string };

@@ -24,8 +24,8 @@ import {
 import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "../table/enforcer.ts";
-import { checkExtensions } from "../table/registry_check.ts";
+import type { Decision, Enforcer, NetnsRef } from "../service/enforcer.ts";
+import { checkExtensions } from "../service/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";

@@ -12,7 +12,7 @@ import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { reapStalePins } from "../../src/enforce/stale_pins.ts";
 import { netnsCookie } from "../../src/enforce/netns_cookie.ts";
 import type { Table } from "../../src/ir/types.ts";
-import type { NetnsRef } from "../../src/table/enforcer.ts";
+import type { NetnsRef } from "../../src/service/enforcer.ts";
 import { createVethPair, type VethPair } from "../bpf/veth-pair.ts";
 import { udpDelivered } from "../bpf/udp-probe.ts";
 import { DROP, filterTable, udpMatch } from "../codegen/ir-builders.ts";

@@ -7,7 +7,7 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
-import { REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { REGISTRY_REVISIONS } from "../../src/service/registry_check.ts";
 import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const unavailable = hostTierUnavailable() ?? bpffsUnavailable();

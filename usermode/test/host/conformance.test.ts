@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MATCHES, TARGETS } from "../../src/ext/registry.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { checkExtensions, REGISTRY_REVISIONS } from "../../src/service/registry_check.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
 import { readVectors, type RuleVector } from "./corpus.ts";
 import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 

@@ -9,10 +9,10 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
-import type { ExtensionRevisions } from "../../src/table/revisions.ts";
-import type { Enforcer } from "../../src/table/enforcer.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
-import { SockoptHandler } from "../../src/table/sockopt_handler.ts";
+import type { ExtensionRevisions } from "../../src/service/revisions.ts";
+import type { Enforcer } from "../../src/service/enforcer.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
+import { SockoptHandler } from "../../src/service/sockopt_handler.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
 

@@ -5,7 +5,7 @@
  * iptables-legacy-save -c, iptables -L -v -x, and the raw GET_INFO/GET_ENTRIES bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NO_EXTENSIONS } from "../../src/table/revisions.ts";
+import { NO_EXTENSIONS } from "../../src/service/revisions.ts";
 import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const unavailable = hostTierUnavailable();

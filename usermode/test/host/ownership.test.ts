@@ -2,12 +2,12 @@
  * Ownership through the real iptables-legacy, with extensions checked by ext/registry.ts: a table
  * still in its initial state is handed to netfilter by a rule bpfilter does not compile, and from
  * then on behaves exactly as native; a table holding rules bpfilter enforces refuses such a rule
- * (EOPNOTSUPP) and keeps its rules, by design (see table/sockopt_handler.ts).
+ * (EOPNOTSUPP) and keeps its rules, by design (see service/sockopt_handler.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
 import { matchRevisions } from "../../src/ext/registry.ts";
-import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { checkExtensions, REGISTRY_REVISIONS } from "../../src/service/registry_check.ts";
 import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const unavailable = hostTierUnavailable();

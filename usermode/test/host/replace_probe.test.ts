@@ -11,8 +11,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IPT_ENTRY, IPT_REPLACE } from "../../src/ipt/abi.ts";
 import { initialFilterReplace } from "../../src/ipt/initial_table.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
-import { checkExtensions, REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
+import { checkExtensions, REGISTRY_REVISIONS } from "../../src/service/registry_check.ts";
 import { build, shapeArb } from "../ipt/table_arbitrary.ts";
 import { HostBench, hostTierUnavailable } from "./harness.ts";
 

@@ -8,7 +8,7 @@
 import { inNetns } from "../bpf/netns.ts";
 import { close, libc, socket } from "../bpf/libc.ts";
 import { IPT_SO_GET, IPT_SO_SET } from "../ipt/abi.ts";
-import type { SockoptRequest } from "./sockopt_handler.ts";
+import type { SockoptRequest } from "../ipc/sockopt_call.ts";
 
 const getsockopt = libc.func("int getsockopt(int fd, int level, int optname, _Inout_ void *optval, _Inout_ uint32_t *optlen)");
 

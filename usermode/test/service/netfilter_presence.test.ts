@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lookUpInNetfilter, NetfilterPresence, requestTableName } from "../../src/table/netfilter_presence.ts";
-import type { SockoptRequest } from "../../src/table/sockopt_handler.ts";
+import { lookUpInNetfilter, NetfilterPresence, requestTableName } from "../../src/service/netfilter_presence.ts";
+import type { SockoptRequest } from "../../src/service/sockopt_handler.ts";
 
 function request(cmd: number, set: boolean, name: string, cookie = 7n): SockoptRequest {
   const optval = new Uint8Array(84);

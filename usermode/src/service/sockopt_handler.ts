@@ -23,27 +23,13 @@ import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import { tableToIr } from "../ipt/table_to_ir.ts";
 import { decodeReplaceHeader, tableNameOf, translateTable } from "../ipt/translate.ts";
-import type { Enforcer, NetnsRef } from "./enforcer.ts";
+import type { NetnsRef, SockoptAnswer, SockoptRequest } from "../ipc/sockopt_call.ts";
+import type { Enforcer } from "./enforcer.ts";
+
+export type { SockoptAnswer, SockoptRequest };
 import { isInitialTable, NetnsTables, type ServedTable } from "./netns_tables.ts";
 import type { TableStore } from "./table_store.ts";
 
-/** One IPT_SO_* call, as the frame carries it. */
-export interface SockoptRequest {
-  readonly cmd: number;
-  /** setsockopt (true) or getsockopt. */
-  readonly set: boolean;
-  readonly optlen: number;
-  readonly optval: Uint8Array;
-  readonly netns: NetnsRef;
-}
-
-/**
- * The answer: status is 0 or -errno (-ENOPROTOOPT declines), out the bytes to copy back.
- */
-export interface SockoptAnswer {
-  readonly status: number;
-  readonly out: Uint8Array;
-}
 
 /** The one table bpfilter serves. */
 export const SERVED_TABLE = "filter";

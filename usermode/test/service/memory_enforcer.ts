@@ -3,9 +3,9 @@
  * to decline or fail, and keeps counters in memory so that the ABI layer's counter handling can
  * be tested. The helper itself uses the real one, enforce/bpf_enforcer.ts.
  */
-import type { Table } from "../ir/types.ts";
-import { addCounters, type XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "./enforcer.ts";
+import type { Table } from "../../src/ir/types.ts";
+import { addCounters, type XtCounters } from "../../src/ipt/counters.ts";
+import type { Decision, Enforcer, NetnsRef } from "../../src/service/enforcer.ts";
 
 /** A hook deciding, per table, whether the double declines or fails it. */
 export type MemoryVerdict = (table: Table) => Decision;

@@ -5,12 +5,9 @@
  */
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
+import type { NetnsRef } from "../ipc/sockopt_call.ts";
 
-/** The caller's network namespace: its cookie (the key) and a pid inside it (to enter it). */
-export interface NetnsRef {
-  readonly cookie: bigint;
-  readonly pid: number;
-}
+export type { NetnsRef };
 
 /** The outcome of Enforcer.apply. */
 export type Decision =
