@@ -244,10 +244,10 @@ export class BpfEnforcer implements Enforcer {
     }
   }
 
-  /** Detaches the programs from every interface of the netns, closes everything and removes the pins. */
-  release(netns: NetnsRef, tableName: string): void {
+  /** Detaches the programs from every interface of the netns, reads the counters, closes everything and removes the pins. */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[] {
     const enforced = this.enforced(netns.cookie, tableName);
-    if (enforced === undefined) return;
+    if (enforced === undefined) return [];
     try {
       inCallerNetns(netns, this.netnsPath(netns), () => detachPrograms(enforced.pins, enforced.links));
     } catch (error) {
@@ -255,9 +255,11 @@ export class BpfEnforcer implements Enforcer {
       this.log(`netns ${netns.cookie}: table ${tableName}: release outside the netns: ${(error as Error).message}`);
       detachPrograms(enforced.pins, enforced.links);
     }
+    const counters = readRuleCounters(enforced.maps, enforced.entryCount);
     this.close(enforced, true);
     this.tables.delete(this.key(netns.cookie, tableName));
     this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
+    return counters;
   }
 
   /** The programs enforced for a table (for tests and logs), or undefined when nothing is enforced. */

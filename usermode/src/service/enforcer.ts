@@ -29,6 +29,10 @@ export interface Enforcer {
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[];
   /** Adds to the counters of the enforced table (IPT_SO_SET_ADD_COUNTERS), by counterIndex. */
   addCounters(netns: NetnsRef, tableName: string, add: readonly XtCounters[]): void;
-  /** Stops enforcing the table in `netns` (netfilter takes over, or the netns is gone). */
-  release(netns: NetnsRef, tableName: string): void;
+  /**
+   * Stops enforcing the table in `netns` (netfilter takes over, or the netns is gone). Returns its
+   * final counters by counterIndex, read after its programs were detached so that no packet they
+   * counted is lost; [] when nothing was enforced.
+   */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[];
 }

@@ -44,9 +44,11 @@ export class MemoryEnforcer implements Enforcer {
     entry.counters = entry.counters.map((c, i) => (add[i] ? addCounters(c, add[i]) : c));
   }
 
-  /** Forgets the table. */
-  release(netns: NetnsRef, tableName: string): void {
+  /** Forgets the table; returns its counters. */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[] {
+    const counters = this.counters(netns, tableName);
     this.tables.delete(this.key(netns, tableName));
+    return counters;
   }
 
   /** Test hook: counts packets against a counter slot, as a real data path would. */
