@@ -12,10 +12,9 @@ import { fileURLToPath } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
-import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
-import { NetfilterPresence } from "./table/netfilter_presence.ts";
-import { SERVED_TABLE, SockoptHandler, type SockoptRequest } from "./table/sockopt_handler.ts";
-import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
+import { KernelNetfilter } from "./service/kernel_netfilter.ts";
+import { SockoptHandler } from "./service/sockopt_handler.ts";
+import { DirectoryTableStore, type TableStore } from "./service/table_store.ts";
 
 /** The mode chosen on the command line. */
 export type HelperMode = { readonly kind: "stdio" } | { readonly kind: "listen"; readonly path: string };
@@ -51,19 +50,11 @@ function tableStore(): TableStore | undefined {
   }
 }
 
-/**
- * Builds the loop options with the helper's handler. In kernel mode the helper also makes
- * netfilter list the served table in the caller's netns (the shim does it in host mode).
- */
-export function helperLoopOptions(mode?: HelperMode): LoopOptions {
+/** Builds the loop options with the helper's handler (the same in kernel and host mode). */
+export function helperLoopOptions(): LoopOptions {
   const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log });
-  const handler = new SockoptHandler(enforcer, REGISTRY_REVISIONS, log, tableStore());
-  const presence = mode?.kind === "stdio" ? new NetfilterPresence(SERVED_TABLE, log) : undefined;
-  const answer = (req: SockoptRequest) => {
-    presence?.touch(req);
-    return handler.handle(req);
-  };
-  return { answer, log, trace: process.env.BPFILTER_TRACE === "1" };
+  const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, store: tableStore() });
+  return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 
 async function runStdio(opts: LoopOptions): Promise<number> {
@@ -91,7 +82,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions(mode);
+  const opts = helperLoopOptions();
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);

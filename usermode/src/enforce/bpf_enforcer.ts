@@ -17,6 +17,7 @@ import {
   openPinnedMap,
   openPinnedProgram,
   programId,
+  synchronizeRcu,
   type BpfProgram,
   type NetfilterLinkInfo,
 } from "../bpf/index.ts";
@@ -32,8 +33,8 @@ import {
 } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "../table/enforcer.ts";
-import { checkExtensions } from "../table/registry_check.ts";
+import type { Decision, Enforcer, NetnsRef } from "../service/enforcer.ts";
+import { checkExtensions } from "../service/registry_check.ts";
 import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
 import { Dispatch, type HookPrograms } from "./dispatch.ts";
 import { HOOK_PIN, PIN, PIN_ROOT, TablePins } from "./pins.ts";
@@ -181,12 +182,17 @@ export class BpfEnforcer implements Enforcer {
     if (enforced !== undefined) addToRuleCounters(enforced.maps, add);
   }
 
-  /** Detaches the netns's links, closes everything and removes the pins: netfilter enforces from then on. */
-  release(netns: NetnsRef, tableName: string): void {
+  /**
+   * Detaches the netns's links, closes everything and removes the pins: netfilter enforces from then
+   * on. Returns the table's final counters (by counterIndex), read once no packet is left in its
+   * programs; [] when nothing was enforced.
+   */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[] {
     const enforced = this.enforced(netns.cookie, tableName);
-    if (enforced === undefined) return;
-    this.drop(enforced);
+    if (enforced === undefined) return [];
+    const counters = this.drop(enforced);
     this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
+    return counters;
   }
 
   /** The programs enforced for a table (for tests and the status CLI), or undefined when nothing is enforced. */
@@ -335,12 +341,15 @@ export class BpfEnforcer implements Enforcer {
     return { pins, entryCount: counters.spec.maxEntries, maps, programs, dispatch: Dispatch.open(pins) };
   }
 
-  /** Detaches and forgets an enforced table, and removes its pins. */
-  private drop(enforced: EnforcedTable): void {
+  /** Detaches and forgets an enforced table, and removes its pins; returns its final counters. */
+  private drop(enforced: EnforcedTable): readonly XtCounters[] {
     enforced.dispatch.detach();
+    synchronizeRcu(); // the hooks are unregistered: wait for the packets still in the programs
+    const counters = readRuleCounters(enforced.maps, enforced.entryCount);
     closeLoaded(enforced);
     enforced.pins.removeAll();
     this.tables.delete(this.key(enforced.pins.cookie, enforced.pins.tableName));
+    return counters;
   }
 
   /** Releases the tables of netns that nothing but their links keeps alive (orphans.ts); never throws. */

@@ -3,7 +3,7 @@
  * the path to open); everything else in enforce/ calls inCallerNetns.
  */
 import { BpfError, inNetns } from "../bpf/index.ts";
-import type { NetnsRef } from "../table/enforcer.ts";
+import type { NetnsRef } from "../ipc/sockopt_call.ts";
 import { netnsCookie } from "./netns_cookie.ts";
 
 const EINVAL = 22;

@@ -11,7 +11,7 @@ import { compileTable, FILTER_HOOK_NAMES } from "../../src/codegen/index.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { netnsCookie } from "../../src/enforce/netns_cookie.ts";
 import type { Table } from "../../src/ir/types.ts";
-import type { NetnsRef } from "../../src/table/enforcer.ts";
+import type { NetnsRef } from "../../src/service/enforcer.ts";
 import { createVethPair, type VethEnd, type VethPair } from "../bpf/veth-pair.ts";
 import { udpDelivered } from "../bpf/udp-probe.ts";
 import { ACCEPT, DROP, filterTable, udpMatch } from "../codegen/ir-builders.ts";
@@ -236,9 +236,12 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
     expect(existsSync(`${pinRoot}/${wrong.cookie}/filter/link_input`)).toBe(false);
   });
 
-  it("release detaches every link and removes the pins", () => {
+  it("release detaches every link, returns the final counters and removes the pins", () => {
+    const before = enforcer.counters(netns, "filter")[DROP_SLOT]!.packets;
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
-    enforcer.release(netns, "filter");
+    const final = enforcer.release(netns, "filter");
+    expect(final).toHaveLength(dropProbe.entryCount);
+    expect(final[DROP_SLOT]!.packets).toBe(before + 1n);
     expect(existsSync(`${pinRoot}/${netns.cookie}`)).toBe(false);
     expect(enforcer.counters(netns, "filter")).toEqual([]);
     expect(udpDelivered(pair.a, pair.b)).toBe(true);

@@ -9,10 +9,10 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
-import type { ExtensionRevisions } from "../../src/table/revisions.ts";
-import type { Enforcer } from "../../src/table/enforcer.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
-import { SockoptHandler } from "../../src/table/sockopt_handler.ts";
+import type { Enforcer } from "../../src/service/enforcer.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
+import { KernelNetfilter } from "../../src/service/kernel_netfilter.ts";
+import { SockoptHandler } from "../../src/service/sockopt_handler.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
 
@@ -50,7 +50,7 @@ export class HostBench {
   /** The ipt_probe tool (ipt_probe.c): `dump`, or `replace REQUEST INITIAL`. */
   readonly probe: string;
   readonly nativeNs: string;
-  bpfNs: string;
+  readonly bpfNs: string;
   readonly enforcer: Enforcer;
   readonly log: string[] = [];
   private server: Server | undefined;
@@ -69,16 +69,6 @@ export class HostBench {
   }
 
   private readonly tag: string;
-  private renewals = 0;
-
-  /** Replaces the bpfilter-side netns with a fresh one (new cookie: a table bpfilter serves again). */
-  renewBpfNamespace(): void {
-    execFileSync("ip", ["netns", "del", this.bpfNs]);
-    this.namespaces.splice(this.namespaces.indexOf(this.bpfNs), 1);
-    this.bpfNs = `bpft-bpf-${this.tag}-${++this.renewals}`;
-    execFileSync("ip", ["netns", "add", this.bpfNs]);
-    this.namespaces.push(this.bpfNs);
-  }
 
   /** Makes netfilter list the filter table in both netns (/proc/net/ip_tables_names, read by iptables-save). */
   async touchFilterTables(): Promise<void> {
@@ -86,11 +76,11 @@ export class HostBench {
   }
 
   /** Builds the shim and ipt_probe, starts the helper and creates both netns. */
-  async start(extensions: ExtensionRevisions): Promise<void> {
+  async start(): Promise<void> {
     const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
     execFileSync("cc", [...cc, "-o", this.probe, join(repo, "usermode/test/host/ipt_probe.c")]);
-    const handler = new SockoptHandler(this.enforcer, extensions, (line) => this.log.push(line));
+    const handler = new SockoptHandler({ enforcer: this.enforcer, netfilter: new KernelNetfilter(), log: (line) => this.log.push(line) });
     this.server = await listenHost(this.socket, {
       answer: (req) => handler.handle(req),
       log: (line) => this.log.push(line),

@@ -5,12 +5,9 @@
  */
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
+import type { NetnsRef } from "../ipc/sockopt_call.ts";
 
-/** The caller's network namespace: its cookie (the key) and a pid inside it (to enter it). */
-export interface NetnsRef {
-  readonly cookie: bigint;
-  readonly pid: number;
-}
+export type { NetnsRef };
 
 /** The outcome of Enforcer.apply. */
 export type Decision =
@@ -32,6 +29,10 @@ export interface Enforcer {
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[];
   /** Adds to the counters of the enforced table (IPT_SO_SET_ADD_COUNTERS), by counterIndex. */
   addCounters(netns: NetnsRef, tableName: string, add: readonly XtCounters[]): void;
-  /** Stops enforcing the table in `netns` (netfilter takes over, or the netns is gone). */
-  release(netns: NetnsRef, tableName: string): void;
+  /**
+   * Stops enforcing the table in `netns` (netfilter takes over, or the netns is gone). Returns its
+   * final counters by counterIndex, read after its programs were detached so that no packet they
+   * counted is lost; [] when nothing was enforced.
+   */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[];
 }

@@ -3,9 +3,9 @@
  * to decline or fail, and keeps counters in memory so that the ABI layer's counter handling can
  * be tested. The helper itself uses the real one, enforce/bpf_enforcer.ts.
  */
-import type { Table } from "../ir/types.ts";
-import { addCounters, type XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "./enforcer.ts";
+import type { Table } from "../../src/ir/types.ts";
+import { addCounters, type XtCounters } from "../../src/ipt/counters.ts";
+import type { Decision, Enforcer, NetnsRef } from "../../src/service/enforcer.ts";
 
 /** A hook deciding, per table, whether the double declines or fails it. */
 export type MemoryVerdict = (table: Table) => Decision;
@@ -44,9 +44,11 @@ export class MemoryEnforcer implements Enforcer {
     entry.counters = entry.counters.map((c, i) => (add[i] ? addCounters(c, add[i]) : c));
   }
 
-  /** Forgets the table. */
-  release(netns: NetnsRef, tableName: string): void {
+  /** Forgets the table; returns its counters. */
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[] {
+    const counters = this.counters(netns, tableName);
     this.tables.delete(this.key(netns, tableName));
+    return counters;
   }
 
   /** Test hook: counts packets against a counter slot, as a real data path would. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { IpHeaderMatch, MatchBlob, Table } from "../../src/ir/types.ts";
-import { checkExtensions } from "../../src/table/registry_check.ts";
+import { checkExtensions } from "../../src/service/registry_check.ts";
 
 const anyTcp: IpHeaderMatch = {
   src: 0, srcMask: 0, dst: 0, dstMask: 0,

@@ -2,24 +2,15 @@
  * Checks a table's matches and targets against the extension registry (ext/registry.ts), as
  * find_check_entry and xt_check_match/xt_check_target would: an extension the helper does not
  * compile declines the table (netfilter enforces it); a known one whose data or protocol is
- * wrong fails with -EINVAL. Also answers GET_REVISION_* from the registry.
+ * wrong fails with -EINVAL.
  */
 import type { Table } from "../ir/types.ts";
 import { IPT_INV } from "../ir/types.ts";
 import { Errno } from "../ipt/abi.ts";
 import { isContinueTarget } from "../ipt/table_to_ir.ts";
-import { findMatch, findTarget, matchRevisions, targetRevisions } from "../ext/registry.ts";
+import { findMatch, findTarget } from "../ext/registry.ts";
 import { UnsupportedFeature } from "../ext/types.ts";
 import type { Decision } from "./enforcer.ts";
-import type { ExtensionRevisions } from "./revisions.ts";
-
-/** GET_REVISION_* answers from ext/registry.ts. */
-export const REGISTRY_REVISIONS: ExtensionRevisions = {
-  revisions(kind, name) {
-    const known = kind === "match" ? matchRevisions(name) : targetRevisions(name);
-    return known.length > 0 ? known : undefined;
-  },
-};
 
 /**
  * Decodes an extension's data: a feature of a known extension that the compiler does not

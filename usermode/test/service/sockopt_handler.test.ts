@@ -4,27 +4,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Table } from "../../src/ir/types.ts";
-import { DirectoryTableStore } from "../../src/table/table_store.ts";
+import { DirectoryTableStore } from "../../src/service/table_store.ts";
 import { Errno, IPT_GETINFO, IPT_REPLACE, IPT_SO_GET, IPT_SO_SET, STD_VERDICT, XT_COUNTERS_INFO } from "../../src/ipt/abi.ts";
 import { encodeEntry, encodeReplace } from "../../src/ipt/entry_builder.ts";
 import { FILTER_VALID_HOOKS, initialFilterReplace } from "../../src/ipt/initial_table.ts";
-import type { Decision } from "../../src/table/enforcer.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
-import { fromPredicate, NO_EXTENSIONS } from "../../src/table/revisions.ts";
-import { type SockoptAnswer, SockoptHandler } from "../../src/table/sockopt_handler.ts";
+import type { Decision } from "../../src/service/enforcer.ts";
+import { MemoryEnforcer } from "./memory_enforcer.ts";
+import { type SockoptAnswer, SockoptHandler } from "../../src/service/sockopt_handler.ts";
+import type { TranslatedTable } from "../../src/ipt/translate.ts";
+import { MemoryNetfilter } from "./memory_netfilter.ts";
 
 const NETNS = { cookie: 77n, pid: 1 };
 const OTHER = { cookie: 78n, pid: 2 };
 
-function setup(decide?: (t: Table) => Decision) {
+function setup(decide?: (t: Table) => Decision, refuse?: (t: TranslatedTable) => number) {
   const enforcer = new MemoryEnforcer(decide);
+  const netfilter = new MemoryNetfilter(refuse);
   const log: string[] = [];
-  const handler = new SockoptHandler(
-    enforcer,
-    fromPredicate((kind, name, rev) => kind === "match" && ((name === "udp" && (rev === 0 || rev === 2)) || (name === "icmp" && rev === 0))),
-    (l) => log.push(l),
-  );
-  return { enforcer, handler, log };
+  const handler = new SockoptHandler({ enforcer, netfilter, log: (l) => log.push(l) });
+  return { enforcer, netfilter, handler, log };
 }
 
 function named(name: string, size: number): Uint8Array {
@@ -105,7 +103,6 @@ describe("SockoptHandler", () => {
     ["ADD_COUNTERS with no counters", (h) => set(h, IPT_SO_SET.ADD_COUNTERS, named("filter", XT_COUNTERS_INFO.SIZE)), -Errno.EINVAL],
     ["an unknown set command", (h) => set(h, 70, named("filter", 40)), -Errno.EINVAL],
     ["an unknown get command", (h) => get(h, 70, named("filter", 40)), -Errno.EINVAL],
-    ["GET_REVISION with a wrong optlen", (h) => get(h, IPT_SO_GET.REVISION_MATCH, named("udp", 31)), -Errno.EINVAL],
   ];
   it.each(errnoCases)("%s", (_name, call, status) => {
     const { handler } = setup();
@@ -130,39 +127,89 @@ describe("SockoptHandler", () => {
     expect(info(handler, OTHER)).toEqual({ status: 0, numEntries: 4, size: 632 });
   });
 
-  it("hands an initial table to netfilter on a decline, and declines that table from then on", () => {
-    const { handler, log } = setup(() => ({ kind: "declined", reason: "rule 1 in chain INPUT: match 'owner' is not supported" }));
-    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(-Errno.ENOPROTOOPT);
+  it("hands a table it does not compile to netfilter, with bpfilter's counters, and declines that table from then on", () => {
+    const { handler, enforcer, netfilter, log } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    const handed = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "owner"));
+    expect(handed.status).toBe(0);
+    expect(counters(handed.out)).toEqual([1n, 60n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    // netfilter's replace came with netfilter's own num_counters (its initial 4 entries).
+    expect(netfilter.calls).toEqual(["info 77", "entries 77", "info 77", "replace 77 5 entries"]);
     expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
-    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(4, 1n)).status).toBe(-Errno.ENOPROTOOPT);
-    expect(log.join("\n")).toContain("match 'owner' is not supported");
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)).status).toBe(-Errno.ENOPROTOOPT);
+    expect(log.join("\n")).toContain("netfilter enforces it from now on: rule 1 in chain INPUT: match 'owner' revision 0 is not supported");
     expect(info(handler, OTHER).status).toBe(0);
   });
 
-  it("refuses (EOPNOTSUPP) to hand over a table that holds rules it enforces, and keeps them", () => {
-    let declining = false;
-    const { handler, log } = setup(() => (declining ? { kind: "declined", reason: "match 'owner' is not supported" } : { kind: "ok" }));
+  it("keeps enforcing, and answers netfilter's errno, when netfilter refuses the table too", () => {
+    const { handler, enforcer, netfilter } = setup(undefined, (t) => (t.entries.length === 5 ? Errno.ENOENT : 0));
     expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
-    declining = true;
-    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "owner")).status).toBe(-Errno.EOPNOTSUPP);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "owner")).status).toBe(-Errno.ENOENT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeDefined();
     expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 784 });
-    expect(log.join("\n")).toContain("not handed to netfilter");
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(4);
   });
 
-  it("keeps the old table when the enforcer fails", () => {
-    const { handler } = setup(() => ({ kind: "error", errno: Errno.EINVAL, message: "verifier said no" }));
-    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(-Errno.EINVAL);
-    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  it("takes a compilable replace back from netfilter, with netfilter's counters, and serves the table again", () => {
+    const { handler, enforcer, netfilter, log } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(0);
+    netfilter.countPacket(NETNS, 0, 80);
+    // A replace with num_counters other than netfilter's is netfilter's to refuse (EAGAIN).
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(-Errno.ENOPROTOOPT);
+    const back = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5));
+    expect(back.status).toBe(0);
+    expect(counters(back.out)).toEqual([1n, 80n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    expect(enforcer.appliedTable(NETNS, "filter")!.chains[0]!.rules).toHaveLength(1);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(4); // the initial table again
+    expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 784 });
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)).status).toBe(0);
+    expect(log.join("\n")).toContain("bpfilter enforces it from now on");
+  });
+
+  it("leaves the table with netfilter when taking it back fails at any step", () => {
+    let failApply = true;
+    const { handler, enforcer, netfilter } = setup(() => (failApply ? { kind: "error", errno: Errno.ENOMEM, message: "no memory" } : { kind: "ok" }), (t) => (t.entries.length === 4 ? Errno.EAGAIN : 0));
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(0);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT);
+    failApply = false;
+    // netfilter refuses its initial table (another process changed it): the new programs go again.
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+  });
+
+  it("leaves a netns to netfilter that held rules before the helper met it, and serves netfilter's initial counters otherwise", () => {
+    const { handler, netfilter, log } = setup();
+    netfilter.install(OTHER, replaceWithRule(4));
+    expect(info(handler, OTHER).status).toBe(-Errno.ENOPROTOOPT);
+    expect(log.join("\n")).toContain("netfilter held a filter table of 5 entries in this netns before bpfilter served it");
+    netfilter.countPacket(NETNS, 2, 40);
+    const entries = named("filter", 40 + 632);
+    new DataView(entries.buffer).setUint32(32, 632, true);
+    const out = get(handler, IPT_SO_GET.ENTRIES, entries);
+    expect(out.status).toBe(0);
+    expect(new DataView(out.out.buffer).getBigUint64(40 + 2 * 152 + 96, true)).toBe(1n);
+  });
+
+  it("hands the table to netfilter when the enforcer fails, as netfilter would take it", () => {
+    const { handler, netfilter } = setup(() => ({ kind: "error", errno: Errno.EINVAL, message: "verifier said no" }));
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
   });
 
   it("describes the same tables after a restart when given a table store", () => {
     const dir = mkdtempSync(join(tmpdir(), "bpfilter-store-"));
     try {
-      const decide = (t: Table): Decision => (t.chains[0]!.rules[0]?.matches.length ? { kind: "declined", reason: "no" } : { kind: "ok" });
-      const first = new SockoptHandler(new MemoryEnforcer(decide), NO_EXTENSIONS, () => {}, new DirectoryTableStore(dir));
+      const netfilter = new MemoryNetfilter();
+      const first = new SockoptHandler({ enforcer: new MemoryEnforcer(), netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
       expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
-      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner"), OTHER).status).toBe(-Errno.ENOPROTOOPT);
-      const restarted = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, () => {}, new DirectoryTableStore(dir));
+      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner"), OTHER).status).toBe(0);
+      const restarted = new SockoptHandler({ enforcer: new MemoryEnforcer(), netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
       expect(info(restarted)).toEqual({ status: 0, numEntries: 5, size: 784 });
       expect(info(restarted, OTHER).status).toBe(-Errno.ENOPROTOOPT);
       expect(info(restarted, { cookie: 99n, pid: 3 })).toEqual({ status: 0, numEntries: 4, size: 632 });
@@ -171,21 +218,14 @@ describe("SockoptHandler", () => {
     }
   });
 
-  it("answers GET_REVISION as xt_find_revision for known extensions, declines unknown ones and best revisions above 0", () => {
+  it("declines every GET_REVISION query: netfilter judges which revisions it takes", () => {
     const { handler } = setup();
-    const rev = (kind: number, name: string, r: number) => {
-      const b = named(name, 30);
-      b[29] = r;
-      return get(handler, kind, b).status;
-    };
-    // udp: revisions 0 and 2 known; the best (2) cannot be a status, so netfilter answers.
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "udp", 0)).toBe(-Errno.ENOPROTOOPT);
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "udp", 1)).toBe(-Errno.EPROTONOSUPPORT);
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "icmp", 0)).toBe(0);
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "icmp", 1)).toBe(-Errno.EPROTONOSUPPORT);
-    expect(rev(IPT_SO_GET.REVISION_MATCH, "owner", 0)).toBe(-Errno.ENOPROTOOPT);
-    expect(rev(IPT_SO_GET.REVISION_TARGET, "udp", 0)).toBe(-Errno.ENOPROTOOPT);
-    const none = new SockoptHandler(new MemoryEnforcer(), NO_EXTENSIONS, () => {});
-    expect(none.handle({ cmd: IPT_SO_GET.REVISION_MATCH, set: false, optlen: 30, optval: named("udp", 30), netns: NETNS }).status).toBe(-Errno.ENOPROTOOPT);
+    for (const kind of [IPT_SO_GET.REVISION_MATCH, IPT_SO_GET.REVISION_TARGET]) {
+      for (const [name, r] of [["udp", 0], ["udp", 1], ["", 200], ["owner", 0]] as const) {
+        const b = named(name, 30);
+        b[29] = r;
+        expect(get(handler, kind, b).status).toBe(-Errno.ENOPROTOOPT);
+      }
+    }
   });
 });
