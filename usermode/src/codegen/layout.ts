@@ -52,7 +52,7 @@ export const IPH = {
 } as const;
 
 /** Helper ids (enum bpf_func_id). */
-export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12 } as const;
+export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, DYNPTR_READ: 201 } as const;
 
 /** Netfilter verdicts a netfilter program may return (NF_DROP, NF_ACCEPT). */
 export const NF_VERDICT = { DROP: 0, ACCEPT: 1 } as const;
@@ -66,7 +66,7 @@ export const STACK = {
   DYNPTR: -16,
   /** Buffer of the IPv4 header slice, when the skb's head is not linear (20 bytes). */
   IPH_BUFFER: -40,
-  /** Buffer of the transport header slice (20 bytes). */
+  /** The first transport bytes, copied by bpf_dynptr_read (20 bytes, zeroed first). */
   TRANSPORT_BUFFER: -64,
   /** u32 key of the counters map lookup. */
   COUNTER_KEY: -68,

@@ -84,6 +84,7 @@ const PAIRS: readonly [string, number][] = [
   ["sizeof(struct bpf_dynptr)", DYNPTR_SIZE],
   ["BPF_FUNC_map_lookup_elem", HELPER.MAP_LOOKUP_ELEM],
   ["BPF_FUNC_tail_call", HELPER.TAIL_CALL],
+  ["BPF_FUNC_dynptr_read", HELPER.DYNPTR_READ],
   ["NF_DROP", NF_VERDICT.DROP],
   ["NF_ACCEPT", NF_VERDICT.ACCEPT],
   ["NF_INET_LOCAL_IN", FILTER_HOOKS.INPUT.number],
