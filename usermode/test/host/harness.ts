@@ -4,7 +4,7 @@
  * two fresh netns: one native (netfilter), one through the shim (bpfilter).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -75,8 +75,15 @@ export class HostBench {
     await this.both(["iptables-legacy", "-S", "INPUT"]);
   }
 
-  /** Builds the shim and ipt_probe, starts the helper and creates both netns. */
+  /**
+   * Builds the shim and ipt_probe, starts the helper and creates both netns. Commands run with
+   * bin/ first in PATH, where iptables, iptables-save and iptables-restore are the legacy ones
+   * (so replays can say "iptables" as the tools do), and with their own xtables lock file (other
+   * iptables users on the machine never make a command fail with "holding the xtables lock").
+   */
   async start(): Promise<void> {
+    mkdirSync(join(this.dir, "bin"));
+    for (const tool of ["iptables", "iptables-save", "iptables-restore"]) symlinkSync("/usr/sbin/xtables-legacy-multi", join(this.dir, "bin", tool));
     const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
     execFileSync("cc", [...cc, "-o", this.probe, join(repo, "usermode/test/host/ipt_probe.c")]);
@@ -95,7 +102,8 @@ export class HostBench {
   /** Runs a command in a netns, through bpfilter (the shim) or natively; never throws on exit codes. */
   run(via: "native" | "bpfilter", argv: readonly string[], stdin?: string): Promise<CommandResult> {
     const ns = via === "native" ? this.nativeNs : this.bpfNs;
-    const env = via === "native" ? [] : [`LD_PRELOAD=${this.shim}`, `BPFILTER_SOCKET=${this.socket}`];
+    const common = [`PATH=${join(this.dir, "bin")}:/usr/sbin:/usr/bin:/sbin:/bin`, `XTABLES_LOCKFILE=${join(this.dir, "xtables.lock")}`];
+    const env = via === "native" ? common : [...common, `LD_PRELOAD=${this.shim}`, `BPFILTER_SOCKET=${this.socket}`];
     return new Promise((done) => {
       const child = execFile(
         "ip",
@@ -109,6 +117,27 @@ export class HostBench {
       if (stdin !== undefined) child.stdin?.end(stdin);
       else child.stdin?.end();
     });
+  }
+
+  /**
+   * Gives both netns an eth0 (10.201.0.2/24) joined by a veth pair to a peer netns of its own
+   * (10.201.0.1/24, its end also named eth0), so that the same packets can go through both.
+   * Returns the peers' netns names, native first.
+   */
+  connectPeers(): { native: string; bpfilter: string } {
+    const peers = [this.nativeNs, this.bpfNs].map((ns) => {
+      const peer = `${ns}-p`;
+      execFileSync("ip", ["netns", "add", peer]);
+      this.namespaces.push(peer);
+      execFileSync("ip", ["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", "eth0", "netns", peer]);
+      for (const [where, address] of [[ns, "10.201.0.2/24"], [peer, "10.201.0.1/24"]] as const) {
+        execFileSync("ip", ["-n", where, "addr", "add", address, "dev", "eth0"]);
+        execFileSync("ip", ["-n", where, "link", "set", "eth0", "up"]);
+        execFileSync("ip", ["-n", where, "link", "set", "lo", "up"]);
+      }
+      return peer;
+    });
+    return { native: peers[0]!, bpfilter: peers[1]! };
   }
 
   /** Runs the same command both ways. */
