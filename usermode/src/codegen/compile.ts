@@ -4,7 +4,6 @@ import { assemble, disassemble, pendingBranchDepth, type Insn, type MapRef } fro
 import type { EmitMode } from "./emitter.ts";
 import { buildIngress } from "./ingress.ts";
 import { buildEgress } from "./egress.ts";
-import { checkTable, type CheckOptions } from "./check.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
 
 /** Where a program attaches: XDP on ingress (INPUT and FORWARD), TC on egress (OUTPUT). */
@@ -24,7 +23,9 @@ export interface CompiledProgram {
 }
 
 /** Options of the compiler. */
-export interface CompileOptions extends CheckOptions {
+export interface CompileOptions {
+  /** Interface name → ifindex in the target netns; without it, rules with -i/-o are declined. */
+  readonly ifindexByName?: ReadonlyMap<string, number>;
   /** Force one emit mode (tests); by default fast, and compact when fast is too branchy for the verifier. */
   readonly mode?: EmitMode;
 }
@@ -90,10 +91,8 @@ function tooBranchy(hook: AttachPoint, depth: number): DeclineError {
   );
 }
 
-/** Compiles the program of an attach point (checkTable first); a table it cannot compile faithfully is declined. */
+/** Compiles the program of an attach point from a resolved table (ir/resolve.ts); what it cannot build faithfully is declined. */
 export function compileProgram(table: Table, hook: AttachPoint, options: CompileOptions = {}): CompiledProgram | Decline {
-  const problem = checkTable(table, options);
-  if (problem !== undefined) return problem;
   return catchDecline(() => {
     try {
       return finish(hook, build(table, hook, options));

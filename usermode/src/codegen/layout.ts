@@ -55,6 +55,9 @@ export const IPH = {
   MAX_LEN: 60,
 } as const;
 
+/** Transport header sizes that matches ask emitTransportHeader for (struct udphdr, icmphdr, tcphdr without options). */
+export const L4 = { UDP_HLEN: 8, ICMP_HLEN: 8, TCP_HLEN: 20, /** source and destination ports (tcphdr, udphdr) */ PORTS_LEN: 4, SPORT: 0, DPORT: 2 } as const;
+
 /** IP_OFFSET as a mask of the little-endian u16 load of frag_off (0x1fff swapped). */
 export const IP_OFFSET_LE = 0xff1f;
 

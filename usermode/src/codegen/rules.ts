@@ -4,8 +4,8 @@
  */
 import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
-import type { Chain, Rule, Table, Verdict } from "../ir/types.ts";
-import { findMatch, findTarget } from "../ext/registry.ts";
+import type { Chain, Rule, Table } from "../ir/types.ts";
+import { emitMatch } from "../ext/registry.ts";
 import { emitCount, emitReturn, type VerdictTails } from "./counters.ts";
 import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
@@ -37,26 +37,11 @@ export function ruleWhere(chain: Chain, index: number): string {
   return `rule ${index + 1} in chain ${chain.name}`;
 }
 
-function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
+function emitMatches(ctx: ChainContext, rule: Rule, noMatch: string): void {
   const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode(), ctx.forwarded === true);
   emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
-  for (const m of rule.matches) {
-    const ext = findMatch(m.name, m.revision);
-    if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
-    const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
-    ext.emit(em, decoded);
-  }
+  for (const m of rule.matches) emitMatch(em, m); // decoded once by ir/resolve.ts
   em.finish();
-}
-
-/** Runs an extension's decode; a decode error becomes a decline carrying its message. */
-export function decodeOrDecline<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (e) {
-    if (e instanceof DeclineError) throw e;
-    throw new DeclineError((e as Error).message);
-  }
 }
 
 function findChain(ctx: ChainContext, name: string, where: string): Chain {
@@ -66,30 +51,20 @@ function findChain(ctx: ChainContext, name: string, where: string): Chain {
   return chain;
 }
 
-/** The verdict of a rule's target: final (counted on a shared tail) or what to do next. */
-function targetVerdict(rule: Rule, where: string): "accept" | "drop" | "continue" | Verdict {
-  const target = rule.target;
-  if (target.kind === "verdict") return target.verdict;
-  const ext = findTarget(target.name, target.revision);
-  if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
-  return withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
-}
-
 function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: string, callers: readonly string[]): void {
   const { b } = ctx;
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
   ctx.tails.reachFrom(b);
   const next = b.label(`${chain.name}_${index + 1}_next`);
-  emitMatches(ctx, rule, where, next);
-  const verdict = targetVerdict(rule, where);
-  const final = typeof verdict === "string" ? verdict : verdict.kind;
-  if (final === "accept" || final === "drop") {
-    ctx.tails.countAndReturn(b, rule.counterIndex, final);
+  withWhere(where, () => emitMatches(ctx, rule, next));
+  const verdict = rule.verdict;
+  if (verdict.kind === "accept" || verdict.kind === "drop") {
+    ctx.tails.countAndReturn(b, rule.counterIndex, verdict.kind);
   } else {
     emitCount(b, rule.counterIndex, ctx.codes.drop);
-    if (typeof verdict !== "string" && verdict.kind === "return") b.emit(ja(returnTo));
-    if (typeof verdict !== "string" && (verdict.kind === "jump" || verdict.kind === "goto")) {
+    if (verdict.kind === "return") b.emit(ja(returnTo));
+    if (verdict.kind === "jump" || verdict.kind === "goto") {
       if (callers.includes(verdict.chain) || verdict.chain === chain.name) {
         throw new DeclineError(`${where}: ${verdict.kind} to chain '${verdict.chain}' loops back`);
       }

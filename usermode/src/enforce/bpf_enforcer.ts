@@ -25,7 +25,6 @@ import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
 import type { Decision, Enforcer, NetnsRef } from "../service/enforcer.ts";
-import { checkExtensions } from "../service/registry_check.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";
@@ -120,8 +119,6 @@ export class BpfEnforcer implements Enforcer {
 
   /** Compiles, loads and attaches `table` in the caller's netns in place of what was enforced. */
   apply(netns: NetnsRef, table: Table): Decision {
-    const extensions = checkExtensions(table);
-    if (extensions.kind !== "ok") return extensions;
     const path = this.netnsPath(netns);
     const where = `netns ${netns.cookie}: table ${table.name}`;
     try {

@@ -1,12 +1,7 @@
 /** Port range matching shared by the tcp, udp and multiport matches (xt_tcpudp.c port_match). */
+import { L4 } from "../codegen/layout.ts";
+import type { PortRange } from "../ir/matches.ts";
 import type { MatchEmitter, RangeTest } from "./types.ts";
-
-/** An inclusive port range with its inversion flag, host order. */
-export interface PortRange {
-  readonly min: number;
-  readonly max: number;
-  readonly invert: boolean;
-}
 
 /** True when the range holds for every port (so it needs no code). */
 export function rangeAlwaysHolds(r: PortRange): boolean {
@@ -47,7 +42,7 @@ export function decodePortPair(view: DataView, invflags: number, invSrc: number,
 
 /** States both range tests on the transport header's ports (source at 0, destination at 2); uses r1. */
 export function requirePortPair(em: MatchEmitter, ports: PortPair): void {
-  for (const [range, off] of [[ports.sport, 0], [ports.dport, 2]] as const) {
+  for (const [range, off] of [[ports.sport, L4.SPORT], [ports.dport, L4.DPORT]] as const) {
     if (rangeAlwaysHolds(range)) continue;
     em.loadTransport("u16", 1, off);
     requireRange(em, 1, range);

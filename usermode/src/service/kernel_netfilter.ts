@@ -3,6 +3,7 @@
  * sockopts on it, exactly as iptables-legacy issues them. The helper's own calls reach netfilter:
  * in kernel mode the kernel does not forward them to the helper, in host mode nothing preloads it.
  */
+import { constants } from "node:os";
 import koffi from "koffi";
 import { BpfError } from "../bpf/index.ts";
 import { errnoName } from "../bpf/errors.ts";
@@ -43,12 +44,15 @@ function refused(netns: NetnsRef, cmd: number, set: boolean, table: string): Ipt
   return new IptError(errno, `netfilter: ${sockoptName(cmd, set)} of table ${table} in netns ${netns.cookie}: ${errnoName(errno)}`);
 }
 
-/** Turns a failure to enter the netns into the errno iptables would see (the caller's netns is unusable). */
+/** Turns a failure to enter the caller's netns (setns refused, the process is gone) into an IptError with its errno. */
 function entering<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof BpfError) throw new IptError(err.errno, `netfilter: ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const errno = code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
+    if (errno !== undefined) throw new IptError(errno, `netfilter: ${(err as Error).message}`);
     throw err;
   }
 }

@@ -5,14 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AF_INET, ETH, FIB, FIB_RET, HELPER, IPH, SK_BUFF, XDP_MD } from "../../src/codegen/layout.ts";
+import { AF_INET, ETH, FIB, FIB_RET, HELPER, IPH, L4, SK_BUFF, TRANSPORT, XDP_MD } from "../../src/codegen/layout.ts";
 import { TC_ACTION, XDP_ACTION } from "../../src/codegen/index.ts";
 import { xtAlign } from "../../src/ext/types.ts";
 import { XT_UDP_SIZE } from "../../src/ext/udp.ts";
 import { XT_TCP_SIZE } from "../../src/ext/tcp.ts";
 import { IPT_ICMP_SIZE } from "../../src/ext/icmp.ts";
-import { XT_ERROR_SIZE } from "../../src/ext/error.ts";
-import { XT_STANDARD_SIZE } from "../../src/ext/standard.ts";
 import { XT_MULTIPORT_V1_SIZE } from "../../src/ext/multiport.ts";
 import { XT_COMMENT_SIZE } from "../../src/ext/comment.ts";
 import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
@@ -27,9 +25,6 @@ const PAIRS: readonly [string, number][] = [
   ["XT_ALIGN(sizeof(struct xt_tcp))", xtAlign(XT_TCP_SIZE)],
   ["sizeof(struct ipt_icmp)", IPT_ICMP_SIZE],
   ["XT_ALIGN(sizeof(struct ipt_icmp))", xtAlign(IPT_ICMP_SIZE)],
-  ["XT_FUNCTION_MAXNAMELEN", XT_ERROR_SIZE],
-  ["XT_ALIGN(XT_FUNCTION_MAXNAMELEN)", xtAlign(XT_ERROR_SIZE)],
-  ["sizeof(int)", XT_STANDARD_SIZE],
   ["sizeof(struct xt_multiport_v1)", XT_MULTIPORT_V1_SIZE],
   ["offsetof(struct xt_multiport_v1, pflags)", 32],
   ["offsetof(struct xt_multiport_v1, invert)", 47],
@@ -49,6 +44,14 @@ const PAIRS: readonly [string, number][] = [
   ["offsetof(struct iphdr, protocol)", IPH.PROTOCOL],
   ["offsetof(struct iphdr, saddr)", IPH.SADDR],
   ["offsetof(struct iphdr, daddr)", IPH.DADDR],
+  ["sizeof(struct udphdr)", L4.UDP_HLEN],
+  ["sizeof(struct icmphdr)", L4.ICMP_HLEN],
+  ["sizeof(struct tcphdr)", L4.TCP_HLEN],
+  ["offsetof(struct tcphdr, source)", L4.SPORT],
+  ["offsetof(struct tcphdr, dest)", L4.DPORT],
+  ["offsetof(struct udphdr, dest)", L4.DPORT],
+  ["offsetof(struct tcphdr, window) - 1", TRANSPORT.TCP_FLAGS_OFFSET],
+  ["offsetof(struct udphdr, len)", L4.PORTS_LEN],
   ["offsetof(struct xdp_md, data)", XDP_MD.DATA],
   ["offsetof(struct xdp_md, data_end)", XDP_MD.DATA_END],
   ["offsetof(struct xdp_md, ingress_ifindex)", XDP_MD.INGRESS_IFINDEX],
@@ -84,6 +87,9 @@ const SOURCE = `#include <stdio.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/icmp.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_tcpudp.h>

@@ -1,7 +1,7 @@
 // Instruction-level tests of the generated programs: exact disassembly of a small ruleset, the
 // jump opcode each (negated) match folds into, declines, and what dead-code removal leaves.
 import { describe, expect, it } from "vitest";
-import { checkTable, compileHook, compileProgram, type CompiledProgram, type Decline } from "../../src/codegen/index.ts";
+import { compileHook, compileProgram, type CompiledProgram, type Decline } from "../../src/codegen/index.ts";
 import { ACCEPT, DROP, RETURN, filterTable, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
 import { PROTO } from "./packets.ts";
 import { IPT_F, IPT_INV, type Table } from "../../src/ir/types.ts";
@@ -259,35 +259,15 @@ describe("ingress program", () => {
   });
 });
 
-const opaque = (name: string, size = 8) => ({ name, revision: 0, data: new Uint8Array(size) });
-const DECLINES: readonly [string, Table, RegExp][] = [
-  ["an unknown match", filterTable({ INPUT: { rules: [{ target: ACCEPT }, { matches: [opaque("owner")], target: DROP }] } }), /^rule 2 in chain INPUT: match 'owner' revision 0 is not supported$/],
-  ["an unknown revision", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), revision: 1 }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' revision 1 is not supported$/],
-  ["a tcp option", filterTable({ OUTPUT: { rules: [{ proto: 6, matches: [tcpMatch({ option: 2 })], target: DROP }] } }), /^rule 1 in chain OUTPUT: match 'tcp': --tcp-option 2 is not supported$/],
-  ["a short xt_udp", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), data: new Uint8Array(10) }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp': data is 10 bytes, expected 16 \(XT_ALIGN\(10\)\)$/],
-  ["udp without -p udp", filterTable({ INPUT: { rules: [{ proto: 6, matches: [udpMatch({})], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' needs -p 17, the rule has -p 6$/],
-  ["an unknown target", filterTable({ FORWARD: { rules: [{ target: { kind: "ext", name: "REJECT", revision: 0, data: new Uint8Array(8) } }] } }), /^rule 1 in chain FORWARD: target 'REJECT' revision 0 is not supported$/],
-  ["a jump to a missing chain", filterTable({ INPUT: { rules: [{ target: jump("nope") }] } }), /^rule 1 in chain INPUT: jump to chain 'nope', which does not exist$/],
-  ["a loop", filterTable({ INPUT: { rules: [{ target: jump("A") }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }, { target: RETURN }] } }), /makes a loop \(A → B → A\)$/],
-  ["an interface match without the interface list", filterTable({ OUTPUT: { rules: [{ out: "eth0", target: DROP }] } }), /^rule 1 in chain OUTPUT: interface matches need/],
-  ["another table", { ...filterTable({}), name: "nat" }, /^table 'nat' is not supported \(only filter\)$/],
-];
-
 describe("declines", () => {
-  it.each(DECLINES)("%s", (_name, table, reason) => {
-    expect(checkTable(table)?.reason).toMatch(reason);
-    const result = compileProgram(table, "ingress");
+  it("an interface match without the interface list, naming the rule", () => {
+    const result = compileProgram(filterTable({ OUTPUT: { rules: [{ target: ACCEPT }, { out: "eth0", target: DROP }] } }), "egress");
     expect(result.declined).toBe(true);
-    expect((result as Decline).reason).toMatch(reason);
+    expect((result as Decline).reason).toMatch(/^rule 2 in chain OUTPUT: interface match '-o eth0' needs the netns's interface list/);
   });
 
   it("accepts a loop among chains that no built-in chain reaches, as netfilter does", () => {
     const table = filterTable({ INPUT: { rules: [{ target: DROP }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }] } });
-    expect(checkTable(table)).toBeUndefined();
     expect(compileProgram(table, "ingress").declined).not.toBe(true);
-  });
-
-  it("accepts a table within the subset", () => {
-    expect(checkTable(filterTable({ INPUT: { rules: [{ proto: 17, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] } }))).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ describe.skipIf(unavailable !== undefined)("a declined table is enforced by netf
 
   it("the rule set through the shim lands in netfilter, which drops the flow", async () => {
     await bench.iptables("-A", ...rule);
-    expect(bench.helperLog).toMatch(/table filter declined, netfilter enforces it from now on: rule 1 in chain INPUT: match 'conntrack'/);
+    expect(bench.helperLog).toMatch(/table filter: netfilter enforces it from now on: rule 1 in chain INPUT: match 'conntrack'/);
     const native = await bench.run(bench.nsB, "native", ["iptables-legacy", "-S", "INPUT"]);
     expect(native.stdout).toBe("-P INPUT ACCEPT\n-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP\n");
     expect(bench.flow()).toBe(0);

@@ -119,7 +119,7 @@ describe("SockoptHandler", () => {
     expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 632 + 152 });
     const table = enforcer.appliedTable(NETNS, "filter")!;
     expect(table.chains[0]).toMatchObject({ name: "INPUT", hook: "INPUT", policy: "accept", policyCounterIndex: 1 });
-    expect(table.chains[0]!.rules[0]).toMatchObject({ counterIndex: 0, ip: { src: 0x0a000001, srcMask: 0xffffffff }, target: { kind: "verdict", verdict: { kind: "drop" } } });
+    expect(table.chains[0]!.rules[0]).toMatchObject({ counterIndex: 0, ip: { src: 0x0a000001, srcMask: 0xffffffff }, verdict: { kind: "drop" } });
     enforcer.countPacket(NETNS, "filter", 0, 60);
     expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 2n)).status).toBe(0);
     const second = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5));
