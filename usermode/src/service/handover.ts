@@ -31,6 +31,7 @@
 import type { NetnsRef, SockoptAnswer } from "../ipc/sockopt_call.ts";
 import { Errno, IPT_REPLACE } from "../ipt/abi.ts";
 import { encodeCounters, type XtCounters } from "../ipt/counters.ts";
+import { encodeReplace } from "../ipt/entry_builder.ts";
 import { initialFilterReplace } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import type { ReplaceHeader, TranslatedTable } from "../ipt/translate.ts";
@@ -91,6 +92,35 @@ export function handToNetfilter(
   ctx.tables.toNetfilter(netns.cookie, reason);
   ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}`);
   return { status: 0, out: oldCounters(final, header.numCounters) };
+}
+
+/**
+ * bpfilter → netfilter without a new replace (a 32-bit caller, which only netfilter can answer):
+ * the table bpfilter holds goes into netfilter as it is, then bpfilter's programs go, then their
+ * final counters are added to netfilter's (ADD_COUNTERS), so counters stay continuous. Returns
+ * false (logged) if netfilter refused; bpfilter then keeps the table.
+ */
+export function handCurrentToNetfilter(ctx: HandoverContext, netns: NetnsRef, served: ServedTable, reason: string): boolean {
+  const { table } = served;
+  try {
+    const current = ctx.netfilter.info(netns, SERVED_TABLE);
+    const spec = { ...table, numEntries: table.entries.length, numCounters: current.numEntries };
+    ctx.netfilter.replace(netns, encodeReplace(spec, [table.blob]));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: ${reason}; netfilter refused bpfilter's table (${err.message}): bpfilter keeps it`);
+    return false;
+  }
+  const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
+  ctx.tables.toNetfilter(netns.cookie, reason);
+  try {
+    ctx.netfilter.addCounters(netns, SERVED_TABLE, table.entries.map((_, i) => final[i] ?? { packets: 0n, bytes: 0n }));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: netfilter holds it, without bpfilter's counters: ${err.message}`);
+  }
+  ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}`);
+  return true;
 }
 
 /**

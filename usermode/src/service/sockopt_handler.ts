@@ -21,7 +21,7 @@ import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import { decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateTable } from "../ipt/translate.ts";
 import type { Enforcer } from "./enforcer.ts";
-import { DECLINE, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
+import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
 import { type FilterTableState, initialTableCounters, NetnsTables, type ServedTable } from "./netns_tables.ts";
 import { planTable } from "./plan.ts";
@@ -73,7 +73,16 @@ export class SockoptHandler {
     this.logLine(`netns ${netns.cookie}: ${line}`);
   }
 
+  /** The kernel says a netns is gone: its programs go, and its state is forgotten. */
+  netnsGone(cookie: bigint): void {
+    const state = this.tables.get(cookie);
+    if (state?.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie, pid: 0 }, SERVED_TABLE); // no process left in it
+    this.tables.forget(cookie);
+    this.logLine(`netns ${cookie}: gone, forgotten`);
+  }
+
   private dispatch(req: SockoptRequest): SockoptAnswer {
+    if (req.compat === true) return this.compat(req);
     if (req.set) {
       if (req.cmd === IPT_SO_SET.REPLACE) return this.withFilterTable(req, (state) => this.replace(req, state));
       if (req.cmd === IPT_SO_SET.ADD_COUNTERS) return this.withServedTable(req, (t) => this.addCounters(req, t));
@@ -126,6 +135,22 @@ export class SockoptHandler {
       this.log(netns, `table filter: netfilter's table could not be read (${err.message}); bpfilter serves the initial table`);
       return this.tables.serveInitial(netns.cookie, []);
     }
+  }
+
+  /**
+   * A 32-bit caller: its structs are netfilter's compat layout, which only netfilter reads, so
+   * every request of it is declined. If bpfilter holds the table it names, the table goes to
+   * netfilter first (handover.ts), so that netfilter answers with the rules that are enforced.
+   */
+  private compat(req: SockoptRequest): SockoptAnswer {
+    const named = req.cmd !== IPT_SO_GET.REVISION_MATCH && req.cmd !== IPT_SO_GET.REVISION_TARGET;
+    if (req.set || named) {
+      const state = tableNameOf(req.optval) === SERVED_TABLE ? (this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns)) : undefined;
+      if (state?.owner === "bpfilter" && !handCurrentToNetfilter(this.handover, req.netns, state, "a 32-bit iptables asked for it: netfilter serves 32-bit callers")) {
+        return { status: -Errno.EOPNOTSUPP, out: EMPTY };
+      }
+    }
+    return DECLINE;
   }
 
   private countersOf(netns: NetnsRef, served: ServedTable): readonly XtCounters[] {

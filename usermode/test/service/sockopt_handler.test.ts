@@ -218,6 +218,29 @@ describe("SockoptHandler", () => {
     }
   });
 
+  it("hands a table it enforces to netfilter, counters included, before declining a 32-bit caller's request", () => {
+    const { handler, enforcer, netfilter } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    const compat = handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("filter", IPT_GETINFO.SIZE), netns: NETNS, compat: true });
+    expect(compat.status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    expect(netfilter.countersOf(NETNS)[0]).toEqual({ packets: 1n, bytes: 60n });
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT); // a 64-bit caller now sees netfilter's table too
+    // A 32-bit caller of a table netfilter holds, or of another table, changes nothing.
+    expect(handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("nat", IPT_GETINFO.SIZE), netns: OTHER, compat: true }).status).toBe(-Errno.ENOPROTOOPT);
+    expect(info(handler, OTHER)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("forgets a netns that is gone, releasing what it enforced there", () => {
+    const { handler, enforcer } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    handler.netnsGone(NETNS.cookie);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
   it("declines every GET_REVISION query: netfilter judges which revisions it takes", () => {
     const { handler } = setup();
     for (const kind of [IPT_SO_GET.REVISION_MATCH, IPT_SO_GET.REVISION_TARGET]) {
