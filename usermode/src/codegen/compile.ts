@@ -2,6 +2,7 @@
 import type { Table } from "../ir/types.ts";
 import { assemble, disassemble, pendingBranchDepth, type Insn, type MapRef } from "./asm/index.ts";
 import type { EmitMode } from "./emitter.ts";
+import { RULE_LABEL } from "./rules.ts";
 import { buildIngress } from "./ingress.ts";
 import { buildEgress } from "./egress.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
@@ -20,6 +21,22 @@ export interface CompiledProgram {
   readonly mapRefs: readonly MapRef[];
   /** Disassembly, one line per instruction. */
   readonly text: readonly string[];
+  /**
+   * Where the code of each rule and policy starts in `text`, by counterIndex, in program order (a
+   * rule of a user chain appears once per jump that inlines it; one with no reachable code, not at all).
+   */
+  readonly ruleStarts: readonly { readonly insn: number; readonly counterIndex: number }[];
+}
+
+/** The rule starts that emitRule and emitBuiltinChain mark with RULE_LABEL labels. */
+function ruleStarts(insns: readonly Insn[]): CompiledProgram["ruleStarts"] {
+  const starts: { insn: number; counterIndex: number }[] = [];
+  insns.forEach((ins, insn) => {
+    for (const label of ins.labels ?? []) {
+      if (label.startsWith(RULE_LABEL)) starts.push({ insn, counterIndex: Number.parseInt(label.slice(RULE_LABEL.length), 10) });
+    }
+  });
+  return starts;
 }
 
 /** Options of the compiler. */
@@ -47,6 +64,7 @@ function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
     insns: assembled.insns,
     mapRefs: assembled.mapRefs,
     text: disassemble(assembled.insns, assembled.mapRefs),
+    ruleStarts: ruleStarts(insns),
   };
 }
 

@@ -51,10 +51,14 @@ function findChain(ctx: ChainContext, name: string, where: string): Chain {
   return chain;
 }
 
+/** The label prefix that marks where the code of a rule (or policy) starts; see compile.ts ruleStarts. */
+export const RULE_LABEL = "rule_";
+
 function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: string, callers: readonly string[]): void {
   const { b } = ctx;
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
+  b.place(b.label(`${RULE_LABEL}${rule.counterIndex}`));
   ctx.tails.reachFrom(b);
   const next = b.label(`${chain.name}_${index + 1}_next`);
   withWhere(where, () => emitMatches(ctx, rule, next));
@@ -91,6 +95,7 @@ export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): v
   const policy = b.label(`${chain.name}_policy`);
   emitChainBody(ctx, chain, policy, []);
   b.place(policy);
+  if (chain.policyCounterIndex !== undefined) b.place(b.label(`${RULE_LABEL}${chain.policyCounterIndex}`));
   const verdict = chain.policy ?? "accept";
   if (chain.policyCounterIndex === undefined) {
     emitReturn(b, ctx.codes[verdict]);

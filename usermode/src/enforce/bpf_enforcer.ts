@@ -18,13 +18,14 @@ import {
   openPinnedLink,
   openPinnedMap,
   openPinnedProgram,
+  programId,
   type BpfLink,
   type BpfProgram,
 } from "../bpf/index.ts";
 import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "../service/enforcer.ts";
+import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
 import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
 import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
 import { reapStalePins } from "./stale_pins.ts";
@@ -181,7 +182,15 @@ export class BpfEnforcer implements Enforcer {
           `on ${netifs.map((netif) => netif.name).join(", ")}; compiled in ${ms(started, compiledAt)}, ` +
           `verified in ${ms(compiledAt, loadedAt)}, attached and pinned in ${ms(loadedAt, performance.now())}`,
       );
-      return replacedCounters === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters };
+      const listing = (program: CompiledProgram, loaded: BpfProgram): ProgramListing => ({
+        name: loaded.name,
+        id: programId(loaded),
+        chains: program.chains,
+        text: program.text,
+        ruleStarts: program.ruleStarts,
+      });
+      const listings = [listing(ingress, programs.ingress), listing(egress, programs.egress)];
+      return replacedCounters === undefined ? { kind: "ok", programs: listings } : { kind: "ok", replacedCounters, programs: listings };
     } catch (error) {
       const errno = errnoOf(error);
       if (errno === undefined) throw error;

@@ -20,8 +20,9 @@ export function requireRange(em: MatchEmitter, reg: RangeTest["reg"], r: PortRan
   em.requireAll([{ reg, min: r.min, max: r.max }], r.invert);
 }
 
-/** Text of a port range for describe(): "--dport 80", "! --sport 1:1023". */
+/** Text of a port range for describe(): "--dport 80", "! --sport 1:1023", "" for 0:65535 (as iptables-save). */
 export function describeRange(option: string, r: PortRange): string {
+  if (r.min === 0 && r.max === 0xffff && !r.invert) return "";
   const range = r.min === r.max ? `${r.min}` : `${r.min}:${r.max}`;
   return `${r.invert ? "! " : ""}--${option} ${range}`;
 }

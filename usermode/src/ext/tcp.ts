@@ -47,6 +47,6 @@ export const tcp = defineMatch<TcpMatch>({
     if (m.flagMask !== 0 || m.flagCmp !== 0 || m.invertFlags) {
       parts.push(`${m.invertFlags ? "! " : ""}--tcp-flags 0x${m.flagMask.toString(16)} 0x${m.flagCmp.toString(16)}`);
     }
-    return parts.join(" ");
+    return parts.filter((p) => p !== "").join(" ");
   },
 });

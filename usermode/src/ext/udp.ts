@@ -28,6 +28,6 @@ export const udp = defineMatch<UdpMatch>({
     requirePortPair(em, m);
   },
   describe(m) {
-    return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].join(" ");
+    return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].filter((p) => p !== "").join(" ");
   },
 });

@@ -89,7 +89,7 @@ export function handToNetfilter(
     return { status: -err.errno, out: EMPTY };
   }
   const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
-  ctx.tables.toNetfilter(netns.cookie, reason);
+  ctx.tables.toNetfilter(netns, reason);
   ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}`);
   return { status: 0, out: oldCounters(final, header.numCounters) };
 }
@@ -112,7 +112,7 @@ export function handCurrentToNetfilter(ctx: HandoverContext, netns: NetnsRef, se
     return false;
   }
   const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
-  ctx.tables.toNetfilter(netns.cookie, reason);
+  ctx.tables.toNetfilter(netns, reason);
   try {
     ctx.netfilter.addCounters(netns, SERVED_TABLE, table.entries.map((_, i) => final[i] ?? { packets: 0n, bytes: 0n }));
   } catch (err) {
@@ -147,7 +147,7 @@ export function takeFromNetfilter(
   const decision = ctx.enforcer.apply(netns, ir);
   if (decision.kind !== "ok") {
     const why = decision.kind === "declined" ? decision.reason : decision.message;
-    ctx.tables.toNetfilter(netns.cookie, why);
+    ctx.tables.toNetfilter(netns, why);
     ctx.log(netns, `table filter: stays with netfilter: ${why}`);
     return DECLINE;
   }
@@ -161,7 +161,7 @@ export function takeFromNetfilter(
     ctx.log(netns, `table filter: not taken from netfilter, it refused its initial table (${err.message}); netfilter answers the replace`);
     return DECLINE;
   }
-  ctx.tables.enforced(netns.cookie, table, optval);
+  ctx.tables.enforced(netns, table, optval, ir, decision.programs);
   ctx.log(netns, `table filter: bpfilter enforces it from now on (${ir.chains.reduce((n, c) => n + c.rules.length, 0)} rules compiled)`);
   return { status: 0, out: oldCounters(old, header.numCounters) };
 }

@@ -12,7 +12,10 @@ import { listenHost } from "../../src/ipc/host_server.ts";
 import type { Enforcer } from "../../src/service/enforcer.ts";
 import { MemoryEnforcer } from "../service/memory_enforcer.ts";
 import { KernelNetfilter } from "../../src/service/kernel_netfilter.ts";
+import { callerNetnsInode } from "../../src/service/netns_inode.ts";
 import { SockoptHandler } from "../../src/service/sockopt_handler.ts";
+import { StatusStore } from "../../src/service/status_store.ts";
+import { DirectoryTableStore } from "../../src/service/table_store.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
 
@@ -56,8 +59,17 @@ export class HostBench {
   private server: Server | undefined;
   private readonly namespaces: string[] = [];
 
-  /** `enforcer` is the enforcing side the helper uses (the in-memory test double by default). */
-  constructor(enforcer: Enforcer = new MemoryEnforcer()) {
+  /** The status store, when the bench keeps a state directory (bpfilter status reads it). */
+  status: StatusStore | undefined;
+
+  /**
+   * `enforcer` is the enforcing side the helper uses (the in-memory test double by default);
+   * with `stateDir`, the helper keeps its table store and status files there, as main.ts does.
+   */
+  constructor(
+    enforcer: Enforcer = new MemoryEnforcer(),
+    private readonly stateDir?: string,
+  ) {
     this.enforcer = enforcer;
     this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
     this.socket = join(this.dir, "helper.sock");
@@ -87,7 +99,10 @@ export class HostBench {
     const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
     execFileSync("cc", [...cc, "-o", this.probe, join(repo, "usermode/test/host/ipt_probe.c")]);
-    const handler = new SockoptHandler({ enforcer: this.enforcer, netfilter: new KernelNetfilter(), log: (line) => this.log.push(line) });
+    const store = this.stateDir === undefined ? undefined : new DirectoryTableStore(this.stateDir);
+    this.status = this.stateDir === undefined ? undefined : new StatusStore(this.stateDir, callerNetnsInode);
+    const log = (line: string): void => void this.log.push(line);
+    const handler = new SockoptHandler({ enforcer: this.enforcer, netfilter: new KernelNetfilter(), log, store, status: this.status });
     this.server = await listenHost(this.socket, {
       answer: (req) => handler.handle(req),
       log: (line) => this.log.push(line),
