@@ -2,7 +2,7 @@
 import type { Table } from "../ir/types.ts";
 import { assemble, disassemble, pendingBranchDepth, type Insn, type KfuncRef, type MapRef } from "./asm/index.ts";
 import type { EmitMode } from "./emitter.ts";
-import { checkTable, type CheckOptions } from "./check.ts";
+import { RULE_LABEL } from "./rules.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
 import { FILTER_HOOK_NAMES, FILTER_HOOKS, type FilterHook } from "./hooks.ts";
 import type { NetfilterContextLayout } from "./layout.ts";
@@ -23,10 +23,26 @@ export interface CompiledProgram {
   readonly kfuncRefs: readonly KfuncRef[];
   /** Disassembly, one line per instruction. */
   readonly text: readonly string[];
+  /**
+   * Where the code of each rule and policy starts in `text`, by counterIndex, in program order (a
+   * rule of a user chain appears once per jump that inlines it; one with no reachable code, not at all).
+   */
+  readonly ruleStarts: readonly { readonly insn: number; readonly counterIndex: number }[];
+}
+
+/** The rule starts that emitRule and emitBuiltinChain mark with RULE_LABEL labels. */
+function ruleStarts(insns: readonly Insn[]): CompiledProgram["ruleStarts"] {
+  const starts: { insn: number; counterIndex: number }[] = [];
+  insns.forEach((ins, insn) => {
+    for (const label of ins.labels ?? []) {
+      if (label.startsWith(RULE_LABEL)) starts.push({ insn, counterIndex: Number.parseInt(label.slice(RULE_LABEL.length), 10) });
+    }
+  });
+  return starts;
 }
 
 /** Options of the compiler. */
-export interface CompileOptions extends CheckOptions {
+export interface CompileOptions {
   /** The running kernel's struct offsets (bpf/ netfilterContextLayout()). */
   readonly kernel: NetfilterContextLayout;
   /** Force one emit mode (tests); by default fast, and compact when fast is too branchy for the verifier. */
@@ -51,6 +67,7 @@ function finish(flavor: Flavor, hook: FilterHook, insns: readonly Insn[]): Compi
     mapRefs: assembled.mapRefs,
     kfuncRefs: assembled.kfuncRefs,
     text: disassemble(assembled.insns, assembled.mapRefs, assembled.kfuncRefs),
+    ruleStarts: ruleStarts(insns),
   };
 }
 
@@ -94,8 +111,8 @@ function reachedRules(table: Table, hook: FilterHook): number {
     const chain = byName.get(name);
     if (chain === undefined || depth > table.chains.length) return 0;
     return chain.rules.reduce((n, rule) => {
-      const v = rule.target.kind === "verdict" ? rule.target.verdict : undefined;
-      return n + 1 + (v !== undefined && (v.kind === "jump" || v.kind === "goto") ? count(v.chain, depth + 1) : 0);
+      const v = rule.verdict;
+      return n + 1 + (v.kind === "jump" || v.kind === "goto" ? count(v.chain, depth + 1) : 0);
     }, 0);
   };
   const chain = table.chains.find((c) => c.hook === hook);
@@ -109,7 +126,7 @@ function tooBranchy(hook: FilterHook, depth: number): DeclineError {
   );
 }
 
-function compileChecked(flavor: Flavor, table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
+function compileWith(flavor: Flavor, table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
   return catchDecline(() => {
     try {
       return finish(flavor, hook, build(flavor, table, hook, options.mode));
@@ -120,11 +137,12 @@ function compileChecked(flavor: Flavor, table: Table, hook: FilterHook, options:
   });
 }
 
-/** Compiles the program of `hook`'s chain (checkTable first); a table it cannot compile faithfully is declined. */
+/**
+ * Compiles the program of `hook`'s chain from a resolved table (ir/resolve.ts); what it cannot build
+ * faithfully (the verifier's limits) is declined.
+ */
 export function compileHook(table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
-  const problem = checkTable(table, options);
-  if (problem !== undefined) return problem;
-  return compileChecked(netfilterFlavor(options.kernel), table, hook, options);
+  return compileWith(netfilterFlavor(options.kernel), table, hook, options);
 }
 
 /** The programs of a table's three hooks. */
@@ -133,14 +151,12 @@ export interface CompiledTable {
   readonly programs: Readonly<Record<FilterHook, CompiledProgram>>;
 }
 
-/** Compiles INPUT, FORWARD and OUTPUT (checkTable once); the first decline declines the table. */
+/** Compiles INPUT, FORWARD and OUTPUT; the first decline declines the table. */
 export function compileTable(table: Table, options: CompileOptions): CompiledTable | Decline {
-  const problem = checkTable(table, options);
-  if (problem !== undefined) return problem;
   const flavor = netfilterFlavor(options.kernel);
   const programs: Partial<Record<FilterHook, CompiledProgram>> = {};
   for (const hook of FILTER_HOOK_NAMES) {
-    const program = compileChecked(flavor, table, hook, options);
+    const program = compileWith(flavor, table, hook, options);
     if (program.declined === true) return program;
     programs[hook] = program;
   }

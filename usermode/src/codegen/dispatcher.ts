@@ -22,8 +22,11 @@ export const GENERATIONS = 2;
 /** The kernel's names of the dispatcher and its maps (bpftool prog/map show). */
 export const DISPATCHER_NAMES = { program: "bpfilter_disp", programs: "bpfilter_progs", generation: "bpfilter_gen" } as const;
 
-/** The generation map's value: u32 generation, u32 0, u64 inode of the netns (for reaping). */
-export const GENERATION_VALUE = { SIZE: 16, GENERATION: 0, NETNS_INODE: 8 } as const;
+/**
+ * The generation map's value: u32 generation, u32 0, then, for reaping (enforce/orphans.ts), u64 the
+ * netns's nsfs inode and u64 the inode of its /proc/net/dev entry.
+ */
+export const GENERATION_VALUE = { SIZE: 24, GENERATION: 0, NETNS_INODE: 8, PROC_NET_DEV_INODE: 16 } as const;
 
 /** The prog array slot of `hook`'s program in `generation`. */
 export function dispatchSlot(generation: number, hook: FilterHook): number {

@@ -1,6 +1,5 @@
 /** The compiler: IR table → netfilter programs (one per hook), the dispatcher, and the counters map they share. */
 export { compileHook, compileTable, type CompiledProgram, type CompiledTable, type CompileOptions } from "./compile.ts";
-export { checkTable, COMPILED_HOOKS, type CheckOptions } from "./check.ts";
 export type { Decline } from "./decline.ts";
 export type { EmitMode } from "./emitter.ts";
 export { COUNTERS_MAP, COUNTERS_MAP_NAME, COUNTER_VALUE_SIZE, countersMapSpec, type CountersMapSpec } from "./counters.ts";

@@ -51,6 +51,9 @@ export const IPH = {
   MIN_LEN: 20,
 } as const;
 
+/** Transport header sizes that matches ask transportHeader for (struct udphdr, icmphdr, tcphdr without options, the two ports). */
+export const L4 = { UDP_HLEN: 8, ICMP_HLEN: 8, TCP_HLEN: 20, PORTS_LEN: 4 } as const;
+
 /** Helper ids (enum bpf_func_id). */
 export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, DYNPTR_READ: 201 } as const;
 

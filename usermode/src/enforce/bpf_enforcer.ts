@@ -13,7 +13,6 @@ import {
   mapSpecOf,
   netfilterContextLayout,
   netfilterLinkInfo,
-  netnsInode,
   openPinnedMap,
   openPinnedProgram,
   programId,
@@ -33,12 +32,11 @@ import {
 } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "../service/enforcer.ts";
-import { checkExtensions } from "../service/registry_check.ts";
+import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
 import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
 import { Dispatch, type HookPrograms } from "./dispatch.ts";
 import { HOOK_PIN, PIN, PIN_ROOT, TablePins } from "./pins.ts";
-import { reapOrphans } from "./orphans.ts";
+import { enteredNetns, reapOrphans } from "./orphans.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -141,8 +139,6 @@ export class BpfEnforcer implements Enforcer {
   /** Compiles, loads and swaps in `table` in the caller's netns in place of what was enforced. */
   apply(netns: NetnsRef, table: Table): Decision {
     this.reap();
-    const extensions = checkExtensions(table);
-    if (extensions.kind !== "ok") return extensions;
     const where = `netns ${netns.cookie}: table ${table.name}`;
     const started = performance.now();
     const plan = this.plan(table);
@@ -158,7 +154,14 @@ export class BpfEnforcer implements Enforcer {
         `${where}: enforced: netfilter programs ${insns} insns; compiled in ${ms(started, planned)}, ` +
           `verified in ${ms(planned, loadedAt)}, swapped and pinned in ${ms(loadedAt, performance.now())}`,
       );
-      return replacedCounters === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters };
+      const programs = FILTER_HOOK_NAMES.map((hook): ProgramListing => ({
+        name: plan.programs[hook].name,
+        id: programId(enforced.programs[hook]),
+        chains: [hook],
+        text: plan.programs[hook].text,
+        ruleStarts: plan.programs[hook].ruleStarts,
+      }));
+      return replacedCounters === undefined ? { kind: "ok", programs } : { kind: "ok", replacedCounters, programs };
     } catch (error) {
       const errno = errnoOf(error);
       if (errno === undefined) throw error;
@@ -297,7 +300,7 @@ export class BpfEnforcer implements Enforcer {
       return Dispatch.open(pins);
     }
     const kernel = this.kernelLayout();
-    return inCallerNetns(netns, () => Dispatch.create(pins, kernel, netnsInode()), this.netnsPath);
+    return inCallerNetns(netns, () => Dispatch.create(pins, kernel, enteredNetns()), this.netnsPath);
   }
 
   /**

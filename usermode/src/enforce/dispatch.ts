@@ -36,6 +36,7 @@ import {
   type FilterHook,
   type NetfilterContextLayout,
 } from "../codegen/index.ts";
+import type { EnforcedNetns } from "./orphans.ts";
 import { HOOK_PIN, PIN, type TablePins } from "./pins.ts";
 
 /** A table's three programs, by hook. */
@@ -81,9 +82,9 @@ export class Dispatch {
   /**
    * Creates the maps and the dispatcher with both generations empty (every hook accepts, as with no
    * table), pins them, then attaches and pins one link per hook in the calling thread's netns. A
-   * failure undoes what was made. `netnsInode` goes into the generation map, for reaping.
+   * failure undoes what was made. `netns` (the netns's inodes) goes into the generation map, for reaping.
    */
-  static create(pins: TablePins, layout: NetfilterContextLayout, netnsInode: bigint): Dispatch {
+  static create(pins: TablePins, layout: NetfilterContextLayout, netns: EnforcedNetns): Dispatch {
     const made: { close(): void }[] = [];
     const links = new Map<FilterHook, BpfLink>();
     try {
@@ -98,7 +99,8 @@ export class Dispatch {
       const generationMap = createMap({ type: "array", name: DISPATCHER_NAMES.generation, keySize: 4, valueSize: GENERATION_VALUE.SIZE, maxEntries: 1 });
       made.push(generationMap);
       const value = new Uint8Array(GENERATION_VALUE.SIZE);
-      new DataView(value.buffer).setBigUint64(GENERATION_VALUE.NETNS_INODE, netnsInode, true);
+      new DataView(value.buffer).setBigUint64(GENERATION_VALUE.NETNS_INODE, netns.inode, true);
+      new DataView(value.buffer).setBigUint64(GENERATION_VALUE.PROC_NET_DEV_INODE, netns.procNetDev, true);
       generationMap.update(key(0), value);
       const dispatcherCode = buildDispatcher(layout);
       const dispatcher = loadProgram({
@@ -152,11 +154,6 @@ export class Dispatch {
     const value = this.generationMap.lookup(key(0));
     if (value === undefined) throw new Error(`${DISPATCHER_NAMES.generation}: no entry 0`);
     return new DataView(value.buffer).getUint32(GENERATION_VALUE.GENERATION, true) % GENERATIONS;
-  }
-
-  /** The netns inode recorded at creation. */
-  netnsInode(): bigint {
-    return new DataView(this.generationMap.lookup(key(0))!.buffer).getBigUint64(GENERATION_VALUE.NETNS_INODE, true);
   }
 
   /**

@@ -7,8 +7,8 @@
  * die. What the scan cannot see: a socket created in the netns by a process outside it, which also
  * keeps it alive (its rules stop being enforced when the helper releases it).
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { openPinnedLink, openPinnedMap } from "../bpf/index.ts";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { netnsInode, openPinnedLink, openPinnedMap } from "../bpf/index.ts";
 import { FILTER_HOOK_NAMES, GENERATION_VALUE } from "../codegen/index.ts";
 import { allTablePins, HOOK_PIN, PIN, type TablePins } from "./pins.ts";
 
@@ -28,6 +28,15 @@ function link(path: string): string | undefined {
   }
 }
 
+/** The inode of a netns's /proc/net/dev entry, as the task at `taskDir` sees it (readable without ptrace rights). */
+function procNetDevInode(taskDir: string): bigint | undefined {
+  try {
+    return statSync(`${taskDir}/net/dev`, { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The inode in a /proc link to a netns ("net:[4026532281]"), or undefined for another link. */
 function inodeOf(target: string | undefined): bigint | undefined {
   return target?.startsWith("net:[") === true ? BigInt(target.slice("net:[".length, -1)) : undefined;
@@ -42,21 +51,42 @@ function nsfsMounts(mountinfo: string): bigint[] {
   });
 }
 
+/** A netns the helper enforces in: its nsfs inode and the inode of its /proc/net/dev entry (0: unknown). */
+export interface EnforcedNetns {
+  readonly inode: bigint;
+  readonly procNetDev: bigint;
+}
+
+/** The calling thread's netns as EnforcedNetns (call inside it: bpf/ inNetns). */
+export function enteredNetns(): EnforcedNetns {
+  return { inode: netnsInode(), procNetDev: procNetDevInode("/proc/thread-self") ?? 0n };
+}
+
 /**
- * The inodes of `wanted` that nothing but the helper's links keeps: no task is in the netns, no nsfs
- * mount and no open fd refers to it. Looks in order of cost (each process's netns, the mounts, each
- * thread's netns, every open fd) and stops as soon as every wanted netns is found in use, so that the
- * usual case (each has a process or a bind mount) reads one link per process.
+ * The nsfs inodes of `wanted` that nothing but the helper's links keeps: no task is in the netns, no
+ * nsfs mount and no open fd refers to it. Looks in order of cost (each process's netns, the mounts,
+ * each thread's netns, every open fd) and stops as soon as every wanted netns is found in use, so
+ * that the usual case (each has a process or a bind mount) reads one link per process. A task whose
+ * ns/net link the helper may not read (ptrace rights) is placed by the inode of its /proc/<pid>/net/dev
+ * entry, which is per netns and readable by anyone; the fds and mounts of such a process are not seen.
  */
-export function unusedNetns(wanted: ReadonlySet<bigint>, proc = "/proc"): Set<bigint> {
-  const left = new Set(wanted);
+export function unusedNetns(wanted: readonly EnforcedNetns[], proc = "/proc"): Set<bigint> {
+  const left = new Set(wanted.map((w) => w.inode));
+  const byProcNetDev = new Map(wanted.filter((w) => w.procNetDev !== 0n).map((w) => [w.procNetDev, w.inode]));
   const found = (inode: bigint | undefined): boolean => {
     if (inode !== undefined) left.delete(inode);
     return left.size === 0;
   };
+  /** The netns inode of the task at taskDir, by its ns/net link or else its /proc/net/dev entry. */
+  const netnsOf = (taskDir: string): bigint | undefined => {
+    const inode = inodeOf(link(`${taskDir}/ns/net`));
+    if (inode !== undefined) return inode;
+    const dev = procNetDevInode(taskDir);
+    return dev === undefined ? undefined : byProcNetDev.get(dev);
+  };
   if (left.size === 0) return left;
   const pids = entries(proc).filter((name) => /^\d+$/.test(name));
-  for (const pid of pids) if (found(inodeOf(link(`${proc}/${pid}/ns/net`)))) return left;
+  for (const pid of pids) if (found(netnsOf(`${proc}/${pid}`))) return left;
   const mountNamespaces = new Set<string>();
   for (const pid of pids) {
     const mountNamespace = link(`${proc}/${pid}/ns/mnt`);
@@ -71,7 +101,7 @@ export function unusedNetns(wanted: ReadonlySet<bigint>, proc = "/proc"): Set<bi
     for (const inode of nsfsMounts(mountinfo)) if (found(inode)) return left;
   }
   for (const pid of pids) {
-    for (const tid of entries(`${proc}/${pid}/task`)) if (found(inodeOf(link(`${proc}/${pid}/task/${tid}/ns/net`)))) return left;
+    for (const tid of entries(`${proc}/${pid}/task`)) if (found(netnsOf(`${proc}/${pid}/task/${tid}`))) return left;
   }
   for (const pid of pids) {
     for (const fd of entries(`${proc}/${pid}/fd`)) if (found(inodeOf(link(`${proc}/${pid}/fd/${fd}`)))) return left;
@@ -84,11 +114,12 @@ export function unusedNetns(wanted: ReadonlySet<bigint>, proc = "/proc"): Set<bi
  * its links (the netns can then die) and removes its pins. Returns the tables released.
  */
 export function reapOrphans(root: string, log: (line: string) => void = () => {}): TablePins[] {
-  const tables = allTablePins(root).map((pins) => ({ pins, inode: pinnedNetnsInode(pins, log) }));
-  const unused = unusedNetns(new Set(tables.flatMap((t) => (typeof t.inode === "bigint" ? [t.inode] : []))));
+  const tables = allTablePins(root).map((pins) => ({ pins, netns: pinnedNetns(pins, log) }));
+  const unused = unusedNetns(tables.flatMap((t) => (typeof t.netns === "object" ? [t.netns] : [])));
   const reaped: TablePins[] = [];
-  for (const { pins, inode } of tables) {
-    if (inode === "unreadable" || (inode !== undefined && !unused.has(inode))) continue;
+  for (const { pins, netns } of tables) {
+    if (netns === "unreadable" || (netns !== undefined && !unused.has(netns.inode))) continue;
+    const inode = netns?.inode;
     try {
       for (const hook of FILTER_HOOK_NAMES) {
         if (!pins.has(HOOK_PIN[hook].link)) continue;
@@ -114,14 +145,16 @@ export function reapOrphans(root: string, log: (line: string) => void = () => {}
   return reaped;
 }
 
-/** The netns inode a table's generation map records; undefined without the map; "unreadable" (logged) when it cannot be read. */
-function pinnedNetnsInode(pins: TablePins, log: (line: string) => void): bigint | undefined | "unreadable" {
+/** The netns a table's generation map records; undefined without the map; "unreadable" (logged) when it cannot be read. */
+function pinnedNetns(pins: TablePins, log: (line: string) => void): EnforcedNetns | undefined | "unreadable" {
   if (!pins.has(PIN.generation)) return undefined;
   try {
     const generation = openPinnedMap(pins.path(PIN.generation));
     try {
       const value = generation.lookup(new Uint8Array(4));
-      return value === undefined ? undefined : new DataView(value.buffer).getBigUint64(GENERATION_VALUE.NETNS_INODE, true);
+      if (value === undefined) return undefined;
+      const view = new DataView(value.buffer);
+      return { inode: view.getBigUint64(GENERATION_VALUE.NETNS_INODE, true), procNetDev: view.getBigUint64(GENERATION_VALUE.PROC_NET_DEV_INODE, true) };
     } finally {
       generation.close();
     }

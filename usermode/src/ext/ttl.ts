@@ -1,15 +1,10 @@
 /** The ttl match (xt_hl.c, struct ipt_ttl_info): the IP TTL ==, !=, < or > a value. */
+import type { TtlMatch } from "../ir/matches.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct ipt_ttl_info): u8 mode, u8 ttl. */
 export const IPT_TTL_SIZE = 2;
 const MODES = ["eq", "ne", "lt", "gt"] as const;
-
-/** A decoded ipt_ttl_info; a mode outside IPT_TTL_EQ..GT never matches, as in ttl_mt. */
-export interface TtlMatch {
-  readonly mode: (typeof MODES)[number] | "never";
-  readonly ttl: number;
-}
 
 /** The ttl match. */
 export const ttl = defineMatch<TtlMatch>({
@@ -18,7 +13,7 @@ export const ttl = defineMatch<TtlMatch>({
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'ttl'", data, IPT_TTL_SIZE);
-    return { mode: MODES[view.getUint8(0)] ?? "never", ttl: view.getUint8(1) };
+    return { kind: "ttl", mode: MODES[view.getUint8(0)] ?? "never", ttl: view.getUint8(1) };
   },
   emit(em, m) {
     const range = { eq: [m.ttl, m.ttl], ne: [m.ttl, m.ttl], lt: [0, m.ttl - 1], gt: [m.ttl + 1, 0xff] }[m.mode === "never" ? "eq" : m.mode];

@@ -19,6 +19,8 @@ export interface SockoptRequest {
   /** The optval bytes the kernel copied (all of a set, the first bytes of a get). */
   readonly optval: Uint8Array;
   readonly netns: NetnsRef;
+  /** BPFILTER_IPC_F_COMPAT: a 32-bit caller, whose structs the helper does not read; netfilter must answer it. */
+  readonly compat?: boolean;
 }
 
 /** The answer: status is 0 or -errno (-ENOPROTOOPT declines: netfilter answers), out the bytes to copy back. */

@@ -9,13 +9,27 @@ import type { NetnsRef } from "../ipc/sockopt_call.ts";
 
 export type { NetnsRef };
 
+/** A loaded program as `bpfilter dump` shows it: its instructions and which rule each block implements. */
+export interface ProgramListing {
+  /** Its name and id as bpftool shows them. */
+  readonly name: string;
+  readonly id: number;
+  /** The iptables chains it runs. */
+  readonly chains: readonly string[];
+  /** Disassembly of what was loaded, one line per instruction. */
+  readonly text: readonly string[];
+  /** Where each rule's (and policy's) code starts in text, by counterIndex (codegen's ruleStarts). */
+  readonly ruleStarts: readonly { readonly insn: number; readonly counterIndex: number }[];
+}
+
 /** The outcome of Enforcer.apply. */
 export type Decision =
   /**
    * The table is enforced. `replacedCounters`, when given, are the old table's counters read
    * atomically with the swap (by old counterIndex); otherwise the caller read them just before.
+   * `programs`, when given, describe what now runs (the service keeps them for bpfilter dump).
    */
-  | { readonly kind: "ok"; readonly replacedCounters?: readonly XtCounters[] }
+  | { readonly kind: "ok"; readonly replacedCounters?: readonly XtCounters[]; readonly programs?: readonly ProgramListing[] }
   /** The table cannot be enforced faithfully; netfilter should enforce it. The old rules stay. */
   | { readonly kind: "declined"; readonly reason: string }
   /** Enforcing failed (e.g. the verifier refused); the old rules stay enforced. errno is positive. */

@@ -31,6 +31,7 @@
 import type { NetnsRef, SockoptAnswer } from "../ipc/sockopt_call.ts";
 import { Errno, IPT_REPLACE } from "../ipt/abi.ts";
 import { encodeCounters, type XtCounters } from "../ipt/counters.ts";
+import { encodeReplace } from "../ipt/entry_builder.ts";
 import { initialFilterReplace } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import type { ReplaceHeader, TranslatedTable } from "../ipt/translate.ts";
@@ -88,9 +89,38 @@ export function handToNetfilter(
     return { status: -err.errno, out: EMPTY };
   }
   const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
-  ctx.tables.toNetfilter(netns.cookie, reason);
+  ctx.tables.toNetfilter(netns, reason);
   ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}`);
   return { status: 0, out: oldCounters(final, header.numCounters) };
+}
+
+/**
+ * bpfilter → netfilter without a new replace (a 32-bit caller, which only netfilter can answer):
+ * the table bpfilter holds goes into netfilter as it is, then bpfilter's programs go, then their
+ * final counters are added to netfilter's (ADD_COUNTERS), so counters stay continuous. Returns
+ * false (logged) if netfilter refused; bpfilter then keeps the table.
+ */
+export function handCurrentToNetfilter(ctx: HandoverContext, netns: NetnsRef, served: ServedTable, reason: string): boolean {
+  const { table } = served;
+  try {
+    const current = ctx.netfilter.info(netns, SERVED_TABLE);
+    const spec = { ...table, numEntries: table.entries.length, numCounters: current.numEntries };
+    ctx.netfilter.replace(netns, encodeReplace(spec, [table.blob]));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: ${reason}; netfilter refused bpfilter's table (${err.message}): bpfilter keeps it`);
+    return false;
+  }
+  const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
+  ctx.tables.toNetfilter(netns, reason);
+  try {
+    ctx.netfilter.addCounters(netns, SERVED_TABLE, table.entries.map((_, i) => final[i] ?? { packets: 0n, bytes: 0n }));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: netfilter holds it, without bpfilter's counters: ${err.message}`);
+  }
+  ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}`);
+  return true;
 }
 
 /**
@@ -117,7 +147,7 @@ export function takeFromNetfilter(
   const decision = ctx.enforcer.apply(netns, ir);
   if (decision.kind !== "ok") {
     const why = decision.kind === "declined" ? decision.reason : decision.message;
-    ctx.tables.toNetfilter(netns.cookie, why);
+    ctx.tables.toNetfilter(netns, why);
     ctx.log(netns, `table filter: stays with netfilter: ${why}`);
     return DECLINE;
   }
@@ -131,7 +161,7 @@ export function takeFromNetfilter(
     ctx.log(netns, `table filter: not taken from netfilter, it refused its initial table (${err.message}); netfilter answers the replace`);
     return DECLINE;
   }
-  ctx.tables.enforced(netns.cookie, table, optval);
+  ctx.tables.enforced(netns, table, optval, ir, decision.programs);
   ctx.log(netns, `table filter: bpfilter enforces it from now on (${ir.chains.reduce((n, c) => n + c.rules.length, 0)} rules compiled)`);
   return { status: 0, out: oldCounters(old, header.numCounters) };
 }

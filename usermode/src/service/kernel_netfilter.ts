@@ -3,14 +3,27 @@
  * sockopts on it, exactly as iptables-legacy issues them. The helper's own calls reach netfilter:
  * in kernel mode the kernel does not forward them to the helper, in host mode nothing preloads it.
  */
+import { constants } from "node:os";
 import koffi from "koffi";
 import { BpfError } from "../bpf/index.ts";
 import { errnoName } from "../bpf/errors.ts";
 import { close, lastErrno, libc, socket } from "../bpf/libc.ts";
 import { inCallerNetns } from "../enforce/caller_netns.ts";
 import type { NetnsRef } from "../ipc/sockopt_call.ts";
-import { Errno, IPT_GET_ENTRIES, IPT_GETINFO, IPT_REPLACE, IPT_SO_GET, IPT_SO_SET, sockoptName, writeCString, XT_COUNTERS, XT_TABLE_MAXNAMELEN } from "../ipt/abi.ts";
-import { decodeCounters, type XtCounters } from "../ipt/counters.ts";
+import {
+  Errno,
+  IPT_GET_ENTRIES,
+  IPT_GETINFO,
+  IPT_REPLACE,
+  IPT_SO_GET,
+  IPT_SO_SET,
+  sockoptName,
+  writeCString,
+  XT_COUNTERS,
+  XT_COUNTERS_INFO,
+  XT_TABLE_MAXNAMELEN,
+} from "../ipt/abi.ts";
+import { decodeCounters, encodeCounters, type XtCounters } from "../ipt/counters.ts";
 import { decodeGetInfo, type TableInfo } from "../ipt/get_ctl.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import type { Netfilter } from "./netfilter.ts";
@@ -43,12 +56,15 @@ function refused(netns: NetnsRef, cmd: number, set: boolean, table: string): Ipt
   return new IptError(errno, `netfilter: ${sockoptName(cmd, set)} of table ${table} in netns ${netns.cookie}: ${errnoName(errno)}`);
 }
 
-/** Turns a failure to enter the netns into the errno iptables would see (the caller's netns is unusable). */
+/** Turns a failure to enter the caller's netns (setns refused, the process is gone) into an IptError with its errno. */
 function entering<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof BpfError) throw new IptError(err.errno, `netfilter: ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const errno = code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
+    if (errno !== undefined) throw new IptError(errno, `netfilter: ${(err as Error).message}`);
     throw err;
   }
 }
@@ -95,5 +111,17 @@ export class KernelNetfilter implements Netfilter {
     } finally {
       koffi.free(old);
     }
+  }
+
+  addCounters(netns: NetnsRef, table: string, counters: readonly XtCounters[]): void {
+    const buf = Buffer.alloc(XT_COUNTERS_INFO.SIZE + counters.length * XT_COUNTERS.SIZE);
+    writeCString(buf, XT_COUNTERS_INFO.name, XT_TABLE_MAXNAMELEN - 1, table);
+    buf.writeUInt32LE(counters.length, XT_COUNTERS_INFO.num_counters);
+    buf.set(encodeCounters(counters), XT_COUNTERS_INFO.counters);
+    entering(() =>
+      withIptSocket(netns, (fd) => {
+        if ((setsockopt(fd, IPPROTO_IP, IPT_SO_SET.ADD_COUNTERS, buf, buf.length) as number) !== 0) throw refused(netns, IPT_SO_SET.ADD_COUNTERS, true, table);
+      }),
+    );
   }
 }

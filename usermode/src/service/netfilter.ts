@@ -20,4 +20,6 @@ export interface Netfilter {
    * counters pointer is replaced by the port's own buffer). Returns the old counters.
    */
   replace(netns: NetnsRef, request: Uint8Array): XtCounters[];
+  /** IPT_SO_SET_ADD_COUNTERS of `table`: adds `counters` (one per entry) to netfilter's. */
+  addCounters(netns: NetnsRef, table: string, counters: readonly XtCounters[]): void;
 }

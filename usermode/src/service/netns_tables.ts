@@ -9,6 +9,10 @@ import { decodeCounters, type XtCounters } from "../ipt/counters.ts";
 import { initialFilterTable } from "../ipt/initial_table.ts";
 import { IPT_ENTRY, IPT_REPLACE, XT_COUNTERS } from "../ipt/abi.ts";
 import { decodeReplaceHeader, type TranslatedTable, translateTable } from "../ipt/translate.ts";
+import type { NetnsRef } from "../ipc/sockopt_call.ts";
+import type { Table } from "../ir/types.ts";
+import type { ProgramListing } from "./enforcer.ts";
+import type { StatusStore } from "./status_store.ts";
 import type { TableStore } from "./table_store.ts";
 
 /** The filter table of one netns while bpfilter serves it. */
@@ -34,7 +38,10 @@ export type FilterTableState = ServedTable | NetfilterTable;
 
 const INITIAL = initialFilterTable();
 
-/** The filter tables of every netns the helper has seen, kept in a TableStore when one is given. */
+/**
+ * The filter tables of every netns the helper has seen, kept in a TableStore when one is given;
+ * every change of owner is also written to the StatusStore (bpfilter status).
+ */
 export class NetnsTables {
   private readonly filter = new Map<bigint, FilterTableState>();
 
@@ -42,6 +49,7 @@ export class NetnsTables {
   constructor(
     private readonly store?: TableStore,
     log: (line: string) => void = () => {},
+    private readonly status?: StatusStore,
   ) {
     for (const [cookie, stored] of store?.load() ?? []) {
       if (stored.owner === "netfilter") {
@@ -68,33 +76,41 @@ export class NetnsTables {
   }
 
   /** A netns seen for the first time whose netfilter holds the initial table: bpfilter serves it, unenforced. */
-  serveInitial(cookie: bigint, counters: readonly XtCounters[]): ServedTable {
+  serveInitial(netns: NetnsRef, counters: readonly XtCounters[]): ServedTable {
     const state: ServedTable = {
       owner: "bpfilter",
       table: INITIAL,
       enforced: false,
       counters: INITIAL.entries.map((_, i) => counters[i] ?? { packets: 0n, bytes: 0n }),
     };
-    this.filter.set(cookie, state);
+    this.filter.set(netns.cookie, state);
+    this.status?.update(netns, { owner: "bpfilter", rules: 0, enforced: false });
     return state;
   }
 
-  /** Records a table the Enforcer now enforces: `replace` is the ipt_replace request it came from. */
-  enforced(cookie: bigint, table: TranslatedTable, replace: Uint8Array): void {
-    this.filter.set(cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
-    this.store?.save(cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+  /**
+   * Records a table the Enforcer now enforces: `replace` is the ipt_replace request it came from,
+   * `ir` its resolved IR, `programs` what the Enforcer loaded (when it says).
+   */
+  enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
+    this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
+    this.store?.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+    const rules = ir.chains.reduce((n, c) => n + c.rules.length, 0);
+    this.status?.update(netns, { owner: "bpfilter", rules, enforced: true, programs });
   }
 
   /** Records that netfilter holds the filter table of a netns, and why. */
-  toNetfilter(cookie: bigint, reason: string): void {
-    this.filter.set(cookie, { owner: "netfilter", reason });
-    this.store?.save(cookie, { owner: "netfilter", reason });
+  toNetfilter(netns: NetnsRef, reason: string): void {
+    this.filter.set(netns.cookie, { owner: "netfilter", reason });
+    this.store?.save(netns.cookie, { owner: "netfilter", reason });
+    this.status?.update(netns, { owner: "netfilter", reason });
   }
 
   /** Forgets a netns (it is gone). */
   forget(cookie: bigint): void {
     this.filter.delete(cookie);
     this.store?.remove(cookie);
+    this.status?.forget(cookie);
   }
 }
 

@@ -1,21 +1,13 @@
 /**
  * The one answer to "who enforces this table": bpfilter compiles it (its typed IR), or netfilter
- * holds it (the rule, the extension and the reason). netfilter is also the judge of extension data
- * the helper finds invalid: such a table goes to netfilter, whose errno is then the answer.
+ * holds it (the rule, the extension and the reason, from ir/resolve.ts).
  */
-import { tableToIr } from "../ipt/table_to_ir.ts";
+import { readChains } from "../ipt/chains.ts";
 import type { TranslatedTable } from "../ipt/translate.ts";
-import type { Table } from "../ir/types.ts";
-import { checkExtensions } from "./registry_check.ts";
-
-/** The plan for a table. */
-export type Plan = { readonly kind: "compile"; readonly table: Table } | { readonly kind: "netfilter"; readonly reason: string };
+import { type Resolution, resolveChains } from "../ir/resolve.ts";
 
 /** Decides who enforces a table that passed translate_table's checks. */
-export function planTable(table: TranslatedTable): Plan {
-  const ir = tableToIr(table);
-  if (!ir.ok) return { kind: "netfilter", reason: ir.reason };
-  const check = checkExtensions(ir.table);
-  if (check.kind === "ok") return { kind: "compile", table: ir.table };
-  return { kind: "netfilter", reason: check.kind === "declined" ? check.reason : `netfilter judges: ${check.message}` };
+export function planTable(table: TranslatedTable): Resolution {
+  const chains = readChains(table);
+  return chains.ok ? resolveChains(chains.table) : { kind: "netfilter", reason: chains.reason };
 }

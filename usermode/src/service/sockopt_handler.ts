@@ -21,10 +21,11 @@ import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import { decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateTable } from "../ipt/translate.ts";
 import type { Enforcer } from "./enforcer.ts";
-import { DECLINE, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
+import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
 import { type FilterTableState, initialTableCounters, NetnsTables, type ServedTable } from "./netns_tables.ts";
 import { planTable } from "./plan.ts";
+import type { StatusStore } from "./status_store.ts";
 import type { TableStore } from "./table_store.ts";
 
 export type { SockoptAnswer, SockoptRequest };
@@ -40,6 +41,8 @@ export interface SockoptHandlerOptions {
   readonly log: (line: string) => void;
   /** Keeps the tables across helper restarts (see table_store.ts). */
   readonly store?: TableStore;
+  /** Keeps what bpfilter status shows, per netns (see status_store.ts). */
+  readonly status?: StatusStore;
 }
 
 /** Serves the iptables sockopts of every netns from one NetnsTables, one Enforcer and netfilter. */
@@ -49,12 +52,14 @@ export class SockoptHandler {
   private readonly netfilter: Netfilter;
   private readonly logLine: (line: string) => void;
   private readonly handover: HandoverContext;
+  private readonly status: StatusStore | undefined;
 
   constructor(options: SockoptHandlerOptions) {
     this.enforcer = options.enforcer;
     this.netfilter = options.netfilter;
     this.logLine = options.log;
-    this.tables = new NetnsTables(options.store, options.log);
+    this.status = options.status;
+    this.tables = new NetnsTables(options.store, options.log, options.status);
     this.handover = { enforcer: this.enforcer, netfilter: this.netfilter, tables: this.tables, log: (netns, line) => this.log(netns, line) };
   }
 
@@ -71,9 +76,19 @@ export class SockoptHandler {
 
   private log(netns: NetnsRef, line: string): void {
     this.logLine(`netns ${netns.cookie}: ${line}`);
+    this.status?.log(netns.cookie, line);
+  }
+
+  /** The kernel says a netns is gone: its programs go, and its state is forgotten. */
+  netnsGone(cookie: bigint): void {
+    const state = this.tables.get(cookie);
+    if (state?.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie, pid: 0 }, SERVED_TABLE); // no process left in it
+    this.tables.forget(cookie);
+    this.logLine(`netns ${cookie}: gone, forgotten`);
   }
 
   private dispatch(req: SockoptRequest): SockoptAnswer {
+    if (req.compat === true) return this.compat(req);
     if (req.set) {
       if (req.cmd === IPT_SO_SET.REPLACE) return this.withFilterTable(req, (state) => this.replace(req, state));
       if (req.cmd === IPT_SO_SET.ADD_COUNTERS) return this.withServedTable(req, (t) => this.addCounters(req, t));
@@ -116,16 +131,32 @@ export class SockoptHandler {
       const info = this.netfilter.info(netns, SERVED_TABLE);
       const blob = this.netfilter.entries(netns, SERVED_TABLE, info.size);
       const counters = initialTableCounters(blob);
-      if (counters !== undefined) return this.tables.serveInitial(netns.cookie, counters);
+      if (counters !== undefined) return this.tables.serveInitial(netns, counters);
       const reason = `netfilter held a filter table of ${info.numEntries} entries in this netns before bpfilter served it`;
-      this.tables.toNetfilter(netns.cookie, reason);
+      this.tables.toNetfilter(netns, reason);
       this.log(netns, `table filter: ${reason}; it stays with netfilter until a replace bpfilter compiles`);
       return this.tables.get(netns.cookie)!;
     } catch (err) {
       if (!(err instanceof IptError)) throw err;
       this.log(netns, `table filter: netfilter's table could not be read (${err.message}); bpfilter serves the initial table`);
-      return this.tables.serveInitial(netns.cookie, []);
+      return this.tables.serveInitial(netns, []);
     }
+  }
+
+  /**
+   * A 32-bit caller: its structs are netfilter's compat layout, which only netfilter reads, so
+   * every request of it is declined. If bpfilter holds the table it names, the table goes to
+   * netfilter first (handover.ts), so that netfilter answers with the rules that are enforced.
+   */
+  private compat(req: SockoptRequest): SockoptAnswer {
+    const named = req.cmd !== IPT_SO_GET.REVISION_MATCH && req.cmd !== IPT_SO_GET.REVISION_TARGET;
+    if (req.set || named) {
+      const state = tableNameOf(req.optval) === SERVED_TABLE ? (this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns)) : undefined;
+      if (state?.owner === "bpfilter" && !handCurrentToNetfilter(this.handover, req.netns, state, "a 32-bit iptables asked for it: netfilter serves 32-bit callers")) {
+        return { status: -Errno.EOPNOTSUPP, out: EMPTY };
+      }
+    }
+    return DECLINE;
   }
 
   private countersOf(netns: NetnsRef, served: ServedTable): readonly XtCounters[] {
@@ -149,7 +180,7 @@ export class SockoptHandler {
       return handToNetfilter(this.handover, req.netns, state, header, req.optval, `bpfilter could not enforce it: ${decision.message}`);
     }
     const old = decision.replacedCounters ?? before;
-    this.tables.enforced(req.netns.cookie, table, req.optval);
+    this.tables.enforced(req.netns, table, req.optval, plan.table, decision.programs);
     return { status: 0, out: encodeCounters(Array.from({ length: header.numCounters }, (_, i) => old[i] ?? { packets: 0n, bytes: 0n })) };
   }
 
@@ -167,7 +198,7 @@ export class SockoptHandler {
     }
     const plan = planTable(table);
     if (plan.kind === "netfilter") {
-      this.tables.toNetfilter(req.netns.cookie, plan.reason);
+      this.tables.toNetfilter(req.netns, plan.reason);
       this.log(req.netns, `table filter: stays with netfilter: ${plan.reason}`);
       return DECLINE;
     }

@@ -26,6 +26,9 @@ export interface TableStore {
 
 const SUFFIX = ".filter.json";
 
+/** The helper's state directory unless BPFILTER_STATE_DIR says otherwise: the table store and the status files. */
+export const STATE_DIR_DEFAULT = "/run/bpfilter";
+
 /** A TableStore of one JSON file per netns in a directory, each written atomically (write, rename). */
 export class DirectoryTableStore implements TableStore {
   /** Creates `dir` if needed. */

@@ -6,15 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DYNPTR_SIZE, HELPER, IPH, NF_VERDICT, TRANSPORT } from "../../src/codegen/layout.ts";
+import { DYNPTR_SIZE, HELPER, IPH, L4, NF_VERDICT, TRANSPORT } from "../../src/codegen/layout.ts";
 import { FIELDS, type FieldName } from "../../src/codegen/fields.ts";
 import { FILTER_HOOKS, NF_IP_PRI_FILTER } from "../../src/codegen/index.ts";
 import { xtAlign } from "../../src/ext/types.ts";
 import { XT_UDP_SIZE } from "../../src/ext/udp.ts";
 import { XT_TCP_SIZE } from "../../src/ext/tcp.ts";
 import { IPT_ICMP_SIZE } from "../../src/ext/icmp.ts";
-import { XT_ERROR_SIZE } from "../../src/ext/error.ts";
-import { XT_STANDARD_SIZE } from "../../src/ext/standard.ts";
 import { XT_MULTIPORT_V1_SIZE } from "../../src/ext/multiport.ts";
 import { XT_COMMENT_SIZE } from "../../src/ext/comment.ts";
 import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
@@ -58,9 +56,6 @@ const PAIRS: readonly [string, number][] = [
   ["XT_ALIGN(sizeof(struct xt_tcp))", xtAlign(XT_TCP_SIZE)],
   ["sizeof(struct ipt_icmp)", IPT_ICMP_SIZE],
   ["XT_ALIGN(sizeof(struct ipt_icmp))", xtAlign(IPT_ICMP_SIZE)],
-  ["XT_FUNCTION_MAXNAMELEN", XT_ERROR_SIZE],
-  ["XT_ALIGN(XT_FUNCTION_MAXNAMELEN)", xtAlign(XT_ERROR_SIZE)],
-  ["sizeof(int)", XT_STANDARD_SIZE],
   ["sizeof(struct xt_multiport_v1)", XT_MULTIPORT_V1_SIZE],
   ["offsetof(struct xt_multiport_v1, pflags)", 32],
   ["offsetof(struct xt_multiport_v1, invert)", 47],
@@ -82,6 +77,10 @@ const PAIRS: readonly [string, number][] = [
   ["sizeof(struct tcphdr)", TRANSPORT.MAX_BYTES],
   ["offsetof(union tcp_word_hdr, words[3]) + 1", TRANSPORT.TCP_FLAGS_OFFSET],
   ["sizeof(struct bpf_dynptr)", DYNPTR_SIZE],
+  ["sizeof(struct udphdr)", L4.UDP_HLEN],
+  ["sizeof(struct icmphdr)", L4.ICMP_HLEN],
+  ["sizeof(struct tcphdr)", L4.TCP_HLEN],
+  ["offsetof(struct udphdr, len)", L4.PORTS_LEN],
   ["BPF_FUNC_map_lookup_elem", HELPER.MAP_LOOKUP_ELEM],
   ["BPF_FUNC_tail_call", HELPER.TAIL_CALL],
   ["BPF_FUNC_dynptr_read", HELPER.DYNPTR_READ],

@@ -29,7 +29,6 @@ const SYN = 0x02;
 const ACK = 0x10;
 const SYN_ACK = SYN | ACK;
 const FLAGS_SAR = 0x17; // SYN,RST,ACK,FIN
-const ERROR_TARGET = { kind: "ext", name: "ERROR", revision: 0, data: new Uint8Array(32) } as const;
 
 const CASES: readonly Case[] = [
   {
@@ -245,8 +244,8 @@ const CASES: readonly Case[] = [
     probes: [[udpFrame(1, 53), "drop", ["#1", "#2"]], [udpFrame(1, 54), "accept", ["#1", ":policy"]], [tcpFrame(1, 2), "accept", [":policy"]]],
   },
   {
-    name: "policy DROP, and the ERROR target as a rule drops",
-    rules: [{ proto: PROTO.TCP, target: ERROR_TARGET }],
+    name: "policy DROP",
+    rules: [{ proto: PROTO.TCP, target: DROP }],
     policy: "drop",
     probes: [[tcpFrame(1, 2), "drop", ["#1"]], [udpFrame(1, 2), "drop", [":policy"]]],
   },

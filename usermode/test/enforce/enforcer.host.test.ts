@@ -75,7 +75,13 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
 
   it("drops the flow at b's LOCAL_IN through three netfilter links of the dispatcher, counting it in the rule's slot", () => {
     expect(udpDelivered(pair.a, pair.b)).toBe(true);
-    expect(enforcer.apply(netns, dropProbe)).toEqual({ kind: "ok" });
+    const decision = enforcer.apply(netns, dropProbe);
+    expect(decision).toMatchObject({ kind: "ok" });
+    expect(decision.kind === "ok" && decision.replacedCounters).toBe(undefined); // the first table: nothing replaced
+    // What bpfilter dump shows: each program with its kernel id and where each rule's code starts.
+    const listings = decision.kind === "ok" ? decision.programs! : [];
+    expect(listings.map((p) => [p.name, p.chains])).toEqual([["bpfilter_input", ["INPUT"]], ["bpfilter_fwd", ["FORWARD"]], ["bpfilter_output", ["OUTPUT"]]]);
+    expect(listings[0]!.ruleStarts.map((start) => start.counterIndex)).toEqual([LO_SLOT, DROP_SLOT, POLICY_SLOT]);
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
     const counters = enforcer.counters(netns, "filter");
@@ -86,6 +92,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
     expect(Object.values(objects.links).map((l) => [l.pf, l.hooknum, l.priority])).toEqual([[2, 1, -1], [2, 2, -1], [2, 3, -1]]);
     expect(linksOfProgram(objects.dispatcher.id).sort()).toEqual(Object.values(objects.links).map((l) => l.id).sort());
     expect(objects.programs.INPUT).toEqual({ name: "bpfilter_input", id: programId(enforcer.enforcedPrograms(netns.cookie, "filter")!.INPUT) });
+    expect(listings[0]!.id).toBe(objects.programs.INPUT.id);
     expect(readdirSync(`${pinRoot}/${netns.cookie}/filter`).sort()).toEqual(
       ["counters", "dispatcher", "forward", "generation", "input", "link_forward", "link_input", "link_output", "offsets", "output", "programs"],
     );
@@ -166,7 +173,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
     rmSync(`${pinRoot}/${netns.cookie}/filter/counters`); // what a helper killed in the middle of its first apply leaves
     enforcer = new BpfEnforcer(options());
     expect(enforcer.counters(netns, "filter")).toEqual([]);
-    expect(enforcer.apply(netns, dropProbe)).toEqual({ kind: "ok" }); // not EBUSY: the links are reused
+    expect(enforcer.apply(netns, dropProbe)).toMatchObject({ kind: "ok" }); // not EBUSY: the links are reused
     expect(enforcer.describe(netns.cookie, "filter")!.dispatcher).toEqual(dispatcher);
     expect(udpDelivered(pair.a, pair.b)).toBe(false);
   });
@@ -186,7 +193,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
     const doomed = createVethPair(); // a's end stays, to watch b's netns go
     const other = make(doomed);
     const cookie = inNetns(doomed.b.netnsPath, netnsCookie);
-    expect(other.apply({ cookie, pid: 0 }, dropProbe)).toEqual({ kind: "ok" });
+    expect(other.apply({ cookie, pid: 0 }, dropProbe)).toMatchObject({ kind: "ok" });
     expect(existsSync(`${pinRoot}/${cookie}/filter/counters`)).toBe(true);
     ip("netns", "del", doomed.b.netns);
     return { doomed, cookie, other };

@@ -69,6 +69,18 @@ export class MemoryNetfilter implements Netfilter {
     return old;
   }
 
+  addCounters(netns: NetnsRef, _table: string, counters: readonly XtCounters[]): void {
+    this.calls.push(`add-counters ${netns.cookie} ${counters.length}`);
+    const held = this.of(netns);
+    if (counters.length !== held.table.entries.length) throw new IptError(Errno.EINVAL, `${counters.length} counters for ${held.table.entries.length} entries`);
+    held.counters = held.counters.map((c, i) => ({ packets: c.packets + counters[i]!.packets, bytes: c.bytes + counters[i]!.bytes }));
+  }
+
+  /** Test hook: the counters netfilter holds in a netns. */
+  countersOf(netns: NetnsRef): readonly XtCounters[] {
+    return this.of(netns).counters;
+  }
+
   /** Test hook: netfilter's table in a netns. */
   tableOf(netns: NetnsRef): TranslatedTable {
     return this.of(netns).table;

@@ -119,7 +119,7 @@ describe("SockoptHandler", () => {
     expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 632 + 152 });
     const table = enforcer.appliedTable(NETNS, "filter")!;
     expect(table.chains[0]).toMatchObject({ name: "INPUT", hook: "INPUT", policy: "accept", policyCounterIndex: 1 });
-    expect(table.chains[0]!.rules[0]).toMatchObject({ counterIndex: 0, ip: { src: 0x0a000001, srcMask: 0xffffffff }, target: { kind: "verdict", verdict: { kind: "drop" } } });
+    expect(table.chains[0]!.rules[0]).toMatchObject({ counterIndex: 0, ip: { src: 0x0a000001, srcMask: 0xffffffff }, verdict: { kind: "drop" } });
     enforcer.countPacket(NETNS, "filter", 0, 60);
     expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 2n)).status).toBe(0);
     const second = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5));
@@ -216,6 +216,29 @@ describe("SockoptHandler", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("hands a table it enforces to netfilter, counters included, before declining a 32-bit caller's request", () => {
+    const { handler, enforcer, netfilter } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    const compat = handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("filter", IPT_GETINFO.SIZE), netns: NETNS, compat: true });
+    expect(compat.status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    expect(netfilter.countersOf(NETNS)[0]).toEqual({ packets: 1n, bytes: 60n });
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT); // a 64-bit caller now sees netfilter's table too
+    // A 32-bit caller of a table netfilter holds, or of another table, changes nothing.
+    expect(handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("nat", IPT_GETINFO.SIZE), netns: OTHER, compat: true }).status).toBe(-Errno.ENOPROTOOPT);
+    expect(info(handler, OTHER)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("forgets a netns that is gone, releasing what it enforced there", () => {
+    const { handler, enforcer } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    handler.netnsGone(NETNS.cookie);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
   });
 
   it("declines every GET_REVISION query: netfilter judges which revisions it takes", () => {

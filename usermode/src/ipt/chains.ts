@@ -1,27 +1,42 @@
 /**
  * Reads a translated table as iptables lays it out (built-in chains at hook_entry ending in
  * their policy at underflow, user chains opened by an ERROR entry naming them and closed by an
- * unconditional RETURN, a final ERROR entry) and builds the IR of ir/types.ts. A blob that is
- * valid for netfilter but not laid out this way (a jump into the middle of a chain, QUEUE) is
- * not representable: the caller declines it so that netfilter enforces it.
+ * unconditional RETURN, a final ERROR entry) into chains of rules: the ipt_ip header decoded,
+ * standard targets resolved into complete verdicts (a jump to the next entry is "continue"),
+ * matches and other targets still as their xt bytes, for ir/resolve.ts to decode once. A blob
+ * that is valid for netfilter but not laid out this way (a jump into the middle of a chain, QUEUE)
+ * is not representable: netfilter enforces it.
  */
-import {
-  type Chain,
-  type HookName,
-  IPT_F,
-  type IpHeaderMatch,
-  type MatchBlob,
-  NF_INET_HOOK,
-  type Rule,
-  type Table,
-  type Target,
-} from "../ir/types.ts";
+import { type Chain, type HookName, IPT_F, type IpHeaderMatch, NF_INET_HOOK, type Table, type Verdict } from "../ir/types.ts";
 import { IPT_ENTRY, IPT_IP, readCString, STD_VERDICT, XT_ENTRY_MATCH, XT_ERROR_TARGET, XT_STANDARD_TARGET } from "./abi.ts";
 import type { EntryLayout } from "./entry_layout.ts";
 import type { TranslatedTable } from "./translate.ts";
 
-/** The IR of a table, or why the blob has no faithful IR. */
-export type IrResult = { readonly ok: true; readonly table: Table } | { readonly ok: false; readonly reason: string };
+/** One xt_entry_match: its name, revision and data bytes (after the header), not decoded yet. */
+export interface XtMatch {
+  readonly name: string;
+  readonly revision: number;
+  readonly data: Uint8Array;
+}
+
+/** A rule's target: a resolved standard verdict, or a named target extension with its bytes. */
+export type XtTarget =
+  | { readonly kind: "verdict"; readonly verdict: Verdict }
+  | { readonly kind: "ext"; readonly name: string; readonly revision: number; readonly data: Uint8Array };
+
+/** A rule as the blob holds it: decoded ipt_ip, raw matches and target. */
+export interface XtRule {
+  readonly counterIndex: number;
+  readonly ip: IpHeaderMatch;
+  readonly matches: readonly XtMatch[];
+  readonly target: XtTarget;
+}
+
+/** A table of chains whose rules still carry xt bytes. */
+export type XtTable = Table<XtRule>;
+
+/** The chains of a table, or why the blob has none that netfilter's own walk would give. */
+export type ChainsResult = { readonly ok: true; readonly table: XtTable } | { readonly ok: false; readonly reason: string };
 
 const HOOKS = Object.entries(NF_INET_HOOK) as [HookName, number][];
 
@@ -49,8 +64,8 @@ function where(e: EntryLayout, chain: string): string {
   return `entry ${e.index} in chain ${chain}`;
 }
 
-/** Converts a translated table to IR, or says why it cannot. */
-export function tableToIr(table: TranslatedTable): IrResult {
+/** Reads the chains of a translated table, or says why it cannot. */
+export function readChains(table: TranslatedTable): ChainsResult {
   try {
     return { ok: true, table: build(table) };
   } catch (err) {
@@ -59,7 +74,7 @@ export function tableToIr(table: TranslatedTable): IrResult {
   }
 }
 
-function build(table: TranslatedTable): Table {
+function build(table: TranslatedTable): XtTable {
   const { entries, blob } = table;
   const hookAt = new Map<number, HookName>();
   for (const [name, h] of HOOKS) if (table.validHooks & (1 << h)) hookAt.set(table.hookEntry[h]!, name);
@@ -98,7 +113,7 @@ function build(table: TranslatedTable): Table {
   }
   if (!sawFinal) throw new Unrepresentable("the table does not end with an ERROR entry");
 
-  const chains: Chain[] = [];
+  const chains: Chain<XtRule>[] = [];
   for (const seg of segments) {
     const tail = seg.body[seg.body.length - 1];
     if (tail === undefined) throw new Unrepresentable(`chain ${seg.name} has no policy or RETURN entry`);
@@ -123,36 +138,23 @@ function build(table: TranslatedTable): Table {
   return { name: table.name, validHooks: table.validHooks, chains, entryCount: entries.length };
 }
 
-/**
- * A rule without -j: iptables gives it a standard target whose verdict is the offset of the next
- * entry. ir/types.ts has no Verdict for "go on with the next rule", so such a rule carries an
- * ext target named "" (XT_STANDARD_TARGET) with the raw verdict bytes; see isContinueTarget.
- */
-function continueTarget(blob: Uint8Array, e: EntryLayout): Target {
-  return { kind: "ext", name: XT_STANDARD_TARGET, revision: 0, data: extensionData(blob, e.target.offset, e.target.size) };
-}
-
-/** Whether a Target is a rule without -j (it only counts; evaluation goes on with the next rule). */
-export function isContinueTarget(target: Target): boolean {
-  return target.kind === "ext" && target.name === XT_STANDARD_TARGET;
-}
-
 function extensionData(blob: Uint8Array, offset: number, size: number): Uint8Array {
   return blob.slice(offset + XT_ENTRY_MATCH.data, offset + size);
 }
 
-function rule(e: EntryLayout, chain: string, blob: Uint8Array, chainStarts: ReadonlyMap<number, string>): Rule {
+function rule(e: EntryLayout, chain: string, blob: Uint8Array, chainStarts: ReadonlyMap<number, string>): XtRule {
   const ip = ipHeader(blob, e.offset + IPT_ENTRY.ip);
-  const matches: MatchBlob[] = e.matches.map((m) => ({
+  const matches: XtMatch[] = e.matches.map((m) => ({
     name: m.name,
     revision: m.revision,
     data: extensionData(blob, m.offset, m.size),
   }));
-  let target: Target;
+  let target: XtTarget;
   if (e.target.name === XT_STANDARD_TARGET) {
     const v = e.verdict!;
+    // A rule without -j: iptables gives it the standard target with the next entry's offset.
     if (v >= 0 && v === e.offset + e.nextOffset && (ip.flags & IPT_F.GOTO) === 0) {
-      target = continueTarget(blob, e);
+      target = { kind: "verdict", verdict: { kind: "continue" } };
     } else if (v >= 0) {
       const to = chainStarts.get(v);
       if (to === undefined) {
