@@ -34,6 +34,7 @@ export class Helper {
   /** Starts the helper; resolves once it listens (within `limitSeconds`). */
   async start(limitSeconds = 30): Promise<void> {
     const start = performance.now();
+    this.listenMs = 0;
     const child = spawn(HELPER_EXE, ["--listen", this.socket], {
       env: { ...process.env, BPFILTER_STATE_DIR: this.stateDir, BPFILTER_PIN_ROOT: this.pinRoot },
       stdio: ["ignore", "ignore", "pipe"],
@@ -43,7 +44,7 @@ export class Helper {
       const timer = setTimeout(() => failed(new Error(`the helper did not listen within ${limitSeconds} s: ${this.log}`)), limitSeconds * 1000);
       child.stderr!.on("data", (chunk: Buffer) => {
         this.log = (this.log + chunk.toString()).slice(-8000);
-        if (this.log.includes(`listening on ${this.socket}`)) {
+        if (this.listenMs === 0 && this.log.includes(`listening on ${this.socket}`)) {
           clearTimeout(timer);
           this.listenMs = performance.now() - start;
           ready();

@@ -90,7 +90,12 @@ export async function measureCase(
       }
       progress(`${shape} ${size}: round ${round + 1}/${config.rounds}: ${ratesLine(result, round)}`);
     }
-    if (result.loads.bpfilter?.ok) result.testRun = await testRunCase(config, topologies.get("bpfilter")!, bpfilterDir, ruleset);
+    const bpfilter = result.loads.bpfilter;
+    if (bpfilter?.ok && bpfilter.enforcedBy.startsWith("netfilter")) {
+      result.testRun = { programs: [], samples: { early: [], late: [], never: [] }, error: "bpfilter handed the table to netfilter: no program of its own to run" };
+    } else if (bpfilter?.ok) {
+      result.testRun = await testRunCase(config, topologies.get("bpfilter")!, bpfilterDir, ruleset);
+    }
   } finally {
     for (const topology of topologies.values()) destroyTopology(topology);
   }
