@@ -14,7 +14,7 @@ import { measureGuest } from "./guest_section.ts";
 import { Helper, HELPER_EXE, SHIM } from "./helper.ts";
 import { measureHelper } from "./helper_section.ts";
 import { benchFigure } from "./plot.ts";
-import { measureCase, type PpsCase } from "./pps_section.ts";
+import { measureCase } from "./pps_section.ts";
 import { renderReport } from "./report.ts";
 import type { BenchResults } from "./results.ts";
 import { buildRuleset } from "./rulesets.ts";
@@ -74,13 +74,12 @@ await toolMain("bench", async () => {
     `sections ${config.sections.join(",")}; about ${estimateMinutes(config)} min; load ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
   const helper = new Helper();
   let ceiling: Topology | undefined;
-  const cleanup = () => {
+  const cleanup = async () => {
     if (ceiling) destroyTopology(ceiling);
-    void helper.close();
+    await helper.close();
   };
   process.once("SIGINT", () => {
-    cleanup();
-    process.exit(130);
+    void cleanup().finally(() => process.exit(130));
   });
   try {
     await helper.start();
@@ -95,8 +94,13 @@ await toolMain("bench", async () => {
       say(`trafgen cross-check into the ceiling pair: ${tg.pps !== undefined ? `${Math.round(tg.pps)} pps, all ${tg.sent} counted` : tg.error}`);
       for (const shape of config.shapes) {
         for (const size of config.sizes) {
-          const result: PpsCase = await measureCase(config, helper, ceiling, shape, size, say);
-          results.pps.push(result);
+          try {
+            results.pps.push(await measureCase(config, helper, ceiling, shape, size, say));
+          } catch (error) {
+            // One case that breaks (a tool that misbehaves) is reported; the others still run.
+            say(`${shape} ${size}: failed: ${(error as Error).message.split("\n")[0]}`);
+            results.pps.push({ shape, size, loads: {}, rates: {}, error: (error as Error).message.split("\n")[0] });
+          }
           write(config, results);
         }
       }
@@ -114,7 +118,7 @@ await toolMain("bench", async () => {
       if (results.guest.skipped) say(`guest: not measured: ${results.guest.skipped}`);
     }
   } finally {
-    cleanup();
+    await cleanup();
   }
   results.loadAverage.end = loadavg();
   results.finishedAt = new Date().toISOString();

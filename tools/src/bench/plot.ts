@@ -11,7 +11,7 @@ const COLORS: Readonly<Record<string, string>> = {
   "nft-sets": "#9467bd",
   ceiling: "#7f7f7f",
 };
-const SHAPE_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"];
+const SHAPE_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#bcbd22", "#17becf"];
 
 function points(results: BenchResults, shape: Shape, value: (c: NonNullable<BenchResults["pps"]>[number]) => number | undefined) {
   return (results.pps ?? [])

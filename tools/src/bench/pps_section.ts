@@ -36,6 +36,8 @@ export interface PpsCase {
   /** Per system (and "ceiling"), per probe, one sample per round. */
   readonly rates: Record<string, Partial<Record<ProbeName, RateSample[]>>>;
   testRun?: TestRunResult;
+  /** Set when the case broke before it was measured. */
+  readonly error?: string;
 }
 
 const LABELS: Readonly<Record<SystemId, string>> = { bpfilter: "b", iptables: "i", "nft-linear": "l", "nft-sets": "s" };

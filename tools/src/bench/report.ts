@@ -18,6 +18,10 @@ const loadText = (load: readonly number[] | undefined) => (load ? load.map((v) =
 
 function ppsTable(results: BenchResults, probe: ProbeName, notes: string[]): string[] {
   const rows = (results.pps ?? []).map((c) => {
+    if (c.error) {
+      notes.push(`${SHAPE_TITLES[c.shape]}, ${c.size} rules: the case failed: ${c.error}`);
+      return [SHAPE_TITLES[c.shape], String(c.size), `failed [${notes.length}]`, "-", "-", "-", "-", "-", "-", "-"];
+    }
     const cells = SYSTEM_IDS.map((id) => {
       const s = rateSummary(c, id, probe);
       const errors = errorsOf(c.rates[id]?.[probe]);

@@ -112,24 +112,37 @@ function panelSvg(panel: Panel, xLabel: string, ox: number, oy: number): string 
 export function renderFigure(figure: Figure): string {
   const rows = Math.ceil(figure.panels.length / figure.columns);
   const width = figure.columns * PANEL_W;
-  const height = HEADER + LEGEND + rows * PANEL_H;
   const legend = new Map<string, Series>();
   for (const p of figure.panels) for (const s of p.series) if (!legend.has(s.name)) legend.set(s.name, s);
+  // Legend entries flow left to right and wrap at the figure's width.
+  const entries: { series: Series; x: number; row: number }[] = [];
+  let lx = 16;
+  let row = 0;
+  for (const series of legend.values()) {
+    const w = 34 + series.name.length * 6.5;
+    if (lx + w > width && lx > 16) {
+      lx = 16;
+      row += 1;
+    }
+    entries.push({ series, x: lx, row });
+    lx += w;
+  }
+  const legendHeight = LEGEND * (row + 1);
+  const height = HEADER + legendHeight + rows * PANEL_H;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(figure.title)}</text>`,
   ];
-  let lx = 16;
-  for (const s of legend.values()) {
-    const dash = s.dashed ? ` stroke-dasharray="5,4"` : "";
-    parts.push(`<line x1="${lx}" y1="${HEADER + 8}" x2="${lx + 22}" y2="${HEADER + 8}" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${lx + 26}" y="${HEADER + 12}">${escape(s.name)}</text>`);
-    lx += 34 + s.name.length * 6.5;
+  for (const { series, x, row: r } of entries) {
+    const y = HEADER + 8 + r * LEGEND;
+    const dash = series.dashed ? ` stroke-dasharray="5,4"` : "";
+    parts.push(`<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${series.color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${x + 26}" y="${y + 4}">${escape(series.name)}</text>`);
   }
   figure.panels.forEach((panel, i) => {
     const ox = (i % figure.columns) * PANEL_W;
-    const oy = HEADER + LEGEND + Math.floor(i / figure.columns) * PANEL_H;
+    const oy = HEADER + legendHeight + Math.floor(i / figure.columns) * PANEL_H;
     parts.push(panelSvg(panel, figure.xLabel, ox, oy));
   });
   parts.push("</svg>", "");

@@ -81,7 +81,7 @@ function iptablesSystem(id: "bpfilter" | "iptables", helper?: Helper): System {
  * which bpftool net does not list per netns.
  */
 export function enforcerOf(topology: Topology): string {
-  const save = execFileSync("ip", ["netns", "exec", topology.receiver, "iptables-legacy-save", "-t", "filter"], { encoding: "utf8" });
+  const save = execFileSync("ip", ["netns", "exec", topology.receiver, "iptables-legacy-save", "-t", "filter"], { encoding: "utf8", maxBuffer: 1 << 30 });
   if (/^-A /m.test(save)) return "netfilter (handed over)";
   const net = JSON.parse(execFileSync("ip", ["netns", "exec", topology.receiver, "bpftool", "-j", "net", "show", "dev", topology.ifname], { encoding: "utf8" })) as {
     xdp?: unknown[];
