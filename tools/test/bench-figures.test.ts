@@ -52,6 +52,13 @@ describe("parsers", () => {
       { id: 4, type: "netfilter", name: "out", hook: 3 },
     ];
     expect(inputPrograms(programs).map((p) => p.id)).toEqual([1, 3]);
+    // A dispatcher attached by links tail-calls the chains: only it is run.
+    const dispatched = [
+      { id: 7, type: "netfilter", name: "bpfilter_disp", linked: true },
+      { id: 8, type: "netfilter", name: "bpfilter_input" },
+      { id: 9, type: "netfilter", name: "bpfilter_output" },
+    ];
+    expect(inputPrograms(dispatched).map((p) => p.id)).toEqual([7]);
     expect(trafgenConfig(Uint8Array.from([2, 0xbe]))).toBe("{ 0x02, 0xbe }\n");
   });
 });

@@ -18,6 +18,8 @@ export interface PinnedProgram {
   readonly name: string;
   /** NF_INET_* hook of its netfilter link, when a pinned link says it. */
   readonly hook?: number;
+  /** Whether a pinned link attaches it (a program only reached by tail call is not). */
+  readonly linked?: boolean;
 }
 
 /** One program's figure for one frame. */
@@ -74,15 +76,20 @@ export function pinnedPrograms(dir: string): PinnedProgram[] {
       const id = link.prog_id;
       const info = bpftoolJson(["prog", "show", "id", String(id)]);
       const hook = typeof link.hooknum === "number" ? link.hooknum : undefined;
-      byId.set(id, { id, type: programType(info?.type), name: String(info?.name ?? `id ${id}`), ...(hook === undefined ? {} : { hook }) });
+      byId.set(id, { id, type: programType(info?.type), name: String(info?.name ?? `id ${id}`), linked: true, ...(hook === undefined ? {} : { hook }) });
     }
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-/** The programs an incoming packet to a local address goes through. */
+/**
+ * The programs an incoming packet to a local address goes through. When links are pinned, only the
+ * programs they attach count (a dispatcher reaches the chains by tail call, and running it runs them);
+ * a netfilter program whose hook no link names is taken to be at LOCAL_IN.
+ */
 export function inputPrograms(programs: readonly PinnedProgram[]): PinnedProgram[] {
-  return programs.filter(
+  const linked = programs.filter((p) => p.linked);
+  return (linked.length ? linked : programs).filter(
     (p) => p.type === "xdp" || (p.type === "netfilter" && (p.hook === undefined || p.hook === NF_INET_PRE_ROUTING || p.hook === NF_INET_LOCAL_IN)),
   );
 }
