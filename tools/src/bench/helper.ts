@@ -22,6 +22,8 @@ export class Helper {
   readonly pinRoot = `/sys/fs/bpf/bpfilter-bench-${process.pid}-${++helpers}`;
   /** The tail of what the helper wrote on stderr. */
   log = "";
+  /** How many characters it wrote in all (a mark for logSince). */
+  logged = 0;
   private child: ChildProcess | undefined;
   /** Milliseconds from spawn until it printed "listening on". */
   listenMs = 0;
@@ -43,6 +45,7 @@ export class Helper {
     await new Promise<void>((ready, failed) => {
       const timer = setTimeout(() => failed(new Error(`the helper did not listen within ${limitSeconds} s: ${this.log}`)), limitSeconds * 1000);
       child.stderr!.on("data", (chunk: Buffer) => {
+        this.logged += chunk.toString().length;
         this.log = (this.log + chunk.toString()).slice(-8000);
         if (this.listenMs === 0 && this.log.includes(`listening on ${this.socket}`)) {
           clearTimeout(timer);
@@ -55,6 +58,11 @@ export class Helper {
         failed(new Error(`the helper exited with ${code} before it listened: ${this.log}`));
       });
     });
+  }
+
+  /** What it wrote since `mark` (an earlier value of `logged`), as far as the kept tail reaches. */
+  logSince(mark: number): string {
+    return this.log.slice(Math.max(0, this.log.length - (this.logged - mark)));
   }
 
   /** The helper's pid (the pinned node, which the wrapper script execs). */

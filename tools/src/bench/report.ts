@@ -60,6 +60,8 @@ function ppsSection(results: BenchResults, out: string[]): void {
   }));
   const failed = loads.filter((r) => !r[3]!.endsWith(" s"));
   if (failed.length) out.push("Loads that failed:", "", ...table(["shape", "rules", "system", "outcome"], failed), "");
+  const said = results.pps.flatMap((c) => (c.loads.bpfilter?.helperSaid ? [[SHAPE_TITLES[c.shape], String(c.size), c.loads.bpfilter.enforcedBy, c.loads.bpfilter.helperSaid.replace(/\|/g, "/")]] : []));
+  if (said.length) out.push("What the helper logged for the tables it handed over or failed:", "", ...table(["shape", "rules", "enforced by", "helper log"], said), "");
 }
 
 function testRunSection(results: BenchResults, out: string[]): void {

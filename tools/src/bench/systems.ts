@@ -30,6 +30,8 @@ export interface LoadResult {
   readonly error?: string;
   /** What enforces the rules: "bpfilter xdp", "netfilter (handed over)", "netfilter", "nftables". */
   readonly enforcedBy: string;
+  /** bpfilter: the helper's last log lines during a load it handed over or failed (its reason). */
+  readonly helperSaid?: string;
 }
 
 /** One system. */
@@ -60,13 +62,16 @@ function iptablesSystem(id: "bpfilter" | "iptables", helper?: Helper): System {
   return {
     id,
     async load(topology, ruleset, limitSeconds) {
+      const mark = helper?.logged ?? 0;
       const outcome = await runBounded(inNetns(topology.receiver, ["iptables-legacy-restore"], env), {
         stdin: iptablesRestore(ruleset),
         limitSeconds,
       });
       const ok = outcome.code === 0 && outcome.timedOutAfter === undefined;
       const result = { ok, ms: outcome.ms, ...(ok ? {} : { error: failure(outcome) }) };
-      return { ...result, enforcedBy: helper ? enforcerOf(topology) : "netfilter" };
+      const enforcedBy = helper ? enforcerOf(topology) : "netfilter";
+      if (!helper || (ok && !enforcedBy.startsWith("netfilter"))) return { ...result, enforcedBy };
+      return { ...result, enforcedBy, helperSaid: lastLines(helper.logSince(mark), 2).slice(0, 400) };
     },
     async counters(topology, limitSeconds) {
       return parseIptablesListing(await mustOutput(inNetns(topology.receiver, ["iptables-legacy", "-L", "INPUT", "-v", "-x", "-n"], env), limitSeconds));
