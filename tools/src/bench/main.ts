@@ -2,9 +2,10 @@
  * make bench: bpfilter against iptables-legacy and nftables (linear and with sets) on the same
  * rulesets, in one run, interleaved; prints the report and writes build/bench/results.json,
  * report.md and plot.svg. Settings: config.ts (BENCH=quick for a short run). Needs root.
+ * `main.ts --report` only renders report.md and plot.svg again from results.json (make bench-report).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { toolMain, ToolError } from "../lib/proc.ts";
@@ -53,7 +54,22 @@ function write(config: BenchConfig, results: BenchResults): void {
   writeFileSync(join(config.outDir, "results.json"), `${JSON.stringify(results, null, 1)}\n`);
 }
 
+/** Writes report.md and plot.svg from the results; returns the report. */
+function render(outDir: string, results: BenchResults): string {
+  const report = renderReport(results);
+  writeFileSync(join(outDir, "report.md"), report);
+  writeFileSync(join(outDir, "plot.svg"), renderFigure(benchFigure(results)));
+  return report;
+}
+
 await toolMain("bench", async () => {
+  if (process.argv[2] === "--report") {
+    const outDir = benchConfig({}).outDir;
+    const file = join(outDir, "results.json");
+    if (!existsSync(file)) throw new ToolError(`${file} is missing: run make bench first`);
+    console.log(render(outDir, JSON.parse(readFileSync(file, "utf8")) as BenchResults));
+    return 0;
+  }
   let config: BenchConfig;
   try {
     config = benchConfig(process.env);
@@ -90,7 +106,7 @@ await toolMain("bench", async () => {
       results.pps = [];
       const first = buildRuleset(config.shapes[0]!, config.sizes[0]!);
       const tg = await trafgenRate(ceiling, "ceiling", probeFrame(ceiling, first.late), 200_000, config.cpu);
-      (results as BenchResults & { trafgen?: unknown }).trafgen = tg;
+      results.trafgen = tg;
       say(`trafgen cross-check into the ceiling pair: ${tg.pps !== undefined ? `${Math.round(tg.pps)} pps, all ${tg.sent} counted` : tg.error}`);
       for (const shape of config.shapes) {
         for (const size of config.sizes) {
@@ -124,10 +140,7 @@ await toolMain("bench", async () => {
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = (performance.now() - started) / 1000;
   write(config, results);
-  const report = renderReport(results);
-  writeFileSync(join(config.outDir, "report.md"), report);
-  writeFileSync(join(config.outDir, "plot.svg"), renderFigure(benchFigure(results)));
-  console.log(`\n${report}`);
+  console.log(`\n${render(config.outDir, results)}`);
   say(`wrote ${join(config.outDir, "results.json")}, report.md and plot.svg in ${Math.round(results.durationSeconds)} s`);
   return 0;
 });

@@ -40,6 +40,21 @@ function ppsTable(results: BenchResults, probe: ProbeName, notes: string[]): str
     "bpfilter / iptables", "bpfilter / nft linear", "bpfilter / nft sets"], rows);
 }
 
+function samples(results: BenchResults) {
+  return (results.pps ?? []).flatMap((c) => Object.values(c.rates).flatMap((probes) => Object.values(probes).flat()));
+}
+
+const refusals = (results: BenchResults) => samples(results).reduce((n, s) => n + (s?.refused ?? 0), 0);
+const mismatches = (results: BenchResults) => samples(results).filter((s) => s?.error !== undefined && !s.error.startsWith("not loaded")).length;
+
+function trafgenLine(results: BenchResults): string {
+  const tg = results.trafgen;
+  if (!tg) return "";
+  return tg.pps !== undefined
+    ? ` trafgen (PACKET_TX_RING, for comparison) into the ceiling pair: ${sig3(tg.pps)} pps, all ${tg.sent} frames counted.`
+    : ` trafgen (for comparison) into the ceiling pair: ${tg.error}.`;
+}
+
 function ppsSection(results: BenchResults, out: string[]): void {
   if (!results.pps?.length) return;
   const ceiling = summarize(results.pps.flatMap((c) => (c.rates.ceiling?.late ?? []).flatMap((s) => (s.pps === undefined ? [] : [s.pps]))));
@@ -47,7 +62,9 @@ function ppsSection(results: BenchResults, out: string[]): void {
     `One UDP frame, sent for ${results.config.seconds} s per measurement from a netns over veth into the receiver netns, the sender pinned to CPU ${results.config.cpu} ` +
     `(the receive path runs in its softirq); medians of ${results.config.rounds} interleaved rounds, ratios taken round by round (median, min-max). ` +
     `Every rate counts only packets that the receiver's interface and the system's own counter both counted. ` +
-    `Ceiling (veth, no rules: iptables-legacy INPUT policy DROP only): ${spread(ceiling, " pps")}.`, "");
+    `Ceiling (veth, no rules: iptables-legacy INPUT policy DROP only): ${spread(ceiling, " pps")}. ` +
+    `Frames the device refused and the sender sent again: ${refusals(results)}; measurements whose counts did not match (left out): ${mismatches(results)}.` +
+    trafgenLine(results), "");
   for (const probe of PROBES) {
     const notes: string[] = [];
     out.push(`### The packet ${probe === "late" ? "matches only the last rule" : "matches no rule (policy DROP)"}`, "", ...ppsTable(results, probe, notes), "");

@@ -9,6 +9,7 @@ import type { HelperRound } from "./helper_section.ts";
 import type { PpsCase, ProbeName, TestRunProbe } from "./pps_section.ts";
 import type { Shape } from "./rulesets.ts";
 import { pairedRatio, summarize, type Summary } from "./stats.ts";
+import type { TrafgenSample } from "./trafgen_check.ts";
 
 /** The whole run. */
 export interface BenchResults {
@@ -20,6 +21,8 @@ export interface BenchResults {
   readonly config: BenchConfig;
   readonly loadAverage: { readonly start: readonly number[]; end?: readonly number[] };
   pps?: PpsCase[];
+  /** trafgen's run into the ceiling pair, beside the bench's own sender. */
+  trafgen?: TrafgenSample;
   control?: ControlResult;
   helper?: { rounds: HelperRound[]; tableSize: number };
   guest?: GuestResult;
