@@ -97,6 +97,7 @@ describe("svg", () => {
     const s = logScale(1, 1000, 0, 300);
     expect([s(1), s(10), s(1000)]).toEqual([0, 100, 300]);
     expect([tickLabel(100), tickLabel(10_000), tickLabel(1e6)]).toEqual(["100", "10k", "1M"]);
+    expect(decades(0.0003, 0.05).map(tickLabel)).toEqual(["0.0001", "0.001", "0.01", "0.1"]);
     expect(() => decades(0, 10)).toThrow("positive bounds");
   });
 
@@ -153,6 +154,12 @@ describe("goals and report", () => {
     expect(find("veth pps vs iptables-legacy, -s /32 blocklist, 1000 rules")).toMatchObject({ status: "not met", measured: "2.00× (2.00-2.00)" });
     expect(find("veth pps vs iptables-legacy, -s /32 blocklist, 1000 rules").limit).toContain("one after another");
     expect(find("veth pps vs nftables sets, -s /32 blocklist, 100000 rules")).toMatchObject({ status: "not measured" });
+    // A table bpfilter fails to load is a goal not met, and the row says why.
+    const failed = ppsCase("blocklist", 100_000, 1, 1, 1);
+    const withFailure = { ...results, pps: [...results.pps!, { ...failed, loads: { ...failed.loads, bpfilter: { ok: false, ms: 1, enforcedBy: "-", error: "exit 1: line 100005 failed", helperSaid: "BPF program is too large" } } }] };
+    const row = goalRows(withFailure).find((r) => r.goal.startsWith("veth pps vs nftables sets, -s /32 blocklist, 100000 rules"))!;
+    expect(row).toMatchObject({ status: "not met", measured: "load failed" });
+    expect(row.limit).toBe("bpfilter could not load it: exit 1: line 100005 failed (helper: BPF program is too large)");
     expect(find("BPF_PROG_TEST_RUN, -s /32 blocklist: 10000 rules")).toMatchObject({ status: "not met", measured: "10.0× (10.0-10.0)" });
   });
 

@@ -24,11 +24,21 @@ function row(goal: string, value: Summary | undefined, target: number, atMost: b
   return { goal, measured, status: met ? "met" : "not met", limit: met ? "" : limit };
 }
 
+/** Why a case does not measure bpfilter's own programs, or undefined when it does. */
 function handedOver(results: BenchResults, shape: Shape, size: number): string | undefined {
   const by = findCase(results, shape, size)?.loads.bpfilter;
-  if (by && !by.ok) return `bpfilter could not load it: ${by.error}`;
-  if (by?.enforcedBy.startsWith("netfilter")) return "bpfilter handed the table to netfilter (conntrack is not compiled): this measures netfilter";
-  return undefined;
+  const said = by?.helperSaid ? ` (helper: ${by.helperSaid})` : "";
+  if (by && !by.ok) return `${LOAD_FAILED}: ${by.error}${said}`;
+  if (!by?.enforcedBy.startsWith("netfilter")) return undefined;
+  const why = shape === "conntrack" ? " (conntrack is not compiled)" : said;
+  return `bpfilter handed the table to netfilter${why}: this measures netfilter`;
+}
+
+const LOAD_FAILED = "bpfilter could not load it";
+
+/** A goal whose bpfilter side failed to load: not met, whatever the others did. */
+function failedRow(goal: string, why: string): GoalRow {
+  return { goal, measured: "load failed", status: "not met", limit: why };
 }
 
 function ppsGoals(results: BenchResults): GoalRow[] {
@@ -40,12 +50,14 @@ function ppsGoals(results: BenchResults): GoalRow[] {
       const c = findCase(results, shape, size);
       const other = handedOver(results, shape, size);
       const atCeiling = size === 1 ? `both run near the veth ceiling (${sig3(ceiling(shape, size)?.median ?? NaN)} pps with no rules): the sender and the veth path limit` : LINEAR;
-      rows.push(row(`veth pps vs iptables-legacy, ${SHAPE_TITLES[shape]}, ${size} rules: ≥ ${target}×`, c && rateRatio(c, "iptables", "late"), target, false, other ?? atCeiling));
+      const goal = `veth pps vs iptables-legacy, ${SHAPE_TITLES[shape]}, ${size} rules: ≥ ${target}×`;
+      rows.push(other?.startsWith(LOAD_FAILED) ? failedRow(goal, other) : row(goal, c && rateRatio(c, "iptables", "late"), target, false, other ?? atCeiling));
     }
     for (const size of [1000, 10_000, 100_000]) {
       const c = findCase(results, shape, size);
       const other = handedOver(results, shape, size);
-      rows.push(row(`veth pps vs nftables sets, ${SHAPE_TITLES[shape]}, ${size} rules: ≥ 1×`, c && rateRatio(c, "nft-sets", "late"), 1, false,
+      const goal = `veth pps vs nftables sets, ${SHAPE_TITLES[shape]}, ${size} rules: ≥ 1×`;
+      rows.push(other?.startsWith(LOAD_FAILED) ? failedRow(goal, other) : row(goal, c && rateRatio(c, "nft-sets", "late"), 1, false,
         other ?? "nftables looks the packet up in one set (hash or interval tree); bpfilter tests every rule in a line"));
     }
   }
@@ -64,9 +76,13 @@ function testRunGoals(results: BenchResults): GoalRow[] {
     for (const [size, target] of [[10_000, 2], [100_000, 3]] as const) {
       const c = findCase(results, shape, size);
       const value = c && one ? ratioOfSummaries(testRunSummary(c, "late"), testRunSummary(one, "late")) : undefined;
-      const why = handedOver(results, shape, size) ?? c?.testRun?.error ?? LINEAR;
-      rows.push(row(`BPF_PROG_TEST_RUN, ${SHAPE_TITLES[shape]}: ${size} rules ≤ ${target}× 1 rule`, value, target, true, why, "×",
-        c?.testRun?.error ?? handedOver(results, shape, size) ?? "not measured in this run"));
+      const other = handedOver(results, shape, size);
+      const goal = `BPF_PROG_TEST_RUN, ${SHAPE_TITLES[shape]}: ${size} rules ≤ ${target}× 1 rule`;
+      if (other?.startsWith(LOAD_FAILED)) {
+        rows.push(failedRow(goal, other));
+        continue;
+      }
+      rows.push(row(goal, value, target, true, other ?? c?.testRun?.error ?? LINEAR, "×", other ?? c?.testRun?.error ?? "not measured in this run"));
     }
   }
   return rows;

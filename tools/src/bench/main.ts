@@ -43,7 +43,7 @@ function estimateMinutes(config: BenchConfig): number {
   const sections = new Set(config.sections);
   const cases = config.shapes.length * config.sizes.length;
   const big = config.shapes.length * config.sizes.filter((n) => n >= 100_000).length;
-  const pps = sections.has("pps") ? cases * (config.rounds * 9 * (config.seconds + 0.5) + 8) + big * 150 : 0;
+  const pps = sections.has("pps") ? cases * (config.rounds * 9 * (config.seconds + 0.5) + 8) + big * 300 : 0;
   const control = sections.has("control") ? config.rounds * config.controlSizes.reduce((t, n) => t + 6 + n / 2000, 0) : 0;
   const helper = sections.has("helper") ? config.rounds * 5 : 0;
   return Math.ceil((pps + control + helper) / 60);

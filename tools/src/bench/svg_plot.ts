@@ -31,7 +31,7 @@ export interface Figure {
 
 const PANEL_W = 300;
 const PANEL_H = 220;
-const MARGIN = { left: 56, right: 12, top: 28, bottom: 40 };
+const MARGIN = { left: 62, right: 12, top: 28, bottom: 40 };
 const HEADER = 40;
 const LEGEND = 24;
 
@@ -39,7 +39,7 @@ const LEGEND = 24;
 export function decades(lo: number, hi: number): number[] {
   if (!(lo > 0) || !(hi > 0)) throw new Error(`log axis needs positive bounds, got ${lo} and ${hi}`);
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(10 ** e);
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(e < 0 ? 1 / 10 ** -e : 10 ** e);
   return out;
 }
 
@@ -52,11 +52,11 @@ export function logScale(lo: number, hi: number, from: number, to: number): (v: 
   return (v) => from + ((Math.log10(v) - a) / span) * (to - from);
 }
 
-/** Tick label: 1, 10, 100, 1k, 10k, 100k, 1M. */
+/** Tick label: 0.001, 0.1, 1, 10, 100, 1k, 10k, 100k, 1M. */
 export function tickLabel(v: number): string {
   if (v >= 1e6) return `${v / 1e6}M`;
   if (v >= 1e3) return `${v / 1e3}k`;
-  return String(v);
+  return String(Number(v.toPrecision(1)));
 }
 
 function escape(text: string): string {
