@@ -1,7 +1,7 @@
 /** The bench's figure from its results: packets/s and ratios against rule count, and test-run ns. */
 import { rateRatio, rateSummary, testRunSummary, type BenchResults } from "./results.ts";
 import { SHAPE_TITLES, type Shape } from "./rulesets.ts";
-import type { Figure, Panel, Series } from "./svg_plot.ts";
+import { tickLabel, type Figure, type Panel, type Series } from "./svg_plot.ts";
 import { SYSTEM_IDS, SYSTEM_TITLES } from "./systems.ts";
 
 const COLORS: Readonly<Record<string, string>> = {
@@ -25,8 +25,14 @@ function points(results: BenchResults, shape: Shape, value: (c: NonNullable<Benc
 /** The figure for a run. */
 export function benchFigure(results: BenchResults): Figure {
   const shapes = [...new Set((results.pps ?? []).map((c) => c.shape))];
+  // A size at which bpfilter handed the table to netfilter is named in the title: it plots netfilter there.
+  const handedOver = (shape: Shape) => {
+    const sizes = (results.pps ?? []).filter((c) => c.shape === shape && c.loads.bpfilter?.enforcedBy.startsWith("netfilter")).map((c) => c.size);
+    if (sizes.length === 0) return "";
+    return sizes.length === (results.pps ?? []).filter((c) => c.shape === shape).length ? " (bpfilter: netfilter)" : ` (bpfilter: netfilter at ${sizes.map(tickLabel).join(", ")})`;
+  };
   const ppsPanels: Panel[] = shapes.map((shape) => ({
-    title: `${SHAPE_TITLES[shape]}: packets/s`,
+    title: `${SHAPE_TITLES[shape]}${handedOver(shape) || ": packets/s"}`,
     yLabel: "packets/s (last rule matches)",
     series: [
       ...SYSTEM_IDS.map((id): Series => ({ name: SYSTEM_TITLES[id], color: COLORS[id]!, points: points(results, shape, (c) => rateSummary(c, id, "late")?.median) })),

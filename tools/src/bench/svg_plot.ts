@@ -68,7 +68,7 @@ const f = (v: number) => v.toFixed(1);
 function panelSvg(panel: Panel, xLabel: string, ox: number, oy: number): string {
   const points = panel.series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   const parts: string[] = [`<g transform="translate(${ox},${oy})">`];
-  parts.push(`<text x="${PANEL_W / 2}" y="16" text-anchor="middle" font-weight="bold">${escape(panel.title)}</text>`);
+  parts.push(`<text x="${PANEL_W / 2}" y="16" text-anchor="middle" font-weight="bold" font-size="${panel.title.length > 40 ? 9 : 11}">${escape(panel.title)}</text>`);
   const x0 = MARGIN.left;
   const x1 = PANEL_W - MARGIN.right;
   const y0 = PANEL_H - MARGIN.bottom;
