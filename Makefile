@@ -8,7 +8,7 @@ CC ?= cc
 # A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
 GUEST_HELPER := bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000
 
-.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test clean help
+.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test bench bench-report clean help
 
 all: help
 
@@ -19,6 +19,7 @@ help:
 	@echo "make kernel   build build/kernel/bzImage (base + kernel/patches/series), cached"
 	@echo "make helper   bundle the helper: build/helper/bpfilter-helper (pinned node + esbuild bundle)"
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
+	@echo "make bench    bpfilter vs iptables-legacy and nftables, side by side (BENCH=quick: a few minutes)"
 	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
 	@echo ""
 	@echo "the kernel developer's workflow (README: Working on the series):"
@@ -81,6 +82,18 @@ run: setup kernel helper selftests-build
 
 test: setup typecheck unit kernel checkpatch selftests-build vm-launcher-test vm-test
 	@echo "make test: all green"
+
+# bpfilter against iptables-legacy and nftables in one interleaved run (tools/src/bench/main.ts).
+build/bench/bench-sender: tools/src/bench/sender.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: setup helper shim build/bench/bench-sender
+	@$(TSX) tools/src/bench/main.ts
+
+# report.md and plot.svg again from build/bench/results.json, measuring nothing.
+bench-report: setup
+	@$(TSX) tools/src/bench/main.ts --report
 
 clean:
 	rm -rf build

@@ -32,6 +32,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   git: "the kernel tree and series",
   "git-email": "make send (dry run)",
   perl: "scripts/checkpatch.pl",
+  nftables: "make bench: nftables, linear and with sets, beside bpfilter and iptables-legacy",
+  "netsniff-ng": "make bench: trafgen, the cross-check of the bench's own packet sender",
 };
 
 /** Debian packages from the list that dpkg does not report as installed. */
