@@ -1,7 +1,8 @@
 /**
  * make helper: the helper as the kernel runs it. esbuild bundles usermode/src/main.ts into one
  * file; koffi's native module sits beside it (only the linux_x64 build); a small executable
- * runs the pinned Node runtime on the bundle. The kernel starts that executable by path.
+ * runs the pinned Node runtime on the bundle. The kernel starts that executable by path. Beside
+ * it, the same way: `bpfilter` (usermode/src/cli/main.ts), the status and dump command.
  */
 import { build } from "esbuild";
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,26 @@ import { runtimeNode } from "./setup.ts";
 export const HELPER_DIR = join(BUILD, "helper");
 export const HELPER_EXE = join(HELPER_DIR, "bpfilter-helper");
 const BUNDLE = join(HELPER_DIR, "bpfilter-helper.mjs");
+/** bpfilter status / dump. */
+export const CLI_EXE = join(HELPER_DIR, "bpfilter");
+const CLI_BUNDLE = join(HELPER_DIR, "bpfilter.mjs");
+
+/** Bundles one entry point into one ESM file (koffi stays external, beside it). */
+async function bundle(entry: string, outfile: string, banner: string): Promise<void> {
+  const result = await build({
+    entryPoints: [join(REPO, entry)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["koffi"],
+    sourcemap: "inline",
+    logLevel: "error",
+    banner: { js: banner },
+  });
+  if (result.errors.length) throw new ToolError(`esbuild failed on ${entry} with ${result.errors.length} error(s)`);
+}
 
 function copyKoffi(): void {
   const src = join(REPO, "node_modules", "koffi");
@@ -31,19 +52,8 @@ function copyKoffi(): void {
 await toolMain("helper", async () => {
   if (!existsSync(runtimeNode())) throw new ToolError(`the pinned runtime ${runtimeNode()} is missing: run make setup`);
   mkdirSync(HELPER_DIR, { recursive: true });
-  const result = await build({
-    entryPoints: [join(REPO, "usermode/src/main.ts")],
-    outfile: BUNDLE,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["koffi"],
-    sourcemap: "inline",
-    logLevel: "error",
-    banner: { js: "// bpfilter user-mode helper, bundled by make helper; source in usermode/src/" },
-  });
-  if (result.errors.length) throw new ToolError(`esbuild failed with ${result.errors.length} error(s)`);
+  await bundle("usermode/src/main.ts", BUNDLE, "// bpfilter user-mode helper, bundled by make helper; source in usermode/src/");
+  await bundle("usermode/src/cli/main.ts", CLI_BUNDLE, "// bpfilter status/dump, bundled by make helper; source in usermode/src/cli/");
   copyKoffi();
   writeFileSync(
     HELPER_EXE,
@@ -60,6 +70,14 @@ exec ${runtimeNode()} --enable-source-maps ${BUNDLE} "$@"
 `,
   );
   chmodSync(HELPER_EXE, 0o755);
-  console.log(`helper: ${HELPER_EXE.replace(REPO + "/", "")} (bundle + koffi linux_x64 + ${runtimeNode().replace(REPO + "/", "")})`);
+  writeFileSync(
+    CLI_EXE,
+    `#!/bin/sh
+# bpfilter status|dump: what the helper enforces, from its state directory and pins.
+exec ${runtimeNode()} --enable-source-maps ${CLI_BUNDLE} "$@"
+`,
+  );
+  chmodSync(CLI_EXE, 0o755);
+  console.log(`helper: ${HELPER_EXE.replace(REPO + "/", "")} (bundle + koffi linux_x64 + ${runtimeNode().replace(REPO + "/", "")}), ${CLI_EXE.replace(REPO + "/", "")}`);
   return 0;
 });

@@ -7,15 +7,15 @@
  * so the tables that describe them must be kept too). BPFILTER_PIN_ROOT is where the programs,
  * links and counters are pinned (default /sys/fs/bpf/bpfilter).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { isProgram } from "./program_entry.ts";
 import { listenHost } from "./ipc/host_server.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
-import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
-import { NetfilterPresence } from "./table/netfilter_presence.ts";
-import { SERVED_TABLE, SockoptHandler, type SockoptRequest } from "./table/sockopt_handler.ts";
-import { DirectoryTableStore, type TableStore } from "./table/table_store.ts";
+import { KernelNetfilter } from "./service/kernel_netfilter.ts";
+import { SockoptHandler } from "./service/sockopt_handler.ts";
+import { callerNetnsInode } from "./service/netns_inode.ts";
+import { StatusStore } from "./service/status_store.ts";
+import { DirectoryTableStore, STATE_DIR_DEFAULT, type TableStore } from "./service/table_store.ts";
 
 /** The mode chosen on the command line. */
 export type HelperMode = { readonly kind: "stdio" } | { readonly kind: "listen"; readonly path: string };
@@ -40,30 +40,29 @@ function log(line: string): void {
   process.stderr.write(`bpfilter: ${line}\n`);
 }
 
-/** The table store, or undefined (logged) when its directory cannot be made. */
-function tableStore(): TableStore | undefined {
-  const dir = process.env.BPFILTER_STATE_DIR ?? "/run/bpfilter";
+/** The table store and the status store, or undefined (logged) when the directory cannot be made. */
+function stateStores(): { store?: TableStore; status?: StatusStore } {
+  const dir = process.env.BPFILTER_STATE_DIR ?? STATE_DIR_DEFAULT;
   try {
-    return new DirectoryTableStore(dir);
+    return { store: new DirectoryTableStore(dir), status: new StatusStore(dir, callerNetnsInode) };
   } catch (err) {
-    log(`warning: tables will not survive a restart: state dir ${dir}: ${(err as Error).message}`);
-    return undefined;
+    log(`warning: tables will not survive a restart and bpfilter status has nothing to show: state dir ${dir}: ${(err as Error).message}`);
+    return {};
   }
 }
 
-/**
- * Builds the loop options with the helper's handler. In kernel mode the helper also makes
- * netfilter list the served table in the caller's netns (the shim does it in host mode).
- */
-export function helperLoopOptions(mode?: HelperMode): LoopOptions {
-  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log });
-  const handler = new SockoptHandler(enforcer, REGISTRY_REVISIONS, log, tableStore());
-  const presence = mode?.kind === "stdio" ? new NetfilterPresence(SERVED_TABLE, log) : undefined;
-  const answer = (req: SockoptRequest) => {
-    presence?.touch(req);
-    return handler.handle(req);
+/** Builds the loop options with the helper's handler (the same in kernel and host mode). */
+export function helperLoopOptions(): LoopOptions {
+  const stores = stateStores();
+  // The enforcer's lines about one netns ("netns <cookie>: ...") also go to that netns's status (bpfilter status).
+  const enforcerLog = (line: string): void => {
+    log(line);
+    const about = /^netns (\d+): (.*)$/s.exec(line);
+    if (about !== null) stores.status?.log(BigInt(about[1]!), about[2]!);
   };
-  return { answer, log, trace: process.env.BPFILTER_TRACE === "1" };
+  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog });
+  const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores });
+  return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
 }
 
 async function runStdio(opts: LoopOptions): Promise<number> {
@@ -91,25 +90,14 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions(mode);
+  const opts = helperLoopOptions();
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);
   return new Promise<number>(() => {});
 }
 
-/** Whether this module is the program (run directly or as the bundle), not imported by a test. */
-function isProgram(): boolean {
-  const argv1 = process.argv[1];
-  if (argv1 === undefined) return false;
-  try {
-    return realpathSync(argv1) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isProgram()) {
+if (isProgram(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

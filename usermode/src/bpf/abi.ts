@@ -1,19 +1,44 @@
-// Constants and opts-struct layouts from <linux/bpf.h>, <linux/if_link.h> and libbpf 1.1's <bpf/bpf.h>,
-// <bpf/libbpf.h>. Every layout and value here is checked against the real headers by
-// usermode/test/bpf/layout.test.ts, which compiles a C program that prints offsetof/sizeof.
+// Constants and opts-struct layouts from <linux/bpf.h> and libbpf 1.1's <bpf/bpf.h>. Every layout and
+// value here is checked by usermode/test/bpf/layout.test.ts: against the C headers (a program that prints
+// offsetof/sizeof) where Debian's 6.1 headers have them, against the running kernel's BTF where they are
+// newer (netfilter links, Linux 6.4).
 import koffi from "koffi";
 
 /** enum bpf_prog_type values used by the helper. */
-export const BPF_PROG_TYPE = { sched_cls: 3, xdp: 6 } as const;
+export const BPF_PROG_TYPE = { netfilter: 32 } as const;
 
 /** enum bpf_map_type values used by the helper. */
-export const BPF_MAP_TYPE = { hash: 1, array: 2, percpu_array: 6 } as const;
+export const BPF_MAP_TYPE = { hash: 1, array: 2, prog_array: 3, percpu_array: 6 } as const;
 
-/** enum bpf_attach_type BPF_XDP: the attach type of an XDP bpf_link. */
-export const BPF_XDP = 37;
+/** enum bpf_attach_type BPF_NETFILTER: expected attach type of a netfilter program, attach type of its link. */
+export const BPF_NETFILTER = 45;
+
+/** enum bpf_link_type BPF_LINK_TYPE_NETFILTER. */
+export const BPF_LINK_TYPE_NETFILTER = 10;
+
+/** Offsets in union bpf_attr of BPF_LINK_CREATE's fields, netfilter's among them (Linux 6.4). */
+export const BPF_LINK_CREATE_ATTR = {
+  PROG_FD: 0,
+  TARGET_FD: 4,
+  ATTACH_TYPE: 8,
+  FLAGS: 12,
+  NF_PF: 16,
+  NF_HOOKNUM: 20,
+  NF_PRIORITY: 24,
+  NF_FLAGS: 28,
+} as const;
+
+/** Offsets of struct bpf_link_info's netfilter member, from the start of its union (at byte 16). */
+export const LINK_INFO_NETFILTER = { PF: 0, HOOKNUM: 4, PRIORITY: 8, FLAGS: 12 } as const;
 
 /** BPF_PSEUDO_MAP_FD: src_reg of a BPF_LD_IMM64 whose imm is a map fd. */
 export const BPF_PSEUDO_MAP_FD = 1;
+
+/** BPF_PSEUDO_KFUNC_CALL: src_reg of a BPF_CALL whose imm is the BTF id of a kernel function. */
+export const BPF_PSEUDO_KFUNC_CALL = 2;
+
+/** Opcode of BPF_JMP | BPF_CALL. */
+export const BPF_CALL_OPCODE = 0x85;
 
 /** Opcode of BPF_LD | BPF_DW | BPF_IMM (the first slot of a 64-bit immediate load). */
 export const BPF_LD_IMM64_OPCODE = 0x18;
@@ -23,18 +48,6 @@ export const BPF_INSN_SIZE = 8;
 
 /** BPF_OBJ_NAME_LEN: program and map names are at most 15 characters plus NUL. */
 export const BPF_OBJ_NAME_LEN = 16;
-
-/** XDP_FLAGS_SKB_MODE and XDP_FLAGS_DRV_MODE from <linux/if_link.h>. */
-export const XDP_FLAGS = { skb: 1 << 1, native: 1 << 2 } as const;
-
-/** enum bpf_tc_attach_point BPF_TC_EGRESS. */
-export const BPF_TC_EGRESS = 1 << 1;
-
-/** enum bpf_tc_attach_point BPF_TC_INGRESS. */
-export const BPF_TC_INGRESS = 1 << 0;
-
-/** enum bpf_tc_flags BPF_TC_F_REPLACE. */
-export const BPF_TC_F_REPLACE = 1 << 0;
 
 /** BPF_FS_MAGIC from <linux/magic.h>: f_type of a bpffs mount. */
 export const BPF_FS_MAGIC = 0xcafe4a11;
@@ -96,45 +109,11 @@ export const bpf_test_run_opts = koffi.struct("bpf_test_run_opts", {
   batch_size: "uint32_t",
 });
 
-/** struct bpf_link_create_opts (libbpf 1.1); the anonymous union is modelled by its largest member. */
-export const bpf_link_create_opts = koffi.struct("bpf_link_create_opts", {
-  sz: "size_t",
-  flags: "uint32_t",
-  iter_info: "void *",
-  iter_info_len: "uint32_t",
-  target_btf_id: "uint32_t",
-  kprobe_multi: koffi.struct("bpf_link_create_opts_kprobe_multi", {
-    flags: "uint32_t",
-    cnt: "uint32_t",
-    syms: "void *",
-    addrs: "void *",
-    cookies: "void *",
-  }),
-});
-
 /** struct bpf_link_update_opts (libbpf 1.1). */
 export const bpf_link_update_opts = koffi.struct("bpf_link_update_opts", {
   sz: "size_t",
   flags: "uint32_t",
   old_prog_fd: "uint32_t",
-});
-
-/** struct bpf_tc_hook (libbpf 1.1). */
-export const bpf_tc_hook = koffi.struct("bpf_tc_hook", {
-  sz: "size_t",
-  ifindex: "int",
-  attach_point: "int",
-  parent: "uint32_t",
-});
-
-/** struct bpf_tc_opts (libbpf 1.1). */
-export const bpf_tc_opts = koffi.struct("bpf_tc_opts", {
-  sz: "size_t",
-  prog_fd: "int",
-  flags: "uint32_t",
-  prog_id: "uint32_t",
-  handle: "uint32_t",
-  priority: "uint32_t",
 });
 
 /** struct if_nameindex from <net/if.h>. */

@@ -24,7 +24,7 @@ export function errnoText(errno: number): string {
 export interface BpfErrorDetails {
   /** The verifier log of a rejected program load (log_level 1), when there is one. */
   verifierLog?: string;
-  /** Messages libbpf printed during the failed call (for TC: the kernel's netlink extack). */
+  /** Messages libbpf printed during the failed call (the kernel's messages among them). */
   libbpfMessages?: readonly string[];
 }
 
@@ -34,7 +34,7 @@ export class BpfError extends Error {
   readonly errno: number;
   /** Symbolic errno ("EACCES"). */
   readonly code: string;
-  /** The call and its subject, e.g. "bpf_link_create(BPF_XDP, ifindex 7)". */
+  /** The call and its subject, e.g. "bpf_link_create(BPF_NETFILTER, ...)". */
   readonly call: string;
   /** Full verifier log of a rejected program load, when there is one. */
   readonly verifierLog: string | undefined;

@@ -1,10 +1,14 @@
-// The bpf layer: libbpf (through koffi) for loading, maps, test runs, XDP links, TC filters and pins.
+// The bpf layer: libbpf (through koffi) and bpf(2) for loading, maps, test runs, netfilter links, pins and BTF.
 export * from "./errors.ts";
 export * from "./loader.ts";
 export * from "./maps.ts";
 export * from "./testrun.ts";
 export * from "./links.ts";
-export * from "./tc.ts";
+export * from "./nf_link.ts";
+export * from "./btf.ts";
+export * from "./kfunc.ts";
+export * from "./nf_context.ts";
+export { synchronizeRcu } from "./syscall.ts";
 export * from "./pin.ts";
 export * from "./netns.ts";
 export { setLibbpfLogger, type LibbpfLevel } from "./libbpf-log.ts";

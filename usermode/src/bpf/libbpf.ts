@@ -1,4 +1,4 @@
-// koffi bindings to Debian's libbpf.so.1 (1.1): the low-level bpf.h API and the XDP/TC helpers of libbpf.h.
+// koffi bindings to Debian's libbpf.so.1 (1.1): the low-level bpf.h API (syscall.ts does what 1.1 lacks).
 // libbpf 1.x returns -errno from every call here (fds are >= 0 on success); see errors.ts.
 // All calls are synchronous and run on the calling thread, which is the JS main thread: inNetns() relies on it.
 import koffi from "koffi";
@@ -53,11 +53,6 @@ export const bpf_map_update_batch = libbpf.func(
 /** int bpf_prog_test_run_opts(prog_fd, opts): data_out is written in place, the out fields are copied back. */
 export const bpf_prog_test_run_opts = libbpf.func("int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)");
 
-/** int bpf_link_create(prog_fd, target_fd, attach_type, opts). */
-export const bpf_link_create = libbpf.func(
-  "int bpf_link_create(int prog_fd, int target_fd, int attach_type, const bpf_link_create_opts *opts)",
-);
-
 /** int bpf_link_update(link_fd, new_prog_fd, opts). */
 export const bpf_link_update = libbpf.func(
   "int bpf_link_update(int link_fd, int new_prog_fd, const bpf_link_update_opts *opts)",
@@ -77,23 +72,11 @@ export const bpf_obj_get_info_by_fd = libbpf.func(
   "int bpf_obj_get_info_by_fd(int bpf_fd, void *info, uint32_t *info_len)",
 );
 
-/** int bpf_tc_hook_create(hook): creates the clsact qdisc; -EEXIST when it is already there. */
-export const bpf_tc_hook_create = libbpf.func("int bpf_tc_hook_create(bpf_tc_hook *hook)");
+/** int bpf_btf_get_next_id(start_id, next_id): the BTF objects loaded in the kernel (vmlinux, modules). */
+export const bpf_btf_get_next_id = libbpf.func("int bpf_btf_get_next_id(uint32_t start_id, _Out_ uint32_t *next_id)");
 
-/** int bpf_tc_attach(hook, opts): fills opts.handle, opts.priority and opts.prog_id on success. */
-export const bpf_tc_attach = libbpf.func("int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)");
-
-/** int bpf_tc_detach(hook, opts): opts carries handle and priority only. */
-export const bpf_tc_detach = libbpf.func("int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)");
-
-/** int bpf_tc_query(hook, opts): fills opts.prog_id of the filter named by handle and priority. */
-export const bpf_tc_query = libbpf.func("int bpf_tc_query(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)");
-
-/** int bpf_xdp_query_id(ifindex, flags, prog_id): the id of the XDP program on ifindex (0 when none). */
-export const bpf_xdp_query_id = libbpf.func("int bpf_xdp_query_id(int ifindex, int flags, _Out_ uint32_t *prog_id)");
-
-/** int bpf_xdp_detach(ifindex, flags, opts): removes a non-link XDP program. */
-export const bpf_xdp_detach = libbpf.func("int bpf_xdp_detach(int ifindex, uint32_t flags, const void *opts)");
+/** int bpf_btf_get_fd_by_id(id): an fd of a loaded BTF object (a module's, for its kfuncs). */
+export const bpf_btf_get_fd_by_id = libbpf.func("int bpf_btf_get_fd_by_id(uint32_t id)");
 
 /** int libbpf_num_possible_cpus(void). */
 export const libbpf_num_possible_cpus = libbpf.func("int libbpf_num_possible_cpus(void)");

@@ -1,4 +1,5 @@
-// BPF maps: create, look up and update array, per-CPU array and hash maps by fd.
+// BPF maps: create, look up and update array, per-CPU array, hash and prog array maps by fd. A prog
+// array's value is a program fd when written and the program's id when read.
 import { closeSync } from "node:fs";
 import { BPF_MAP_TYPE, bpf_map_create_opts, bpf_map_info } from "./abi.ts";
 import { check } from "./errors.ts";
@@ -18,7 +19,7 @@ import koffi from "koffi";
 
 /** What createMap makes: the kernel map type, its name (<= 15 chars) and its sizes. */
 export interface MapSpec {
-  type: "array" | "percpu_array" | "hash";
+  type: "array" | "percpu_array" | "hash" | "prog_array";
   name: string;
   keySize: number;
   valueSize: number;
@@ -44,7 +45,7 @@ export interface BpfMap {
   update(key: Uint8Array, value: Uint8Array): void;
   /** Sets the value at key on every possible CPU; values.length must be possibleCpus(). */
   updatePerCpu(key: Uint8Array, values: readonly Uint8Array[]): void;
-  /** Deletes key from a hash map; returns false when it was absent. */
+  /** Deletes key from a hash map (empties a prog array slot); returns false when it was absent. */
   delete(key: Uint8Array): boolean;
   /** All keys currently in the map, in kernel iteration order. */
   keys(): Uint8Array[];

@@ -6,7 +6,7 @@
 // that take an ifindex, netlink (TC), if_nameindex(), and child processes spawned synchronously (they
 // inherit the thread's netns). Anything asynchronous started inside fn runs after the switch back, so
 // inNetns refuses an fn that returns a Promise.
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, statSync } from "node:fs";
 import { BpfError } from "./errors.ts";
 import { CLONE_NEWNET, if_freenameindex, if_nameindex_list, if_nametoindex, lastErrno, setns } from "./libc.ts";
 import koffi from "koffi";
@@ -90,4 +90,9 @@ export function missingIfindexNote(ifindex: number): string | undefined {
     return undefined;
   }
   return `no interface has ifindex ${ifindex} in this netns`;
+}
+
+/** The inode number of the calling thread's netns (nsfs): what /proc/<pid>/ns/net links name as net:[inode]. */
+export function netnsInode(): bigint {
+  return statSync("/proc/thread-self/ns/net", { bigint: true }).ino;
 }

@@ -1,30 +1,50 @@
-/** compileHook(): one IR table to the BPF program of one attach point, or a decline. */
+/** compileHook(): the program of one built-in chain of an IR table, or a decline; compileTable(): all three. */
 import type { Table } from "../ir/types.ts";
-import { assemble, disassemble, pendingBranchDepth, type Insn, type MapRef } from "./asm/index.ts";
+import { assemble, disassemble, pendingBranchDepth, type Insn, type KfuncRef, type MapRef } from "./asm/index.ts";
 import type { EmitMode } from "./emitter.ts";
-import { buildIngress } from "./ingress.ts";
-import { buildEgress } from "./egress.ts";
-import { checkTable, type CheckOptions } from "./check.ts";
+import { RULE_LABEL } from "./rules.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
-
-/** Where a program attaches: XDP on ingress (INPUT and FORWARD), TC on egress (OUTPUT). */
-export type AttachPoint = "ingress" | "egress";
+import { FILTER_HOOK_NAMES, FILTER_HOOKS, type FilterHook } from "./hooks.ts";
+import type { NetfilterContextLayout } from "./layout.ts";
+import { netfilterFlavor } from "./netfilter.ts";
+import { buildProgram } from "./program.ts";
+import type { Flavor } from "./flavor.ts";
 
 /** A compiled program, ready for bpf/ loadProgram. */
 export interface CompiledProgram {
   readonly declined?: false;
-  readonly hook: AttachPoint;
-  /** The iptables chains the program enforces. */
-  readonly chains: readonly ("INPUT" | "FORWARD" | "OUTPUT")[];
-  readonly progType: "xdp" | "sched_cls";
+  /** The chain it enforces. */
+  readonly hook: FilterHook;
+  /** Its name in the kernel (bpftool prog show). */
+  readonly name: string;
+  readonly progType: Flavor["progType"];
   readonly insns: Uint8Array;
   readonly mapRefs: readonly MapRef[];
+  readonly kfuncRefs: readonly KfuncRef[];
   /** Disassembly, one line per instruction. */
   readonly text: readonly string[];
+  /**
+   * Where the code of each rule and policy starts in `text`, by counterIndex, in program order (a
+   * rule of a user chain appears once per jump that inlines it; one with no reachable code, not at all).
+   */
+  readonly ruleStarts: readonly { readonly insn: number; readonly counterIndex: number }[];
+}
+
+/** The rule starts that emitRule and emitBuiltinChain mark with RULE_LABEL labels. */
+function ruleStarts(insns: readonly Insn[]): CompiledProgram["ruleStarts"] {
+  const starts: { insn: number; counterIndex: number }[] = [];
+  insns.forEach((ins, insn) => {
+    for (const label of ins.labels ?? []) {
+      if (label.startsWith(RULE_LABEL)) starts.push({ insn, counterIndex: Number.parseInt(label.slice(RULE_LABEL.length), 10) });
+    }
+  });
+  return starts;
 }
 
 /** Options of the compiler. */
-export interface CompileOptions extends CheckOptions {
+export interface CompileOptions {
+  /** The running kernel's struct offsets (bpf/ netfilterContextLayout()). */
+  readonly kernel: NetfilterContextLayout;
   /** Force one emit mode (tests); by default fast, and compact when fast is too branchy for the verifier. */
   readonly mode?: EmitMode;
 }
@@ -32,7 +52,7 @@ export interface CompileOptions extends CheckOptions {
 /** BPF_COMPLEXITY_LIMIT_JMP_SEQ: the verifier refuses more pending branch states (with a little headroom). */
 export const MAX_PENDING_BRANCHES = 8000;
 
-function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
+function finish(flavor: Flavor, hook: FilterHook, insns: readonly Insn[]): CompiledProgram {
   let assembled;
   try {
     assembled = assemble(insns);
@@ -41,11 +61,13 @@ function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
   }
   return {
     hook,
-    chains: hook === "ingress" ? ["INPUT", "FORWARD"] : ["OUTPUT"],
-    progType: hook === "ingress" ? "xdp" : "sched_cls",
+    name: FILTER_HOOKS[hook].program,
+    progType: flavor.progType,
     insns: assembled.insns,
     mapRefs: assembled.mapRefs,
-    text: disassemble(assembled.insns, assembled.mapRefs),
+    kfuncRefs: assembled.kfuncRefs,
+    text: disassemble(assembled.insns, assembled.mapRefs, assembled.kfuncRefs),
+    ruleStarts: ruleStarts(insns),
   };
 }
 
@@ -55,16 +77,15 @@ function finish(hook: AttachPoint, insns: readonly Insn[]): CompiledProgram {
  * branches pending. When only compact fits, as many leading rules as the budget allows stay
  * guarded. Declines when even compact is too branchy.
  */
-function build(table: Table, hook: AttachPoint, options: CompileOptions): Insn[] {
-  const builder = hook === "ingress" ? buildIngress : buildEgress;
+function build(flavor: Flavor, table: Table, hook: FilterHook, forced: EmitMode | undefined): Insn[] {
   const attempt = (mode: EmitMode, guardedRules = 0): { insns: Insn[]; depth: number } => {
-    const insns = builder(table, { ...options, mode, guardedRules }).finish();
+    const insns = buildProgram(flavor, table, hook, { mode, guardedRules }).finish();
     return { insns, depth: pendingBranchDepth(insns) };
   };
-  if (options.mode !== undefined) {
-    const forced = attempt(options.mode);
-    if (forced.depth <= MAX_PENDING_BRANCHES) return forced.insns;
-    throw tooBranchy(hook, forced.depth);
+  if (forced !== undefined) {
+    const result = attempt(forced);
+    if (result.depth <= MAX_PENDING_BRANCHES) return result.insns;
+    throw tooBranchy(hook, result.depth);
   }
   const fast = attempt("fast");
   if (fast.depth <= MAX_PENDING_BRANCHES) return fast.insns;
@@ -73,7 +94,7 @@ function build(table: Table, hook: AttachPoint, options: CompileOptions): Insn[]
   const compact = attempt("compact");
   if (compact.depth > MAX_PENDING_BRANCHES) throw tooBranchy(hook, compact.depth);
   // Guarded rules cost about (guarded - compact) / rules pending states each: keep the leading ones.
-  const rules = table.chains.reduce((n, c) => n + c.rules.length, 0);
+  const rules = reachedRules(table, hook);
   const perRule = Math.max(1e-6, (guarded.depth - compact.depth) / Math.max(1, rules));
   let guardedRules = Math.floor(((MAX_PENDING_BRANCHES - compact.depth) / perRule) * 0.9);
   for (let tries = 0; tries < 3 && guardedRules > 0; tries++, guardedRules = Math.floor(guardedRules * 0.8)) {
@@ -83,20 +104,32 @@ function build(table: Table, hook: AttachPoint, options: CompileOptions): Insn[]
   return compact.insns;
 }
 
-function tooBranchy(hook: AttachPoint, depth: number): DeclineError {
+/** The rules a hook's program emits, user chains counted once per jump into them (they are inlined). */
+function reachedRules(table: Table, hook: FilterHook): number {
+  const byName = new Map(table.chains.map((c) => [c.name, c]));
+  const count = (name: string, depth: number): number => {
+    const chain = byName.get(name);
+    if (chain === undefined || depth > table.chains.length) return 0;
+    return chain.rules.reduce((n, rule) => {
+      const v = rule.verdict;
+      return n + 1 + (v.kind === "jump" || v.kind === "goto" ? count(v.chain, depth + 1) : 0);
+    }, 0);
+  };
+  const chain = table.chains.find((c) => c.hook === hook);
+  return chain === undefined ? 0 : count(chain.name, 0);
+}
+
+function tooBranchy(hook: FilterHook, depth: number): DeclineError {
   return new DeclineError(
     `${hook} program: the verifier would keep ${depth} branches pending, more than the kernel's 8192 ` +
       "(BPF_COMPLEXITY_LIMIT_JMP_SEQ): too many rules or jumps into user chains for one program",
   );
 }
 
-/** Compiles the program of an attach point (checkTable first); a table it cannot compile faithfully is declined. */
-export function compileProgram(table: Table, hook: AttachPoint, options: CompileOptions = {}): CompiledProgram | Decline {
-  const problem = checkTable(table, options);
-  if (problem !== undefined) return problem;
+function compileWith(flavor: Flavor, table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
   return catchDecline(() => {
     try {
-      return finish(hook, build(table, hook, options));
+      return finish(flavor, hook, build(flavor, table, hook, options.mode));
     } catch (e) {
       if (e instanceof RangeError) throw new DeclineError(`${hook} program: ${e.message}`);
       throw e;
@@ -104,7 +137,28 @@ export function compileProgram(table: Table, hook: AttachPoint, options: Compile
   });
 }
 
-/** The program that enforces a hook: INPUT and FORWARD share the XDP ingress program, OUTPUT is TC egress. */
-export function compileHook(table: Table, hook: "INPUT" | "OUTPUT" | "FORWARD", options: CompileOptions = {}): CompiledProgram | Decline {
-  return compileProgram(table, hook === "OUTPUT" ? "egress" : "ingress", options);
+/**
+ * Compiles the program of `hook`'s chain from a resolved table (ir/resolve.ts); what it cannot build
+ * faithfully (the verifier's limits) is declined.
+ */
+export function compileHook(table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
+  return compileWith(netfilterFlavor(options.kernel), table, hook, options);
+}
+
+/** The programs of a table's three hooks. */
+export interface CompiledTable {
+  readonly declined?: false;
+  readonly programs: Readonly<Record<FilterHook, CompiledProgram>>;
+}
+
+/** Compiles INPUT, FORWARD and OUTPUT; the first decline declines the table. */
+export function compileTable(table: Table, options: CompileOptions): CompiledTable | Decline {
+  const flavor = netfilterFlavor(options.kernel);
+  const programs: Partial<Record<FilterHook, CompiledProgram>> = {};
+  for (const hook of FILTER_HOOK_NAMES) {
+    const program = compileWith(flavor, table, hook, options);
+    if (program.declined === true) return program;
+    programs[hook] = program;
+  }
+  return { programs: programs as CompiledTable["programs"] };
 }

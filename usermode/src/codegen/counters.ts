@@ -1,18 +1,21 @@
 /** The rule counters: one per-CPU array "counters", key u32 counter index, value {u64 packets, u64 bytes}. */
-import { add, call, exit, ja, jne, ldMapFd, ldx, mov, st, stx, toBe } from "./asm/index.ts";
+import { add, call, ja, jne, ldMapFd, ldx, mov, st, stx } from "./asm/index.ts";
 import type { Table } from "../ir/types.ts";
-import { HELPER, IPH, REG, STACK } from "./layout.ts";
+import { HELPER, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
+import type { Flavor } from "./flavor.ts";
 
 /** Name of the counters map in mapRefs. */
 export const COUNTERS_MAP = "counters";
 /** Size of one counter value: u64 packets, u64 bytes. */
 export const COUNTER_VALUE_SIZE = 16;
+/** The kernel's name of a table's counters map (bpftool map show). */
+export const COUNTERS_MAP_NAME = "bpfilter_count";
 
 /** What the loader creates for the counters map of a table (a bpf/ MapSpec). */
 export interface CountersMapSpec {
   readonly type: "percpu_array";
-  readonly name: typeof COUNTERS_MAP;
+  readonly name: typeof COUNTERS_MAP_NAME;
   readonly keySize: 4;
   readonly valueSize: typeof COUNTER_VALUE_SIZE;
   readonly maxEntries: number;
@@ -20,40 +23,33 @@ export interface CountersMapSpec {
 
 /** The counters map for a table: one slot per ipt_entry, so that counterIndex addresses it directly. */
 export function countersMapSpec(table: Table): CountersMapSpec {
-  return { type: "percpu_array", name: COUNTERS_MAP, keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: Math.max(1, table.entryCount) };
+  return { type: "percpu_array", name: COUNTERS_MAP_NAME, keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: Math.max(1, table.entryCount) };
 }
 
 /**
- * Emits: counters[index].packets += 1, .bytes += tot_len. Clobbers r0-r5. The lookup cannot fail
- * (an array map, index < entryCount = max_entries), but the verifier wants the NULL case handled:
- * it returns `unreachableCode` there, on the fall-through side, so that the verifier finishes it at
- * once instead of keeping it pending while it walks the rest of the rules.
+ * Emits: counters[index].packets += 1, .bytes += the packet's length (skb->len, as ipt_do_table's
+ * ADD_COUNTER). Clobbers r0-r5. The lookup cannot fail (an array map, index < entryCount =
+ * max_entries), but the verifier wants the NULL case handled: it returns `unreachableCode` there, on
+ * the fall-through side, so that the verifier finishes it at once instead of keeping it pending
+ * while it walks the rest of the rules.
  */
-export function emitCount(b: ProgramBuilder, index: number, unreachableCode: number): void {
+export function emitCount(b: ProgramBuilder, flavor: Flavor, index: number, unreachableCode: number): void {
   b.emit(st("u32", 10, STACK.COUNTER_KEY, index));
-  emitLookupAndAdd(b, unreachableCode);
+  emitLookupAndAdd(b, flavor, unreachableCode);
 }
 
 /** With the key stored at STACK.COUNTER_KEY: look the counter up and add this packet to it. */
-function emitLookupAndAdd(b: ProgramBuilder, unreachableCode: number): void {
+function emitLookupAndAdd(b: ProgramBuilder, flavor: Flavor, unreachableCode: number): void {
   const found = b.label("counter");
-  b.emit(
-    ldMapFd(1, COUNTERS_MAP),
-    mov.reg(2, 10),
-    add.imm(2, STACK.COUNTER_KEY),
-    call(HELPER.MAP_LOOKUP_ELEM),
-    jne.imm(0, 0, found),
-    mov.imm(0, unreachableCode),
-    exit(),
-  );
+  b.emit(ldMapFd(1, COUNTERS_MAP), mov.reg(2, 10), add.imm(2, STACK.COUNTER_KEY), call(HELPER.MAP_LOOKUP_ELEM), jne.imm(0, 0, found));
+  b.emit(...flavor.epilogue(unreachableCode));
   b.place(found);
   b.emit(
     ldx("u64", 1, 0, 0),
     add.imm(1, 1),
     stx("u64", 0, 0, 1),
     ldx("u64", 1, 0, 8),
-    ldx("u16", 2, REG.iph, IPH.TOT_LEN),
-    toBe(2, 16),
+    ...flavor.packetBytes(2),
     add.reg(1, 2),
     stx("u64", 0, 8, 1),
   );
@@ -69,7 +65,7 @@ export class VerdictTails {
   private labels: { accept: string; drop: string } | undefined;
   private emittedAt = 0;
 
-  constructor(private readonly codes: { readonly accept: number; readonly drop: number }) {}
+  constructor(private readonly flavor: Flavor) {}
 
   /** Makes sure a copy of the tails lies within reach of the code emitted next (call between rules). */
   reachFrom(b: ProgramBuilder): void {
@@ -80,7 +76,10 @@ export class VerdictTails {
     b.emit(ja(over));
     for (const verdict of ["accept", "drop"] as const) {
       b.place(this.labels[verdict]);
-      emitCountFromR1(b, this.codes[verdict]);
+      const code = this.flavor.codes[verdict];
+      b.emit(stx("u32", 10, STACK.COUNTER_KEY, 1));
+      emitLookupAndAdd(b, this.flavor, code);
+      b.emit(...this.flavor.epilogue(code));
     }
     b.place(over);
   }
@@ -94,15 +93,3 @@ export class VerdictTails {
 
 /** Instructions after a tail copy within which rules still jump back to it (well inside s16). */
 const TAIL_REACH = 8000;
-
-/** The tail: counters[r1] += {1, tot_len}; return code (also when the lookup, impossibly, fails). */
-function emitCountFromR1(b: ProgramBuilder, code: number): void {
-  b.emit(stx("u32", 10, STACK.COUNTER_KEY, 1));
-  emitLookupAndAdd(b, code);
-  b.emit(mov.imm(0, code), exit());
-}
-
-/** Emits: return code; exit. */
-export function emitReturn(b: ProgramBuilder, code: number): void {
-  b.emit(mov.imm(0, code), exit());
-}

@@ -5,9 +5,10 @@
  * the verifier keeps a pending state for every extra branch to the next rule and refuses more
  * than 8192, so large rulesets need it.
  */
-import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, sub, toBe, xor, type Reg } from "./asm/index.ts";
+import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, sub, toBe, xor, type Insn, type Reg } from "./asm/index.ts";
 import type { MatchEmitter, RangeTest } from "../ext/types.ts";
-import { IPH, REG, TRANSPORT } from "./layout.ts";
+import { REG, TRANSPORT } from "./layout.ts";
+import { FIELDS, type FieldLocation, type FieldName } from "./fields.ts";
 import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
 
@@ -20,6 +21,26 @@ export type EmitMode = "fast" | "guarded" | "compact";
 /** A MatchEmitter for one rule; finish() emits its last branch (compact mode). */
 export interface RuleEmitter extends MatchEmitter {
   finish(): void;
+}
+
+/** Instructions that leave field `name` in host order in reg (zero-extended); r0-r5 but reg untouched. */
+export function fieldLoad(reg: Reg, name: FieldName): Insn[] {
+  const field: FieldLocation = FIELDS[name];
+  const swap = (bits: 16 | 32): Insn[] => [toBe(reg, bits)];
+  if (field.header === "ip") {
+    const size = ({ 1: "u8", 2: "u16", 4: "u32" } as const)[field.size];
+    return [ldx(size, reg, REG.iph, field.offset), ...(field.size === 1 ? [] : swap(field.size === 2 ? 16 : 32))];
+  }
+  if (field.size === 1 && field.offset === TRANSPORT.TCP_FLAGS_OFFSET) {
+    return [mov.reg(reg, TRANSPORT.facts), rsh.imm(reg, TRANSPORT.FLAGS_SHIFT)];
+  }
+  if (field.offset + field.size > TRANSPORT.FIRST_WORD_BYTES) {
+    throw new Error(`field '${name}': only the first ${TRANSPORT.FIRST_WORD_BYTES} transport bytes and the TCP flags are kept`);
+  }
+  const out: Insn[] = [mov.reg32(reg, TRANSPORT.firstWord)];
+  if (field.offset > 0) out.push(rsh.imm32(reg, field.offset * 8));
+  out.push(field.size === 1 ? and.imm32(reg, 0xff) : toBe(reg, field.size === 2 ? 16 : 32));
+  return out;
 }
 
 const ACC: Reg = 5;
@@ -67,7 +88,7 @@ function bitOut(b: ProgramBuilder, t: RangeTest): void {
 }
 
 /** A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode. */
-export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode, forwarded = false): RuleEmitter {
+export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode): RuleEmitter {
   let accUsed = false;
   let tests = 0;
   /** The mode of the next test: guarded branches on the first one only. */
@@ -109,9 +130,8 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
     }
   };
   return {
-    ipHeader: REG.iph,
-    forwarded,
     emit: (...insns) => b.emit(...insns),
+    load: (reg, field) => b.emit(...fieldLoad(reg, field)),
     never,
     requireAll(tests, invert) {
       if (tests.length === 0) {
@@ -160,19 +180,6 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
       this.requireAll([{ reg: 1, min: 0, max: 0 }], false);
       b.emit(mov.reg32(1, TRANSPORT.facts), and.imm32(1, 0xffff));
       hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
-    },
-    loadTransport(size, reg, off) {
-      if (size === "u8" && off === TRANSPORT.TCP_FLAGS_OFFSET) {
-        b.emit(mov.reg(reg, TRANSPORT.facts), rsh.imm(reg, TRANSPORT.FLAGS_SHIFT));
-        return;
-      }
-      if (off < 0 || off + (size === "u16" ? 2 : 1) > 4) throw new Error(`loadTransport: ${size} at ${off}: only the first 4 bytes and the TCP flags are known`);
-      b.emit(mov.reg32(reg, TRANSPORT.firstWord));
-      if (off > 0) b.emit(rsh.imm32(reg, off * 8));
-      b.emit(size === "u16" ? toBe(reg, 16) : and.imm32(reg, 0xff));
-    },
-    loadTotalLength(reg) {
-      b.emit(ldx("u16", reg, REG.iph, IPH.TOT_LEN), toBe(reg, 16));
     },
     finish() {
       if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));

@@ -1,20 +1,16 @@
 /**
- * Interface matching of struct ipt_ip (-i/-o with masks and the "+" wildcard). BPF sees
- * ifindexes, not names, so names are resolved at compile time with the netns's interface list.
+ * Interface matching of struct ipt_ip (-i/-o with masks and the "+" wildcard), as netfilter's
+ * ifname_compare_aligned() does it: the device's 16 name bytes XOR the rule's name, under the rule's
+ * mask, must be zero. The device is the packet's real one at the hook (state->in, state->out), read
+ * when the packet comes, so no interface list is needed at compile time and an interface created
+ * later is matched from its first packet.
  */
-import { ldx, type Reg } from "./asm/index.ts";
-import { REG } from "./layout.ts";
-import { DeclineError } from "./decline.ts";
+import { and, ldx, or, xor, type Reg } from "./asm/index.ts";
+import type { DeviceAccess } from "./flavor.ts";
 import type { RuleEmitter } from "./emitter.ts";
 
 /** IFNAMSIZ. */
-const IFNAMSIZ = 16;
-
-/** Where a hook finds an interface index: nowhere (no such device at this hook), the context or the stack. */
-export type IfindexSource =
-  | { readonly kind: "none" }
-  | { readonly kind: "ctx"; readonly off: number }
-  | { readonly kind: "stack"; readonly off: number };
+export const IFNAMSIZ = 16;
 
 /** An -i or -o match as ipt_ip holds it. */
 export interface IfaceMatch {
@@ -23,7 +19,8 @@ export interface IfaceMatch {
   readonly invert: boolean;
 }
 
-function nameBytes(name: string): Uint8Array {
+/** The 16 bytes of an interface name as ipt_ip and net_device hold it (NUL-padded). */
+export function nameBytes(name: string): Uint8Array {
   const bytes = new Uint8Array(IFNAMSIZ);
   bytes.set(Buffer.from(name, "latin1").subarray(0, IFNAMSIZ));
   return bytes;
@@ -45,34 +42,42 @@ export function describeIface(flag: "-i" | "-o", m: IfaceMatch): string {
   return `${m.invert ? "! " : ""}${flag} ${m.name}${wildcard ? "+" : ""}`;
 }
 
-function loadIfindex(em: RuleEmitter, dst: Reg, source: IfindexSource): void {
-  if (source.kind === "ctx") em.emit(ldx("u32", dst, REG.ctx, source.off));
-  if (source.kind === "stack") em.emit(ldx("u32", dst, 10, source.off));
+function word(bytes: Uint8Array, i: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4 * i, true);
 }
 
+const DIFF: Reg = 1;
+/** The register the device pointer is loaded into (Flavor.device). */
+export const DEVICE: Reg = 2;
+const TEMP: Reg = 3;
+
 /**
- * Emits the -i/-o check: the rule goes on only if the device matches (XOR invert). Without a device
- * at this hook the name is "" and the result is known now; otherwise ifindexByName must be given.
+ * Emits the -i/-o check: the rule goes on only if the device matches (XOR invert). Where the hook has
+ * no such device the name is "" and the result is known now. r1 = OR over the name's u32 words of
+ * (word ^ pattern) & mask, which is 0 exactly when the name matches; r2 and r3 are scratch.
  */
-export function emitIfaceMatch(
-  em: RuleEmitter,
-  flag: "-i" | "-o",
-  m: IfaceMatch,
-  source: IfindexSource,
-  ifindexByName: ReadonlyMap<string, number> | undefined,
-): void {
+export function emitIfaceMatch(em: RuleEmitter, m: IfaceMatch, device: DeviceAccess | undefined): void {
   if (m.mask.every((byte) => byte === 0)) {
     if (m.invert) em.never();
     return;
   }
-  if (source.kind === "none") {
+  if (device === undefined) {
     if (ifaceNameMatches("", m) === m.invert) em.never();
     return;
   }
-  if (ifindexByName === undefined) {
-    throw new DeclineError(`interface match '${describeIface(flag, m)}' needs the netns's interface list, and none was given`);
+  const pattern = nameBytes(m.name);
+  em.emit(...device.insns);
+  let first = true;
+  for (let i = 0; i < IFNAMSIZ / 4; i++) {
+    const mask = word(m.mask, i);
+    if (mask === 0) continue;
+    const dst = first ? DIFF : TEMP;
+    em.emit(ldx("u32", dst, DEVICE, device.nameOffset + 4 * i));
+    const want = (word(pattern, i) & mask) >>> 0;
+    if (want !== 0) em.emit(xor.imm32(dst, want));
+    if (mask !== 0xffff_ffff) em.emit(and.imm32(dst, mask));
+    if (!first) em.emit(or.reg32(DIFF, TEMP));
+    first = false;
   }
-  const indexes = [...ifindexByName].filter(([name]) => ifaceNameMatches(name, m)).map(([, index]) => index);
-  loadIfindex(em, 1, source);
-  em.requireAny(indexes.map((index) => ({ reg: 1, min: index, max: index })), m.invert);
+  em.requireAll([{ reg: DIFF, min: 0, max: 0 }], m.invert);
 }

@@ -1,6 +1,9 @@
 /**
- * Offsets and register roles shared by the generated programs: packet headers, the
- * context structs (xdp_md, __sk_buff), struct bpf_fib_lookup and the stack frame.
+ * Offsets, register roles and kernel constants shared by the generated programs: the packet
+ * headers, the stack frame, helper ids and netfilter's verdicts. Everything here is checked
+ * against the C headers by test/codegen/layout.test.ts. Offsets in kernel structs (the
+ * netfilter context, sk_buff, net_device) are not here: they come from the running kernel's BTF
+ * (NetfilterContextLayout).
  */
 import type { Reg } from "./asm/index.ts";
 
@@ -10,20 +13,17 @@ import type { Reg } from "./asm/index.ts";
  * the number of states since the write, which made large tables load quadratically slowly.
  */
 export const REG = {
-  /** The program context (xdp_md or __sk_buff). */
+  /** The program context (struct bpf_nf_ctx *). */
   ctx: 6 as Reg,
-  /** Packet pointer to the IPv4 header, checked for 20 bytes. */
+  /** Pointer to the first 20 bytes of the IPv4 header (a dynptr slice: 20 bytes readable). */
   iph: 7 as Reg,
-  /** Prologue: iph->tot_len in host order. Rules: transport facts, see TRANSPORT. */
-  totLen: 8 as Reg,
-  /** Prologue: packet end (data_end). Rules: the first 4 transport header bytes, see TRANSPORT. */
-  dataEnd: 9 as Reg,
 } as const;
 
 /**
- * What the transport prologue leaves for the rules: in r8 the transport length (bits 0-15, tot_len
- * - ihl * 4), the fragment offset (bits 16-28) and the TCP flags byte (bits 32-39, when 20 bytes
- * are there); in r9 the first 4 transport bytes as loaded (zero when the packet has fewer).
+ * What the prologue leaves for the rules: in r8 the transport length (bits 0-15, skb->len - ihl * 4,
+ * at most 0xffff), the fragment offset (bits 16-28) and the TCP flags byte (bits 32-39, when 20
+ * transport bytes are there); in r9 the first 4 transport bytes as loaded (zero when the packet has
+ * fewer).
  */
 export const TRANSPORT = {
   facts: 8 as Reg,
@@ -32,14 +32,11 @@ export const TRANSPORT = {
   FLAGS_SHIFT: 32,
   /** Transport bytes a rule can ask for: a TCP header without options. */
   MAX_BYTES: 20,
+  /** Bytes of the transport header kept in r9. */
+  FIRST_WORD_BYTES: 4,
   /** Offset of the flags byte in struct tcphdr. */
   TCP_FLAGS_OFFSET: 13,
 } as const;
-
-/** Ethernet header length and its EtherType offset. */
-export const ETH = { HLEN: 14, PROTO: 12 } as const;
-/** EtherType IPv4 as a little-endian u16 load of its network bytes (0x0800 swapped). */
-export const ETH_P_IP_LE = 0x0008;
 
 /** struct iphdr field offsets. */
 export const IPH = {
@@ -52,49 +49,35 @@ export const IPH = {
   SADDR: 12,
   DADDR: 16,
   MIN_LEN: 20,
-  MAX_LEN: 60,
 } as const;
 
-/** IP_OFFSET as a mask of the little-endian u16 load of frag_off (0x1fff swapped). */
-export const IP_OFFSET_LE = 0xff1f;
-
-/** struct xdp_md offsets. */
-export const XDP_MD = { DATA: 0, DATA_END: 4, INGRESS_IFINDEX: 12 } as const;
-
-/** struct __sk_buff offsets. */
-export const SK_BUFF = { LEN: 0, INGRESS_IFINDEX: 36, IFINDEX: 40, DATA: 76, DATA_END: 80 } as const;
-
-/** struct bpf_fib_lookup offsets and size (include/uapi/linux/bpf.h). */
-export const FIB = {
-  FAMILY: 0,
-  L4_PROTOCOL: 1,
-  IFINDEX: 8,
-  TOS: 12,
-  IPV4_SRC: 16,
-  IPV4_DST: 32,
-  SIZE: 64,
-} as const;
-
-/** BPF_FIB_LKUP_RET_* codes the ingress program dispatches on. */
-export const FIB_RET = { SUCCESS: 0, NOT_FWDED: 4, FWD_DISABLED: 5, NO_NEIGH: 7 } as const;
+/** Transport header sizes that matches ask transportHeader for (struct udphdr, icmphdr, tcphdr without options, the two ports). */
+export const L4 = { UDP_HLEN: 8, ICMP_HLEN: 8, TCP_HLEN: 20, PORTS_LEN: 4 } as const;
 
 /** Helper ids (enum bpf_func_id). */
-export const HELPER = { MAP_LOOKUP_ELEM: 1, SKB_PULL_DATA: 39, FIB_LOOKUP: 69 } as const;
+export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, DYNPTR_READ: 201 } as const;
+
+/** Netfilter verdicts a netfilter program may return (NF_DROP, NF_ACCEPT). */
+export const NF_VERDICT = { DROP: 0, ACCEPT: 1 } as const;
+
+/** sizeof(struct bpf_dynptr). */
+export const DYNPTR_SIZE = 16;
 
 /** Stack slots, as offsets from r10. */
 export const STACK = {
-  /** struct bpf_fib_lookup (64 bytes). */
-  FIB: -64,
+  /** struct bpf_dynptr over the skb (16 bytes, 8-aligned). */
+  DYNPTR: -16,
+  /** Buffer of the IPv4 header slice, when the skb's head is not linear (20 bytes). */
+  IPH_BUFFER: -40,
+  /** The first transport bytes, copied by bpf_dynptr_read (20 bytes, zeroed first). */
+  TRANSPORT_BUFFER: -64,
   /** u32 key of the counters map lookup. */
   COUNTER_KEY: -68,
-  /** u32 output ifindex of a forwarded packet (from the FIB lookup). */
-  OUT_IFINDEX: -72,
 } as const;
 
-
-
-/** AF_INET. */
-export const AF_INET = 2;
-
-/** Most bytes any match reads from the IP header on: IP header (max 60) plus a TCP header (20). */
-export const MAX_HEADER_BYTES = ETH.HLEN + IPH.MAX_LEN + 20;
+/**
+ * Offsets in the kernel structs a netfilter program reads through BTF-typed loads, as the running
+ * kernel lays them out (bpf/ netfilterContextLayout() reads them from its BTF): ctx->state, ctx->skb,
+ * state->in/out/hook, dev->name and skb->len.
+ */
+export type { NetfilterContextOffsets as NetfilterContextLayout } from "../bpf/nf_context.ts";

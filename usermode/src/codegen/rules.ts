@@ -4,32 +4,25 @@
  */
 import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
-import type { Chain, Rule, Table, Verdict } from "../ir/types.ts";
-import { findMatch, findTarget } from "../ext/registry.ts";
-import { emitCount, emitReturn, type VerdictTails } from "./counters.ts";
-import { emitIpMatch, type HookDevices } from "./ipmatch.ts";
+import type { Chain, Rule, Table } from "../ir/types.ts";
+import { emitMatch } from "../ext/registry.ts";
+import { emitCount, type VerdictTails } from "./counters.ts";
+import { emitIpMatch } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
 import type { ProgramBuilder } from "./builder.ts";
-
-/** Return codes of a hook's program for the two final verdicts. */
-export interface VerdictCodes {
-  readonly accept: number;
-  readonly drop: number;
-}
+import type { FilterHook, Flavor } from "./flavor.ts";
 
 /** What chain emission needs besides the chain itself. */
 export interface ChainContext {
   readonly b: ProgramBuilder;
   readonly table: Table;
-  readonly codes: VerdictCodes;
-  readonly devices: HookDevices;
-  readonly ifindexByName: ReadonlyMap<string, number> | undefined;
+  readonly flavor: Flavor;
+  /** The hook the program runs at (its devices). */
+  readonly hook: FilterHook;
   /** The emit mode of each rule, asked once per rule in emission order. */
   readonly mode: () => EmitMode;
   /** The shared "count and return" tails of final verdicts. */
   readonly tails: VerdictTails;
-  /** FORWARD: the packet is seen after ip_forward decremented its TTL (MatchEmitter.forwarded). */
-  readonly forwarded?: boolean;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -37,26 +30,11 @@ export function ruleWhere(chain: Chain, index: number): string {
   return `rule ${index + 1} in chain ${chain.name}`;
 }
 
-function emitMatches(ctx: ChainContext, rule: Rule, where: string, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.codes.drop, ctx.mode(), ctx.forwarded === true);
-  emitIpMatch(em, rule.ip, ctx.devices, ctx.ifindexByName);
-  for (const m of rule.matches) {
-    const ext = findMatch(m.name, m.revision);
-    if (ext === undefined) throw new DeclineError(`${where}: match '${m.name}' revision ${m.revision} is not supported`);
-    const decoded = withWhere(where, () => decodeOrDecline(() => ext.decode(m.data, m.revision)));
-    ext.emit(em, decoded);
-  }
+function emitMatches(ctx: ChainContext, rule: Rule, noMatch: string): void {
+  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode());
+  emitIpMatch(em, rule.ip, ctx.flavor, ctx.hook);
+  for (const m of rule.matches) emitMatch(em, m); // decoded once by ir/resolve.ts
   em.finish();
-}
-
-/** Runs an extension's decode; a decode error becomes a decline carrying its message. */
-export function decodeOrDecline<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (e) {
-    if (e instanceof DeclineError) throw e;
-    throw new DeclineError((e as Error).message);
-  }
 }
 
 function findChain(ctx: ChainContext, name: string, where: string): Chain {
@@ -66,30 +44,24 @@ function findChain(ctx: ChainContext, name: string, where: string): Chain {
   return chain;
 }
 
-/** The verdict of a rule's target: final (counted on a shared tail) or what to do next. */
-function targetVerdict(rule: Rule, where: string): "accept" | "drop" | "continue" | Verdict {
-  const target = rule.target;
-  if (target.kind === "verdict") return target.verdict;
-  const ext = findTarget(target.name, target.revision);
-  if (ext === undefined) throw new DeclineError(`${where}: target '${target.name}' revision ${target.revision} is not supported`);
-  return withWhere(where, () => decodeOrDecline(() => ext.verdict(ext.decode(target.data, target.revision))));
-}
+/** The label prefix that marks where the code of a rule (or policy) starts; see compile.ts ruleStarts. */
+export const RULE_LABEL = "rule_";
 
 function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: string, callers: readonly string[]): void {
   const { b } = ctx;
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
-  ctx.tails.reachFrom(b);
+  ctx.tails.reachFrom(b); // before the rule's label: a copy of the tails is not the rule's code
+  b.place(b.label(`${RULE_LABEL}${rule.counterIndex}`));
   const next = b.label(`${chain.name}_${index + 1}_next`);
-  emitMatches(ctx, rule, where, next);
-  const verdict = targetVerdict(rule, where);
-  const final = typeof verdict === "string" ? verdict : verdict.kind;
-  if (final === "accept" || final === "drop") {
-    ctx.tails.countAndReturn(b, rule.counterIndex, final);
+  withWhere(where, () => emitMatches(ctx, rule, next));
+  const verdict = rule.verdict;
+  if (verdict.kind === "accept" || verdict.kind === "drop") {
+    ctx.tails.countAndReturn(b, rule.counterIndex, verdict.kind);
   } else {
-    emitCount(b, rule.counterIndex, ctx.codes.drop);
-    if (typeof verdict !== "string" && verdict.kind === "return") b.emit(ja(returnTo));
-    if (typeof verdict !== "string" && (verdict.kind === "jump" || verdict.kind === "goto")) {
+    emitCount(b, ctx.flavor, rule.counterIndex, ctx.flavor.codes.drop);
+    if (verdict.kind === "return") b.emit(ja(returnTo));
+    if (verdict.kind === "jump" || verdict.kind === "goto") {
       if (callers.includes(verdict.chain) || verdict.chain === chain.name) {
         throw new DeclineError(`${where}: ${verdict.kind} to chain '${verdict.chain}' loops back`);
       }
@@ -110,15 +82,16 @@ export function emitChainBody(ctx: ChainContext, chain: Chain, returnTo: string,
 export function emitBuiltinChain(ctx: ChainContext, chain: Chain | undefined): void {
   const { b } = ctx;
   if (chain === undefined) {
-    emitReturn(b, ctx.codes.accept);
+    b.emit(...ctx.flavor.epilogue(ctx.flavor.codes.accept));
     return;
   }
   const policy = b.label(`${chain.name}_policy`);
   emitChainBody(ctx, chain, policy, []);
   b.place(policy);
+  if (chain.policyCounterIndex !== undefined) b.place(b.label(`${RULE_LABEL}${chain.policyCounterIndex}`));
   const verdict = chain.policy ?? "accept";
   if (chain.policyCounterIndex === undefined) {
-    emitReturn(b, ctx.codes[verdict]);
+    b.emit(...ctx.flavor.epilogue(ctx.flavor.codes[verdict]));
     return;
   }
   ctx.tails.reachFrom(b);

@@ -1,36 +1,42 @@
 /**
- * BpfEnforcer: the real enforcing side. apply() compiles a table (codegen/) into the XDP ingress
- * program (INPUT, FORWARD) and the TC egress program (OUTPUT), loads them with a fresh counters
- * map, and attaches them to every interface of the caller's netns, swapping atomically in place of
- * the programs enforced before. Everything is pinned under <pinRoot>/<netns cookie>/<table>/, so the
- * rules stay enforced when the helper dies and a restarted helper takes them over from the pins.
- *
- * Interfaces created after an apply get the programs at the next request for that netns (any
- * iptables command starts with GET_INFO/GET_ENTRIES): the table is applied again, with -i/-o
- * compiled against the interfaces of that moment, and its counters are carried over.
+ * BpfEnforcer: the real enforcing side. apply() compiles a table (codegen/) into one netfilter
+ * program per hook (plan), loads them with a fresh counters map (load), puts them behind the
+ * netns's netfilter links in one generation flip (swap: Dispatch), and pins what is enforced (pin).
+ * The links sit at LOCAL_IN, FORWARD and LOCAL_OUT at the filter table's priority: every interface,
+ * present and future, loopback included. Everything is pinned under <pinRoot>/<netns cookie>/<table>/,
+ * so the rules stay enforced when the helper dies and a restarted helper takes them over.
  */
 import { constants } from "node:os";
 import {
   BpfError,
-  inNetns,
-  interfaces,
   loadProgram,
-  openPinnedLink,
+  mapSpecOf,
+  netfilterContextLayout,
+  netfilterLinkInfo,
   openPinnedMap,
   openPinnedProgram,
-  type BpfLink,
+  programId,
+  synchronizeRcu,
   type BpfProgram,
+  type NetfilterLinkInfo,
 } from "../bpf/index.ts";
-import { compileProgram, type CompiledProgram } from "../codegen/index.ts";
+import {
+  compileTable,
+  DISPATCHER_NAMES,
+  FILTER_HOOK_NAMES,
+  FILTER_HOOKS,
+  type CompiledTable,
+  type Decline,
+  type FilterHook,
+  type NetfilterContextLayout,
+} from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
-import type { Decision, Enforcer, NetnsRef } from "../table/enforcer.ts";
-import { checkExtensions } from "../table/registry_check.ts";
-import { attachPrograms, detachPrograms, type TablePrograms } from "./attach.ts";
-import { PIN, PIN_ROOT, TablePins } from "./pins.ts";
-import { reapStalePins } from "./stale_pins.ts";
-import { linkSignature, netLinks, programInterfaces } from "./link_types.ts";
-import { netnsCookie } from "./netns_cookie.ts";
+import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
+import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
+import { Dispatch, type HookPrograms } from "./dispatch.ts";
+import { HOOK_PIN, PIN, PIN_ROOT, TablePins } from "./pins.ts";
+import { enteredNetns, reapOrphans } from "./orphans.ts";
 import {
   addToRuleCounters,
   closeRuleCounterMaps,
@@ -43,148 +49,119 @@ import {
 export interface BpfEnforcerOptions {
   /** Root of the pins (default /sys/fs/bpf/bpfilter; bpffs is mounted at /sys/fs/bpf when missing). */
   readonly pinRoot?: string;
-  /** The compiler (default codegen's compileProgram); tests inject a broken one. */
-  readonly compile?: typeof compileProgram;
+  /** The compiler (default codegen's compileTable); tests inject a broken one. */
+  readonly compile?: typeof compileTable;
   /** Path of the netns to enter for a request (default /proc/<pid>/ns/net). */
   readonly netnsPath?: (netns: NetnsRef) => string;
-  /** Where to log what is attached and released. */
+  /** Where to log what is enforced and released. */
   readonly log?: (line: string) => void;
+  /**
+   * Period of the scan for netns that only the helper's links keep alive (REAP_PERIOD_MS), on top of
+   * the scans at start and at every request; 0: none.
+   */
+  readonly reapPeriodMs?: number;
+  /** The kernel's struct offsets (default: from its BTF); tests make it throw, as a kernel without BTF does. */
+  readonly kernel?: () => NetfilterContextLayout;
+}
+
+/** What enforces a table in a netns, by kernel id (BpfEnforcer.describe). */
+export interface EnforcedObjects {
+  readonly pinDirectory: string;
+  /** The enforced generation of the prog array (0 or 1). */
+  readonly generation: number;
+  readonly dispatcher: { readonly name: string; readonly id: number };
+  readonly links: Readonly<Record<FilterHook, NetfilterLinkInfo>>;
+  readonly programs: Readonly<Record<FilterHook, { readonly name: string; readonly id: number }>>;
+  readonly maps: { readonly programs: number; readonly generation: number; readonly counters: number; readonly offsets: number };
+}
+
+/** A table's programs and counters, loaded and not yet (or no longer) enforced. */
+interface LoadedTable {
+  readonly entryCount: number;
+  readonly maps: RuleCounterMaps;
+  readonly programs: HookPrograms;
 }
 
 /** What is enforced for one table in one netns. */
-interface EnforcedTable {
+interface EnforcedTable extends LoadedTable {
   readonly pins: TablePins;
-  readonly entryCount: number;
-  readonly maps: RuleCounterMaps;
-  readonly programs: TablePrograms;
-  readonly links: Map<number, BpfLink>;
-  /** The table as applied (absent when taken over from pins: a replace brings it back). */
-  readonly table?: Table;
-  /** The interfaces of the netns when it was attached (linkSignature), to see changes. */
-  readonly interfaces?: string;
+  readonly dispatch: Dispatch;
 }
 
-/** The XDP links pinned in a table's directory, by ifindex. */
-function pinnedLinks(pins: TablePins): Map<number, BpfLink> {
-  return new Map(pins.xdpLinkIfindexes().map((ifindex) => [ifindex, openPinnedLink(pins.path(pins.xdpLink(ifindex)))]));
-}
-
-const EINVAL = 22;
 const EACCES = 13;
 
-/**
- * Runs fn inside the netns of `netns` (entered by `path`), after checking that it is the netns the
- * request names: /proc/<pid>/ns/net is the netns of the caller's main thread, not of the thread
- * that called. Throws a BpfError (EINVAL) naming both cookies when they differ.
- */
-function inCallerNetns<T>(netns: NetnsRef, path: string, fn: () => T): T {
-  return inNetns(path, () => {
-    const entered = netnsCookie();
-    if (entered !== netns.cookie) {
-      throw new BpfError(`setns('${path}')`, EINVAL, {}, `that is netns cookie ${entered}, the request names netns cookie ${netns.cookie}`);
-    }
-    return fn();
-  });
-}
-
-/** Program names, as `bpftool prog show` lists them. */
-export const PROGRAM_NAME = { ingress: "bpfilter_in", egress: "bpfilter_out" } as const;
+/** How often the helper looks for netns that only its links keep alive, besides at start and at every request. */
+export const REAP_PERIOD_MS = 10_000;
 
 /** The positive errno of a BpfError or a Node system error; other errors are not expected here. */
 function errnoOf(error: unknown): number | undefined {
   // The verifier's EACCES would read "Permission denied (you must be root)" in iptables: a table
   // whose program the verifier refuses is an invalid table, as netfilter would say.
-  if (error instanceof BpfError && error.errno === EACCES && error.call.startsWith("bpf_prog_load")) return EINVAL;
+  if (error instanceof BpfError && error.errno === EACCES && error.call.startsWith("bpf_prog_load")) return 22;
   if (error instanceof BpfError) return error.errno;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  const errno = code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
-  return errno;
+  return code === undefined ? undefined : (constants.errno as Record<string, number>)[code];
 }
 
-/** Enforces tables with BPF programs; see the file comment. */
+function closePrograms(programs: Partial<HookPrograms>): void {
+  for (const program of Object.values(programs)) program?.close();
+}
+
+function closeLoaded(loaded: LoadedTable): void {
+  closePrograms(loaded.programs);
+  closeRuleCounterMaps(loaded.maps);
+}
+
+const ms = (from: number, to: number) => `${Math.round(to - from)} ms`;
+
+/** Enforces tables with netfilter programs; see the file comment. */
 export class BpfEnforcer implements Enforcer {
   private readonly tables = new Map<string, EnforcedTable>();
   private readonly pinRoot: string;
-  private readonly compile: typeof compileProgram;
+  private readonly compile: typeof compileTable;
   private readonly netnsPath: (netns: NetnsRef) => string;
   private readonly log: (line: string) => void;
+  private readonly kernelLayout: () => NetfilterContextLayout;
+  private readonly reapTimer: NodeJS.Timeout | undefined;
 
-  /** See BpfEnforcerOptions. Removes the pins of netns that died while no helper ran. */
+  /** See BpfEnforcerOptions. Releases the tables of netns that only the helper's pins keep alive. */
   constructor(options: BpfEnforcerOptions = {}) {
     this.pinRoot = options.pinRoot ?? PIN_ROOT;
-    this.compile = options.compile ?? compileProgram;
-    this.netnsPath = options.netnsPath ?? ((netns) => `/proc/${netns.pid}/ns/net`);
+    this.compile = options.compile ?? compileTable;
+    this.netnsPath = options.netnsPath ?? defaultNetnsPath;
     this.log = options.log ?? (() => {});
-    reapStalePins(this.pinRoot, this.log);
+    this.kernelLayout = options.kernel ?? (() => netfilterContextLayout());
+    this.reap();
+    const period = options.reapPeriodMs ?? REAP_PERIOD_MS;
+    this.reapTimer = period > 0 ? setInterval(() => this.reap(), period).unref() : undefined;
   }
 
-  /** Compiles, loads and attaches `table` in the caller's netns in place of what was enforced. */
+  /** Compiles, loads and swaps in `table` in the caller's netns in place of what was enforced. */
   apply(netns: NetnsRef, table: Table): Decision {
-    const extensions = checkExtensions(table);
-    if (extensions.kind !== "ok") return extensions;
-    const path = this.netnsPath(netns);
+    this.reap();
     const where = `netns ${netns.cookie}: table ${table.name}`;
+    const started = performance.now();
+    const plan = this.plan(table);
+    if (plan.declined === true) return { kind: "declined", reason: plan.reason };
+    const planned = performance.now();
     try {
-      const all = inCallerNetns(netns, path, () => netLinks(interfaces()));
-      const usable = programInterfaces(all);
-      if ("declined" in usable) return { kind: "declined", reason: `netns ${netns.cookie}: ${usable.declined}` };
-      const netifs = usable.attach;
-      const ifindexByName = new Map(all.map((netif) => [netif.name, netif.ifindex]));
-      const started = performance.now();
-      const compiled: CompiledProgram[] = [];
-      for (const hook of ["ingress", "egress"] as const) {
-        const program = this.compile(table, hook, { ifindexByName });
-        if (program.declined === true) return { kind: "declined", reason: program.reason };
-        compiled.push(program);
-      }
-      const [ingress, egress] = compiled as [CompiledProgram, CompiledProgram];
-      const current = this.enforced(netns.cookie, table.name);
-      const pins = current?.pins ?? new TablePins(this.pinRoot, netns.cookie, table.name);
-      pins.ensure();
-      const compiledAt = performance.now();
-      const maps = createRuleCounterMaps(table);
-      let programs: TablePrograms;
-      try {
-        programs = this.load(maps, ingress, egress);
-      } catch (error) {
-        closeRuleCounterMaps(maps);
-        throw error;
-      }
+      const loaded = this.load(table, plan);
       const loadedAt = performance.now();
-      let links: Map<number, BpfLink>;
-      try {
-        const ifindexes = netifs.map((netif) => netif.ifindex);
-        const existing = current?.links ?? pinnedLinks(pins); // pinned ones: left by a first apply that did not finish
-        links = inCallerNetns(netns, path, () => attachPrograms(pins, existing, ifindexes, programs, current?.programs));
-      } catch (error) {
-        programs.ingress.close();
-        programs.egress.close();
-        closeRuleCounterMaps(maps);
-        throw error;
-      }
-      // Read after the swap, as netfilter does (xt_replace_table, then get_counters): every packet
-      // the old programs counted is in, and none the new ones count.
-      const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
-      // The counters pin is the mark that the directory is complete (TablePins.exists): it goes last.
-      // The new programs are attached by now: a pin that fails is logged, it does not undo the apply.
-      try {
-        pins.replace(maps.offsets.fd, PIN.offsets);
-        pins.replace(programs.ingress.fd, PIN.ingress);
-        pins.replace(programs.egress.fd, PIN.egress);
-        pins.replace(maps.counters.fd, PIN.counters);
-      } catch (error) {
-        this.log(`${where}: enforced, but a restarted helper will not find its counters: ${(error as Error).message}`);
-      }
-      if (current !== undefined) this.close(current, false);
-      const entry = { pins, entryCount: table.entryCount, maps, programs, links, table, interfaces: linkSignature(all) };
-      this.tables.set(this.key(netns.cookie, table.name), entry);
-      const ms = (from: number, to: number) => `${Math.round(to - from)} ms`;
+      const { enforced, replacedCounters } = this.swap(netns, table.name, loaded);
+      this.pin(enforced, where);
+      const insns = FILTER_HOOK_NAMES.map((hook) => `${hook} ${plan.programs[hook].insns.length / 8}`).join(", ");
       this.log(
-        `${where}: enforced: ingress ${ingress.text.length} insns (XDP), egress ${egress.text.length} insns (TC) ` +
-          `on ${netifs.map((netif) => netif.name).join(", ")}; compiled in ${ms(started, compiledAt)}, ` +
-          `verified in ${ms(compiledAt, loadedAt)}, attached and pinned in ${ms(loadedAt, performance.now())}`,
+        `${where}: enforced: netfilter programs ${insns} insns; compiled in ${ms(started, planned)}, ` +
+          `verified in ${ms(planned, loadedAt)}, swapped and pinned in ${ms(loadedAt, performance.now())}`,
       );
-      return replacedCounters === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters };
+      const programs = FILTER_HOOK_NAMES.map((hook): ProgramListing => ({
+        name: plan.programs[hook].name,
+        id: programId(enforced.programs[hook]),
+        chains: [hook],
+        text: plan.programs[hook].text,
+        ruleStarts: plan.programs[hook].ruleStarts,
+      }));
+      return replacedCounters === undefined ? { kind: "ok", programs } : { kind: "ok", replacedCounters, programs };
     } catch (error) {
       const errno = errnoOf(error);
       if (errno === undefined) throw error;
@@ -194,91 +171,155 @@ export class BpfEnforcer implements Enforcer {
     }
   }
 
-  /** Sums over CPUs plus ADD_COUNTERS offsets; [] when nothing is enforced. */
+  /** Sums over CPUs plus ADD_COUNTERS offsets; [] when nothing is enforced. Reads only: never compiles. */
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[] {
-    const enforced = this.refreshed(netns, tableName);
+    this.reap();
+    const enforced = this.enforced(netns.cookie, tableName);
     return enforced === undefined ? [] : readRuleCounters(enforced.maps, enforced.entryCount);
   }
 
   /** Adds to the offsets of the enforced table's counters. */
   addCounters(netns: NetnsRef, tableName: string, add: readonly XtCounters[]): void {
-    const enforced = this.refreshed(netns, tableName);
+    this.reap();
+    const enforced = this.enforced(netns.cookie, tableName);
     if (enforced !== undefined) addToRuleCounters(enforced.maps, add);
   }
 
   /**
-   * The enforced table, first brought up to date with the netns's interfaces: when interfaces came
-   * or went since the last apply, the table is applied again (recompiled for -i/-o, attached to the
-   * new interfaces) and its counters carried over; a table taken over from pins, whose rules the
-   * enforcer does not know, gets its current programs attached to the new interfaces.
+   * Detaches the netns's links, closes everything and removes the pins: netfilter enforces from then
+   * on. Returns the table's final counters (by counterIndex), read once no packet is left in its
+   * programs; [] when nothing was enforced.
    */
-  private refreshed(netns: NetnsRef, tableName: string): EnforcedTable | undefined {
+  release(netns: NetnsRef, tableName: string): readonly XtCounters[] {
     const enforced = this.enforced(netns.cookie, tableName);
-    if (enforced === undefined) return undefined;
-    const path = this.netnsPath(netns);
-    try {
-      const all = inCallerNetns(netns, path, () => netLinks(interfaces()));
-      const now = linkSignature(all);
-      if (enforced.interfaces === now) return enforced;
-      if (enforced.table === undefined) {
-        const usable = programInterfaces(all);
-        if ("declined" in usable) throw new Error(`programs not attached to the new interfaces: ${usable.declined}`);
-        const ifindexes = usable.attach.map((netif) => netif.ifindex);
-        if (ifindexes.length === enforced.links.size && ifindexes.every((ifindex) => enforced.links.has(ifindex))) return enforced;
-        const links = inCallerNetns(netns, path, () => attachPrograms(enforced.pins, enforced.links, ifindexes, enforced.programs, enforced.programs));
-        const updated = { ...enforced, links, interfaces: now };
-        this.tables.set(this.key(netns.cookie, tableName), updated);
-        return updated;
-      }
-      const decision = this.apply(netns, enforced.table);
-      if (decision.kind !== "ok") {
-        this.log(`netns ${netns.cookie}: table ${tableName}: interfaces changed (${now}), the table was not applied again: ${decision.kind === "declined" ? decision.reason : decision.message}`);
-        return enforced;
-      }
-      const reapplied = this.enforced(netns.cookie, tableName)!;
-      if (decision.replacedCounters !== undefined) addToRuleCounters(reapplied.maps, decision.replacedCounters);
-      return reapplied;
-    } catch (error) {
-      this.log(`netns ${netns.cookie}: table ${tableName}: interfaces not checked: ${(error as Error).message}`);
-      return this.enforced(netns.cookie, tableName);
-    }
-  }
-
-  /** Detaches the programs from every interface of the netns, closes everything and removes the pins. */
-  release(netns: NetnsRef, tableName: string): void {
-    const enforced = this.enforced(netns.cookie, tableName);
-    if (enforced === undefined) return;
-    try {
-      inCallerNetns(netns, this.netnsPath(netns), () => detachPrograms(enforced.pins, enforced.links));
-    } catch (error) {
-      // The netns cannot be entered (its last process is gone): the XDP links still detach by fd.
-      this.log(`netns ${netns.cookie}: table ${tableName}: release outside the netns: ${(error as Error).message}`);
-      detachPrograms(enforced.pins, enforced.links);
-    }
-    this.close(enforced, true);
-    this.tables.delete(this.key(netns.cookie, tableName));
+    if (enforced === undefined) return [];
+    const counters = this.drop(enforced);
     this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
+    return counters;
   }
 
-  /** The programs enforced for a table (for tests and logs), or undefined when nothing is enforced. */
-  enforcedPrograms(cookie: bigint, tableName: string): TablePrograms | undefined {
+  /** The programs enforced for a table (for tests and the status CLI), or undefined when nothing is enforced. */
+  enforcedPrograms(cookie: bigint, tableName: string): HookPrograms | undefined {
     return this.enforced(cookie, tableName)?.programs;
+  }
+
+  /** The kernel objects that enforce a table, with their ids as bpftool shows them; undefined when nothing is enforced. */
+  describe(cookie: bigint, tableName: string): EnforcedObjects | undefined {
+    const enforced = this.enforced(cookie, tableName);
+    if (enforced === undefined) return undefined;
+    const { dispatch } = enforced;
+    const perHook = <T>(fn: (hook: FilterHook) => T) => Object.fromEntries(FILTER_HOOK_NAMES.map((hook) => [hook, fn(hook)])) as Record<FilterHook, T>;
+    return {
+      pinDirectory: enforced.pins.dir,
+      generation: dispatch.generation(),
+      dispatcher: { name: DISPATCHER_NAMES.program, id: programId(dispatch.dispatcher) },
+      links: perHook((hook) => netfilterLinkInfo(dispatch.links.get(hook)!, `${hook} link`)),
+      programs: perHook((hook) => ({ name: FILTER_HOOKS[hook].program, id: programId(enforced.programs[hook]) })),
+      maps: {
+        programs: mapSpecOf(dispatch.programs.fd).id,
+        generation: mapSpecOf(dispatch.generationMap.fd).id,
+        counters: mapSpecOf(enforced.maps.counters.fd).id,
+        offsets: mapSpecOf(enforced.maps.offsets.fd).id,
+      },
+    };
+  }
+
+
+  /** Plan: the three programs of `table`, or why the table stays with netfilter. */
+  private plan(table: Table): CompiledTable | Decline {
+    let kernel: NetfilterContextLayout;
+    try {
+      kernel = this.kernelLayout();
+    } catch (error) {
+      return {
+        declined: true,
+        reason: `this kernel cannot run the filter table as BPF netfilter programs (Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK and CONFIG_DEBUG_INFO_BTF): ${(error as Error).message}`,
+      };
+    }
+    return this.compile(table, { kernel });
+  }
+
+  /** Load: a fresh counters map and the three programs counting into it, verified; nothing is enforced yet. */
+  private load(table: Table, plan: CompiledTable): LoadedTable {
+    const maps = createRuleCounterMaps(table);
+    const programs: Partial<Record<FilterHook, BpfProgram>> = {};
+    try {
+      for (const hook of FILTER_HOOK_NAMES) {
+        const program = plan.programs[hook];
+        programs[hook] = loadProgram({
+          type: program.progType,
+          name: program.name,
+          insns: program.insns,
+          mapRefs: program.mapRefs,
+          kfuncRefs: program.kfuncRefs,
+          maps: { counters: maps.counters },
+        });
+      }
+    } catch (error) {
+      closePrograms(programs);
+      closeRuleCounterMaps(maps);
+      throw error;
+    }
+    return { entryCount: table.entryCount, maps, programs: programs as HookPrograms };
+  }
+
+  /**
+   * Swap: the loaded programs become the enforced generation (the netns's links and dispatcher are
+   * made at its first table). Then the old programs have no packet left: their counters are read (as
+   * netfilter's xt_replace_table, then get_counters) and they are dropped.
+   */
+  private swap(netns: NetnsRef, tableName: string, loaded: LoadedTable): { enforced: EnforcedTable; replacedCounters?: readonly XtCounters[] } {
+    const current = this.enforced(netns.cookie, tableName);
+    const pins = current?.pins ?? new TablePins(this.pinRoot, netns.cookie, tableName);
+    let dispatch: Dispatch | undefined;
+    let old: number;
+    try {
+      dispatch = current?.dispatch ?? this.adoptOrCreate(netns, pins);
+      old = dispatch.install(loaded.programs);
+    } catch (error) {
+      closeLoaded(loaded);
+      if (current === undefined) dispatch?.close(); // its pins keep it, for the next apply to adopt
+      throw error;
+    }
+    const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
+    dispatch.clear(old); // also what a first apply that died left there
+    if (current !== undefined) closeLoaded(current);
+    const enforced = { ...loaded, pins, dispatch };
+    this.tables.set(this.key(netns.cookie, tableName), enforced);
+    return replacedCounters === undefined ? { enforced } : { enforced, replacedCounters };
+  }
+
+  /**
+   * The netns's links and dispatcher: the ones a helper that died during the first apply pinned
+   * (before the counters, so the directory is not complete), or new ones, made in the netns.
+   */
+  private adoptOrCreate(netns: NetnsRef, pins: TablePins): Dispatch {
+    pins.ensure();
+    if (Dispatch.pinned(pins)) {
+      this.log(`netns ${netns.cookie}: adopting the netfilter links pinned in ${pins.dir} by an apply that did not finish`);
+      return Dispatch.open(pins);
+    }
+    const kernel = this.kernelLayout();
+    return inCallerNetns(netns, () => Dispatch.create(pins, kernel, enteredNetns()), this.netnsPath);
+  }
+
+  /**
+   * Pin: the enforced generation's programs and counter maps. The counters pin is the mark that the
+   * directory is complete (TablePins.exists): it goes last. The programs are enforced by now: a pin
+   * that fails is logged, it does not undo the apply.
+   */
+  private pin(enforced: EnforcedTable, where: string): void {
+    try {
+      enforced.pins.replace(enforced.maps.offsets.fd, PIN.offsets);
+      for (const hook of FILTER_HOOK_NAMES) enforced.pins.replace(enforced.programs[hook].fd, HOOK_PIN[hook].program);
+      enforced.pins.replace(enforced.maps.counters.fd, PIN.counters);
+    } catch (error) {
+      this.log(`${where}: enforced, but a restarted helper will not find its counters: ${(error as Error).message}`);
+    }
   }
 
   private key(cookie: bigint, tableName: string): string {
     return `${cookie}/${tableName}`;
-  }
-
-  private load(maps: RuleCounterMaps, ingress: CompiledProgram, egress: CompiledProgram): TablePrograms {
-    const load = (program: CompiledProgram, name: string): BpfProgram =>
-      loadProgram({ type: program.progType, name, insns: program.insns, mapRefs: program.mapRefs, maps: { counters: maps.counters } });
-    const loadedIngress = load(ingress, PROGRAM_NAME.ingress);
-    try {
-      return { ingress: loadedIngress, egress: load(egress, PROGRAM_NAME.egress) };
-    } catch (error) {
-      loadedIngress.close();
-      throw error;
-    }
   }
 
   /** The enforced table, from memory or (a restarted helper) from its pins. */
@@ -287,27 +328,54 @@ export class BpfEnforcer implements Enforcer {
     const known = this.tables.get(key);
     if (known !== undefined) return known;
     const pins = new TablePins(this.pinRoot, cookie, tableName);
-    if (!pins.exists()) return undefined;
+    if (!pins.exists() || !Dispatch.pinned(pins)) return undefined;
     const recovered = this.recover(pins);
     this.tables.set(key, recovered);
-    this.log(`netns ${cookie}: table ${tableName}: taken over from the pins in ${pins.dir} (${recovered.links.size} interfaces)`);
+    this.log(`netns ${cookie}: table ${tableName}: taken over from the pins in ${pins.dir}`);
     return recovered;
   }
 
   private recover(pins: TablePins): EnforcedTable {
     const counters = openPinnedMap(pins.path(PIN.counters));
     const maps = { counters, offsets: openPinnedMap(pins.path(PIN.offsets)) };
-    const programs = {
-      ingress: openPinnedProgram(pins.path(PIN.ingress), PROGRAM_NAME.ingress),
-      egress: openPinnedProgram(pins.path(PIN.egress), PROGRAM_NAME.egress),
-    };
-    return { pins, entryCount: counters.spec.maxEntries, maps, programs, links: pinnedLinks(pins) };
+    const programs = Object.fromEntries(
+      FILTER_HOOK_NAMES.map((hook) => [hook, openPinnedProgram(pins.path(HOOK_PIN[hook].program), HOOK_PIN[hook].program)]),
+    ) as HookPrograms;
+    return { pins, entryCount: counters.spec.maxEntries, maps, programs, dispatch: Dispatch.open(pins) };
   }
 
-  private close(enforced: EnforcedTable, withPins: boolean): void {
-    enforced.programs.ingress.close();
-    enforced.programs.egress.close();
-    closeRuleCounterMaps(enforced.maps);
-    if (withPins) enforced.pins.removeAll();
+  /** Detaches and forgets an enforced table, and removes its pins; returns its final counters. */
+  private drop(enforced: EnforcedTable): readonly XtCounters[] {
+    enforced.dispatch.detach();
+    synchronizeRcu(); // the hooks are unregistered: wait for the packets still in the programs
+    const counters = readRuleCounters(enforced.maps, enforced.entryCount);
+    closeLoaded(enforced);
+    enforced.pins.removeAll();
+    this.tables.delete(this.key(enforced.pins.cookie, enforced.pins.tableName));
+    return counters;
+  }
+
+  /** Releases the tables of netns that nothing but their links keeps alive (orphans.ts); never throws. */
+  private reap(): void {
+    try {
+      for (const pins of reapOrphans(this.pinRoot, this.log)) this.forget(pins);
+    } catch (error) {
+      this.log(`looking for netns that only the helper keeps alive: ${(error as Error).message}`);
+    }
+  }
+
+  /** Stops the periodic reaping (the pins, and so what is enforced, stay). */
+  close(): void {
+    if (this.reapTimer !== undefined) clearInterval(this.reapTimer);
+  }
+
+  /** Forgets a table whose pins were removed by someone else (the reaper), closing its fds. */
+  private forget(pins: TablePins): void {
+    const key = this.key(pins.cookie, pins.tableName);
+    const known = this.tables.get(key);
+    if (known === undefined) return;
+    known.dispatch.close();
+    closeLoaded(known);
+    this.tables.delete(key);
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Where the enforced filter table of a netns is pinned, so that it stays enforced when the helper
- * dies and a restarted helper can take it over: /sys/fs/bpf/bpfilter/<netns cookie>/filter/ holds
- * the counters and offsets maps, the ingress and egress programs, and one XDP link per interface
- * (xdp_<ifindex>). TC filters are held by their qdisc, at a fixed handle and priority (tc_filters.ts).
+ * dies and a restarted helper can take it over: <root>/<netns cookie>/filter/ holds the three
+ * netfilter links, the dispatcher, its prog array and generation map, the enforced generation's
+ * programs, and its counters and offsets maps (see /work/coord/nfhook.md and enforce/README.md).
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBpffs, pinObject } from "../bpf/index.ts";
+import type { FilterHook } from "../codegen/index.ts";
 
 /** The default root of the helper's pins. */
 export const PIN_ROOT = "/sys/fs/bpf/bpfilter";
@@ -15,11 +16,17 @@ export const PIN_ROOT = "/sys/fs/bpf/bpfilter";
 export const PIN = {
   counters: "counters",
   offsets: "offsets",
-  ingress: "ingress",
-  egress: "egress",
+  dispatcher: "dispatcher",
+  programs: "programs",
+  generation: "generation",
 } as const;
 
-const XDP_LINK_PREFIX = "xdp_";
+/** The pin of each hook's link and of each hook's enforced program. */
+export const HOOK_PIN: Readonly<Record<FilterHook, { readonly link: string; readonly program: string }>> = {
+  INPUT: { link: "link_input", program: "input" },
+  FORWARD: { link: "link_forward", program: "forward" },
+  OUTPUT: { link: "link_output", program: "output" },
+};
 
 /** The pin directory of one table in one netns. */
 export class TablePins {
@@ -35,9 +42,19 @@ export class TablePins {
     this.dir = join(root, String(cookie), tableName);
   }
 
-  /** Whether a previous apply left pins here (its counters map is the mark). */
+  /** Whether a previous apply left a complete directory here (its counters map, pinned last, is the mark). */
   exists(): boolean {
     return existsSync(this.path(PIN.counters));
+  }
+
+  /** Whether pin `name` is there. */
+  has(name: string): boolean {
+    return existsSync(this.path(name));
+  }
+
+  /** The pins in the directory (none when it does not exist). */
+  names(): string[] {
+    return existsSync(this.dir) ? readdirSync(this.dir) : [];
   }
 
   /** Mounts bpffs at /sys/fs/bpf when the root lies under it and it is not mounted, then creates the directory. */
@@ -49,20 +66,6 @@ export class TablePins {
   /** The path of a pin in the directory. */
   path(name: string): string {
     return join(this.dir, name);
-  }
-
-  /** The pin name of the XDP link on ifindex. */
-  xdpLink(ifindex: number): string {
-    return `${XDP_LINK_PREFIX}${ifindex}`;
-  }
-
-  /** The ifindexes of every pinned XDP link. */
-  xdpLinkIfindexes(): number[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((name) => name.startsWith(XDP_LINK_PREFIX))
-      .map((name) => Number(name.slice(XDP_LINK_PREFIX.length)))
-      .filter((ifindex) => Number.isInteger(ifindex) && ifindex > 0);
   }
 
   /** Pins fd under `name`, replacing an older pin of that name in one rename (never a moment without one). */
@@ -84,4 +87,12 @@ export class TablePins {
     const netnsDir = join(this.root, String(this.cookie));
     if (existsSync(netnsDir) && readdirSync(netnsDir).length === 0) rmSync(netnsDir, { recursive: true, force: true });
   }
+}
+
+/** Every table directory under `root`, as TablePins (for recovery and reaping). */
+export function allTablePins(root: string): TablePins[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((cookie) => /^\d+$/.test(cookie))
+    .flatMap((cookie) => readdirSync(join(root, cookie)).map((table) => new TablePins(root, BigInt(cookie), table)));
 }

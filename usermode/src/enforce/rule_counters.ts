@@ -9,8 +9,8 @@ import { createMap, type BpfMap } from "../bpf/index.ts";
 import { addCounters, type XtCounters } from "../ipt/counters.ts";
 import type { Table } from "../ir/types.ts";
 
-/** Name of the offsets map. */
-export const OFFSETS_MAP = "cnt_offsets";
+/** The kernel's name of the offsets map (bpftool map show). */
+export const OFFSETS_MAP = "bpfilter_cntadd";
 
 /** The two maps that hold a table's counters. */
 export interface RuleCounterMaps {

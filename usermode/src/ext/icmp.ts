@@ -1,4 +1,6 @@
 /** The icmp match (ip_tables.c icmp_match, struct ipt_icmp): type and code range. */
+import { L4 } from "../codegen/layout.ts";
+import type { IcmpMatch } from "../ir/matches.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** IPPROTO_ICMP. */
@@ -6,16 +8,6 @@ export const IPPROTO_ICMP = 1;
 /** sizeof(struct ipt_icmp): u8 type, u8 code[2], u8 invflags. */
 export const IPT_ICMP_SIZE = 4;
 const IPT_ICMP_INV = 0x01;
-/** sizeof(struct icmphdr): what icmp_match reads with skb_header_pointer. */
-const ICMP_HDR_SIZE = 8;
-
-/** A decoded ipt_icmp; type 0xff means any type. */
-export interface IcmpMatch {
-  readonly type: number;
-  readonly codeMin: number;
-  readonly codeMax: number;
-  readonly invert: boolean;
-}
 
 /** The icmp match. */
 export const icmp = defineMatch<IcmpMatch>({
@@ -26,10 +18,10 @@ export const icmp = defineMatch<IcmpMatch>({
     const view = expectXtSize("match 'icmp'", data, IPT_ICMP_SIZE);
     const inv = view.getUint8(3);
     if ((inv & ~IPT_ICMP_INV) !== 0) throw new Error(`match 'icmp': unknown invflags 0x${inv.toString(16)}`);
-    return { type: view.getUint8(0), codeMin: view.getUint8(1), codeMax: view.getUint8(2), invert: inv !== 0 };
+    return { kind: "icmp", type: view.getUint8(0), codeMin: view.getUint8(1), codeMax: view.getUint8(2), invert: inv !== 0 };
   },
   emit(em, m) {
-    em.transportHeader(ICMP_HDR_SIZE, false);
+    em.transportHeader(L4.ICMP_HLEN, false); // what icmp_match reads with skb_header_pointer
     // (type == 0xff || (type == t && min <= code <= max)) ^ invert
     if (m.type === 0xff) {
       if (m.invert) em.never();
@@ -39,10 +31,10 @@ export const icmp = defineMatch<IcmpMatch>({
       if (!m.invert) em.never();
       return;
     }
-    em.loadTransport("u8", 1, 0);
+    em.load(1, "icmp.type");
     const tests = [{ reg: 1, min: m.type, max: m.type } as const];
     if (m.codeMin > 0 || m.codeMax < 0xff) {
-      em.loadTransport("u8", 2, 1);
+      em.load(2, "icmp.code");
       em.requireAll([...tests, { reg: 2, min: m.codeMin, max: m.codeMax }], m.invert);
     } else {
       em.requireAll(tests, m.invert);

@@ -1,30 +1,17 @@
 /** The iprange match, revision 1 (xt_iprange.c, struct xt_iprange_mtinfo): address ranges. */
-import { ldx, toBe } from "../codegen/asm/index.ts";
+import type { AddressRange, IprangeMatch } from "../ir/matches.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct xt_iprange_mtinfo): four union nf_inet_addr (16 bytes each), u8 flags, padding. */
 export const XT_IPRANGE_SIZE = 68;
 const FLAGS = { SRC: 0x01, DST: 0x02, SRC_INV: 0x10, DST_INV: 0x20 } as const;
 const OFF = { SRC_MIN: 0, SRC_MAX: 16, DST_MIN: 32, DST_MAX: 48, FLAGS: 64 } as const;
-/** Offsets of saddr and daddr in struct iphdr. */
-const IPH_ADDR = { src: 12, dst: 16 } as const;
-
-/** One side of the match: host-order inclusive range and inversion. */
-export interface AddressRange {
-  readonly min: number;
-  readonly max: number;
-  readonly invert: boolean;
-}
-
-/** A decoded xt_iprange_mtinfo (IPv4). */
-export interface IprangeMatch {
-  readonly src?: AddressRange;
-  readonly dst?: AddressRange;
-}
 
 function dotted(a: number): string {
   return [a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff].join(".");
 }
+
+const ADDRESS = { src: "ip.saddr", dst: "ip.daddr" } as const;
 
 /** The iprange match. */
 export const iprange = defineMatch<IprangeMatch>({
@@ -37,6 +24,7 @@ export const iprange = defineMatch<IprangeMatch>({
     const side = (flag: number, inv: number, min: number, max: number): AddressRange | undefined =>
       (flags & flag) === 0 ? undefined : { min: view.getUint32(min, false), max: view.getUint32(max, false), invert: (flags & inv) !== 0 };
     return {
+      kind: "iprange",
       src: side(FLAGS.SRC, FLAGS.SRC_INV, OFF.SRC_MIN, OFF.SRC_MAX),
       dst: side(FLAGS.DST, FLAGS.DST_INV, OFF.DST_MIN, OFF.DST_MAX),
     };
@@ -49,7 +37,7 @@ export const iprange = defineMatch<IprangeMatch>({
         if (!range.invert) em.never(); // an empty range
         continue;
       }
-      em.emit(ldx("u32", 1, em.ipHeader, IPH_ADDR[which]), toBe(1, 32));
+      em.load(1, ADDRESS[which]);
       em.requireAll([{ reg: 1, min: range.min, max: range.max }], range.invert);
     }
   },

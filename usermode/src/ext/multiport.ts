@@ -1,5 +1,7 @@
 /** The multiport match, revision 1 (xt_multiport.c, struct xt_multiport_v1): up to 15 ports or ranges. */
 import type { Reg } from "../codegen/asm/index.ts";
+import { L4 } from "../codegen/layout.ts";
+import type { MultiportMatch, MultiportSide } from "../ir/matches.ts";
 import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
 
 /** XT_MULTI_PORTS. */
@@ -10,16 +12,7 @@ const OFF = { FLAGS: 0, COUNT: 1, PORTS: 2, PFLAGS: 32, INVERT: 47 } as const;
 /** Protocols multiport's checkentry accepts: tcp, udp, udplite, sctp, dccp. */
 const PROTOS = [6, 17, 136, 132, 33] as const;
 
-/** Which port multiport compares. */
-export type MultiportSide = "source" | "destination" | "either";
 const SIDES: readonly MultiportSide[] = ["source", "destination", "either"];
-
-/** A decoded xt_multiport_v1: single ports and inclusive ranges, in order. */
-export interface MultiportMatch {
-  readonly side: MultiportSide;
-  readonly ports: readonly (readonly [number, number])[];
-  readonly invert: boolean;
-}
 
 /** The multiport match. */
 export const multiport = defineMatch<MultiportMatch>({
@@ -45,15 +38,15 @@ export const multiport = defineMatch<MultiportMatch>({
       i++;
       ports.push([first, view.getUint16(OFF.PORTS + 2 * i, true)]);
     }
-    return { side, ports, invert: view.getUint8(OFF.INVERT) !== 0 };
+    return { kind: "multiport", side, ports, invert: view.getUint8(OFF.INVERT) !== 0 };
   },
   emit(em, m) {
-    em.transportHeader(4, false);
+    em.transportHeader(L4.PORTS_LEN, false);
     const regs: Reg[] = [];
     if (m.side !== "destination") regs.push(1);
     if (m.side !== "source") regs.push(2);
-    if (regs.includes(1)) em.loadTransport("u16", 1, 0);
-    if (regs.includes(2)) em.loadTransport("u16", 2, 2);
+    if (regs.includes(1)) em.load(1, "l4.sport");
+    if (regs.includes(2)) em.load(2, "l4.dport");
     // The first port that matches decides: true ^ invert; none matching gives invert.
     em.requireAny(m.ports.flatMap(([min, max]) => regs.map((reg) => ({ reg, min, max }))), m.invert);
   },

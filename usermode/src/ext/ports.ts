@@ -1,12 +1,6 @@
 /** Port range matching shared by the tcp, udp and multiport matches (xt_tcpudp.c port_match). */
+import type { PortRange } from "../ir/matches.ts";
 import type { MatchEmitter, RangeTest } from "./types.ts";
-
-/** An inclusive port range with its inversion flag, host order. */
-export interface PortRange {
-  readonly min: number;
-  readonly max: number;
-  readonly invert: boolean;
-}
 
 /** True when the range holds for every port (so it needs no code). */
 export function rangeAlwaysHolds(r: PortRange): boolean {
@@ -25,8 +19,9 @@ export function requireRange(em: MatchEmitter, reg: RangeTest["reg"], r: PortRan
   em.requireAll([{ reg, min: r.min, max: r.max }], r.invert);
 }
 
-/** Text of a port range for describe(): "--dport 80", "! --sport 1:1023". */
+/** Text of a port range for describe(): "--dport 80", "! --sport 1:1023", "" for 0:65535 (as iptables-save). */
 export function describeRange(option: string, r: PortRange): string {
+  if (r.min === 0 && r.max === 0xffff && !r.invert) return "";
   const range = r.min === r.max ? `${r.min}` : `${r.min}:${r.max}`;
   return `${r.invert ? "! " : ""}--${option} ${range}`;
 }
@@ -45,11 +40,11 @@ export function decodePortPair(view: DataView, invflags: number, invSrc: number,
   };
 }
 
-/** States both range tests on the transport header's ports (source at 0, destination at 2); uses r1. */
-export function requirePortPair(em: MatchEmitter, ports: PortPair): void {
-  for (const [range, off] of [[ports.sport, 0], [ports.dport, 2]] as const) {
+/** States both range tests on the ports of `proto`'s header; uses r1. */
+export function requirePortPair(em: MatchEmitter, ports: PortPair, proto: "tcp" | "udp"): void {
+  for (const [range, field] of [[ports.sport, `${proto}.sport`], [ports.dport, `${proto}.dport`]] as const) {
     if (rangeAlwaysHolds(range)) continue;
-    em.loadTransport("u16", 1, off);
+    em.load(1, field);
     requireRange(em, 1, range);
   }
 }

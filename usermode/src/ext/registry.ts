@@ -1,8 +1,10 @@
 /**
- * The extension registry: one line per match or target. It answers "is match X revision R
- * known" (GET_REVISION_*) and looks extensions up for the compiler.
+ * The extension registry: one line per match or target the compiler knows. ir/resolve.ts looks
+ * an xt extension up here by name and revision and decodes it once; codegen emits a decoded
+ * match through emitMatch, by its kind.
  */
-import type { MatchExtension, TargetExtension } from "./types.ts";
+import type { Match } from "../ir/matches.ts";
+import type { MatchEmitter, MatchExtension, TargetExtension } from "./types.ts";
 import { udp } from "./udp.ts";
 import { tcp } from "./tcp.ts";
 import { icmp } from "./icmp.ts";
@@ -12,8 +14,6 @@ import { length } from "./length.ts";
 import { ttl } from "./ttl.ts";
 import { dscp } from "./dscp.ts";
 import { iprange } from "./iprange.ts";
-import { standard } from "./standard.ts";
-import { error } from "./error.ts";
 
 /** Every match the compiler knows. */
 export const MATCHES: readonly MatchExtension[] = [
@@ -28,11 +28,10 @@ export const MATCHES: readonly MatchExtension[] = [
   iprange,
 ];
 
-/** Every target the compiler knows (the standard target included, for revision queries). */
-export const TARGETS: readonly TargetExtension[] = [
-  standard,
-  error,
-];
+/** Every target extension the compiler knows (the standard target is resolved by ipt/; see types.ts). */
+export const TARGETS: readonly TargetExtension[] = [];
+
+const BY_KIND = new Map<string, MatchExtension>(MATCHES.map((m) => [m.name, m]));
 
 /** The match extension of that name and revision, or undefined. */
 export function findMatch(name: string, revision: number): MatchExtension | undefined {
@@ -44,12 +43,23 @@ export function findTarget(name: string, revision: number): TargetExtension | un
   return TARGETS.find((t) => t.name === name && t.revisions.includes(revision));
 }
 
-/** Revisions of the named match the compiler supports ([] when unknown): for IPT_SO_GET_REVISION_MATCH. */
+/** Revisions of the named match the compiler supports ([] when unknown). */
 export function matchRevisions(name: string): number[] {
   return MATCHES.filter((m) => m.name === name).flatMap((m) => [...m.revisions]);
 }
 
-/** Revisions of the named target the compiler supports ([] when unknown): for IPT_SO_GET_REVISION_TARGET. */
-export function targetRevisions(name: string): number[] {
-  return TARGETS.filter((t) => t.name === name).flatMap((t) => [...t.revisions]);
+function extensionOf(match: Match): MatchExtension {
+  const ext = BY_KIND.get(match.kind);
+  if (ext === undefined) throw new Error(`match kind '${match.kind}' has no extension in the registry`);
+  return ext;
+}
+
+/** Emits a decoded match (its extension's emit; no decoding happens here). */
+export function emitMatch(em: MatchEmitter, match: Match): void {
+  extensionOf(match).emit(em, match);
+}
+
+/** The iptables-save words of a decoded match ("-m tcp --dport 22"). */
+export function describeMatch(match: Match): string {
+  return extensionOf(match).describe(match);
 }

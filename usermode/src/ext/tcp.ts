@@ -1,7 +1,9 @@
 /** The tcp match (xt_tcpudp.c, struct xt_tcp): port ranges and flags; option matching is declined. */
 import { and } from "../codegen/asm/index.ts";
+import { L4 } from "../codegen/layout.ts";
+import type { TcpMatch } from "../ir/matches.ts";
 import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
-import { decodePortPair, describeRange, requirePortPair, type PortPair } from "./ports.ts";
+import { decodePortPair, describeRange, requirePortPair } from "./ports.ts";
 
 /** IPPROTO_TCP. */
 export const IPPROTO_TCP = 6;
@@ -11,15 +13,6 @@ const INV_SRCPT = 0x01;
 const INV_DSTPT = 0x02;
 const INV_FLAGS = 0x04;
 const INV_MASK = 0x0f;
-/** Offset of the flags byte in struct tcphdr. */
-const TCP_FLAGS_OFFSET = 13;
-
-/** A decoded xt_tcp (without option, which decode declines). */
-export interface TcpMatch extends PortPair {
-  readonly flagMask: number;
-  readonly flagCmp: number;
-  readonly invertFlags: boolean;
-}
 
 /** The tcp match. */
 export const tcp = defineMatch<TcpMatch>({
@@ -33,6 +26,7 @@ export const tcp = defineMatch<TcpMatch>({
     const option = view.getUint8(8);
     if (option !== 0) throw new UnsupportedFeature(`match 'tcp': --tcp-option ${option} is not supported`);
     return {
+      kind: "tcp",
       ...decodePortPair(view, inv, INV_SRCPT, INV_DSTPT),
       flagMask: view.getUint8(9),
       flagCmp: view.getUint8(10),
@@ -40,11 +34,11 @@ export const tcp = defineMatch<TcpMatch>({
     };
   },
   emit(em, m) {
-    em.transportHeader(20, true);
-    requirePortPair(em, m);
+    em.transportHeader(L4.TCP_HLEN, true);
+    requirePortPair(em, m, "tcp");
     // ((flags & mask) == cmp) ^ invert; mask 0 and cmp 0 always holds (iptables' default).
     if (m.flagMask === 0 && m.flagCmp === 0 && !m.invertFlags) return;
-    em.loadTransport("u8", 1, TCP_FLAGS_OFFSET);
+    em.load(1, "tcp.flags");
     em.emit(and.imm32(1, m.flagMask));
     em.requireAll([{ reg: 1, min: m.flagCmp, max: m.flagCmp }], m.invertFlags);
   },
@@ -53,6 +47,6 @@ export const tcp = defineMatch<TcpMatch>({
     if (m.flagMask !== 0 || m.flagCmp !== 0 || m.invertFlags) {
       parts.push(`${m.invertFlags ? "! " : ""}--tcp-flags 0x${m.flagMask.toString(16)} 0x${m.flagCmp.toString(16)}`);
     }
-    return parts.join(" ");
+    return parts.filter((p) => p !== "").join(" ");
   },
 });

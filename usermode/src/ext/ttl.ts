@@ -1,18 +1,10 @@
 /** The ttl match (xt_hl.c, struct ipt_ttl_info): the IP TTL ==, !=, < or > a value. */
-import { add, ldx } from "../codegen/asm/index.ts";
+import type { TtlMatch } from "../ir/matches.ts";
 import { defineMatch, expectXtSize } from "./types.ts";
 
 /** sizeof(struct ipt_ttl_info): u8 mode, u8 ttl. */
 export const IPT_TTL_SIZE = 2;
 const MODES = ["eq", "ne", "lt", "gt"] as const;
-/** Offset of ttl in struct iphdr. */
-const IPH_TTL = 8;
-
-/** A decoded ipt_ttl_info; a mode outside IPT_TTL_EQ..GT never matches, as in ttl_mt. */
-export interface TtlMatch {
-  readonly mode: (typeof MODES)[number] | "never";
-  readonly ttl: number;
-}
 
 /** The ttl match. */
 export const ttl = defineMatch<TtlMatch>({
@@ -21,7 +13,7 @@ export const ttl = defineMatch<TtlMatch>({
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'ttl'", data, IPT_TTL_SIZE);
-    return { mode: MODES[view.getUint8(0)] ?? "never", ttl: view.getUint8(1) };
+    return { kind: "ttl", mode: MODES[view.getUint8(0)] ?? "never", ttl: view.getUint8(1) };
   },
   emit(em, m) {
     const range = { eq: [m.ttl, m.ttl], ne: [m.ttl, m.ttl], lt: [0, m.ttl - 1], gt: [m.ttl + 1, 0xff] }[m.mode === "never" ? "eq" : m.mode];
@@ -29,9 +21,8 @@ export const ttl = defineMatch<TtlMatch>({
       em.never(); // an unknown mode, ttl < 0 or ttl > 255
       return;
     }
-    em.emit(ldx("u8", 1, em.ipHeader, IPH_TTL));
-    // FORWARD: ip_forward decrements the TTL before the hook (the program passes ttl <= 1 unjudged).
-    if (em.forwarded) em.emit(add.imm(1, -1));
+    // At FORWARD the packet's TTL is already decremented (ip_forward does it before the hook), as ttl_mt sees it.
+    em.load(1, "ip.ttl");
     em.requireAll([{ reg: 1, min: range[0]!, max: range[1]! }], m.mode === "ne");
   },
   describe: (m) => `-m ttl --ttl-${m.mode} ${m.ttl}`,

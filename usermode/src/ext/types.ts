@@ -3,6 +3,8 @@
  * extension decodes from its xt data and what code it asks the compiler to emit.
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
+import type { FieldName } from "../codegen/fields.ts";
+import type { Match, Verdict } from "../ir/types.ts";
 
 /** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
 export interface RangeTest {
@@ -13,16 +15,15 @@ export interface RangeTest {
 
 /**
  * What a match extension emits through. An extension loads the values it tests into r1 and r2
- * and states its tests with requireAll/requireAny; the compiler chooses how to branch (one
- * branch per test, or one per rule when the verifier's branch budget is tight). r0 and r3-r5
- * belong to the compiler; r6-r9 to the program. Extensions do not touch the stack.
+ * (load() for header fields: the compiler knows where each lies) and states its tests with
+ * requireAll/requireAny; the compiler chooses how to branch (one branch per test, or one per rule
+ * when the verifier's branch budget is tight). r0 and r3-r5 belong to the compiler; r6-r9 to the
+ * program. Extensions do not touch the stack.
  */
 export interface MatchEmitter {
-  /** Register holding a packet pointer to the IPv4 header (20 bytes readable). */
-  readonly ipHeader: Reg;
-  /** The rule is in FORWARD (or a chain called from it): netfilter sees the TTL after ip_forward decremented it. */
-  readonly forwarded: boolean;
-  /** Appends instructions (loads and ALU into r1/r2; no jumps). */
+  /** reg = header field `field` in host order, zero-extended (codegen/fields.ts lists them). */
+  load(reg: Reg, field: FieldName): void;
+  /** Appends instructions (ALU on r1/r2; no jumps, no loads: use load()). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */
   requireAll(tests: readonly RangeTest[], invert: boolean): void;
@@ -33,25 +34,25 @@ export interface MatchEmitter {
   /**
    * The transport header as tcp/udp/icmp/multiport read it: a non-first fragment does not match
    * (with hotdropAtFragmentOne, fragment offset 1 hotdrops, as tcp_mt); fewer than `bytes` bytes
-   * after the IP header within tot_len hotdrop (skb_header_pointer failing). bytes <= 20.
+   * after the IP header hotdrop (skb_header_pointer failing). bytes <= 20.
    */
   transportHeader(bytes: number, hotdropAtFragmentOne: boolean): void;
-  /** reg = transport header byte (u8) or big-endian u16 in host order at off: bytes 0-3 and TCP flags (13). */
-  loadTransport(size: "u8" | "u16", reg: Reg, off: number): void;
-  /** reg = iph->tot_len in host order (what length_mt compares). */
-  loadTotalLength(reg: Reg): void;
 }
 
-/** A match extension: one file of ext/, one line of the registry. */
-export interface MatchExtension<T = unknown> {
-  readonly name: string;
+/** A match extension: one file of ext/, one line of the registry; T is its member of ir/matches.ts. */
+export interface MatchExtension<T extends Match = Match> {
+  /** The xt name, which is also T's kind. */
+  readonly name: T["kind"];
   /** Revisions this implementation compiles. */
   readonly revisions: readonly number[];
   /** IP protocol the rule must name with -p (not negated), as the kernel's xt_match.proto; 0 for none or several. */
   readonly proto: number;
   /** When proto is 0: protocols of which the rule must name one (multiport's checkentry); absent for any. */
   readonly protos?: readonly number[];
-  /** Decodes the xt data (XT_ALIGN'd size) and checks it as the kernel's checkentry; throws saying what is wrong. */
+  /**
+   * Decodes the xt data (XT_ALIGN'd size) and checks it as the kernel's checkentry; throws saying
+   * what is wrong (UnsupportedFeature for valid data the compiler does not implement).
+   */
   decode(data: Uint8Array, revision: number): T;
   /** Emits code that falls through when the match holds and jumps to em.noMatch when it does not. */
   emit(em: MatchEmitter, match: T): void;
@@ -59,19 +60,16 @@ export interface MatchExtension<T = unknown> {
   describe(match: T): string;
 }
 
-/** What a matching rule does with a target extension: a final verdict, or count and go on ("continue"). */
-export type TargetVerdict = "accept" | "drop" | "continue";
-
-/** A target extension (standard verdicts are resolved by ipt/ into the IR; these are the named ones). */
-export interface TargetExtension<T = unknown> {
+/**
+ * A target extension: decodes its data into the rule's complete verdict (ipt/ resolves the
+ * standard target itself). The compiler knows none yet: REJECT, LOG and MARK need the series'
+ * kfuncs (/work/coord/kfunc.md) and extend ir/types.ts's Verdict when they come.
+ */
+export interface TargetExtension {
   readonly name: string;
   readonly revisions: readonly number[];
   /** Decodes the target data and checks it; throws saying what is wrong. */
-  decode(data: Uint8Array, revision: number): T;
-  /** What the compiled rule does when it matches (after counting). */
-  verdict(target: T): TargetVerdict;
-  /** Short text of the decoded target. */
-  describe(target: T): string;
+  decode(data: Uint8Array, revision: number): Verdict;
 }
 
 /** The protocols of which a rule using the match must name one with -p; [] for any. */
@@ -81,7 +79,8 @@ export function requiredProtos(ext: MatchExtension): readonly number[] {
 
 /**
  * Thrown by decode for data that is valid netfilter but that the compiler does not implement
- * (tcp --tcp-option): a reason to decline the table, where other decode errors mean EINVAL.
+ * (tcp --tcp-option): netfilter enforces the table. Any other decode error is data netfilter
+ * itself refuses: netfilter judges it too, and its errno is the answer.
  */
 export class UnsupportedFeature extends Error {
   override readonly name = "UnsupportedFeature";
@@ -101,12 +100,7 @@ export function expectXtSize(what: string, data: Uint8Array, structSize: number)
   return new DataView(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Identity helper that erases an extension's data type for the registry. */
-export function defineMatch<T>(ext: MatchExtension<T>): MatchExtension {
+/** Types an extension's functions by its own member of Match, for the registry's list. */
+export function defineMatch<T extends Match>(ext: MatchExtension<T>): MatchExtension {
   return ext as unknown as MatchExtension;
-}
-
-/** Identity helper that erases a target extension's data type for the registry. */
-export function defineTarget<T>(ext: TargetExtension<T>): TargetExtension {
-  return ext as unknown as TargetExtension;
 }

@@ -1,6 +1,8 @@
 /** The udp match (xt_tcpudp.c, struct xt_udp): source and destination port ranges. */
+import { L4 } from "../codegen/layout.ts";
+import type { UdpMatch } from "../ir/matches.ts";
 import { expectXtSize, defineMatch } from "./types.ts";
-import { decodePortPair, describeRange, requirePortPair, type PortPair } from "./ports.ts";
+import { decodePortPair, describeRange, requirePortPair } from "./ports.ts";
 
 /** IPPROTO_UDP. */
 export const IPPROTO_UDP = 17;
@@ -9,9 +11,6 @@ export const XT_UDP_SIZE = 10;
 const INV_SRCPT = 0x01;
 const INV_DSTPT = 0x02;
 const INV_MASK = 0x03;
-
-/** A decoded xt_udp. */
-export type UdpMatch = PortPair;
 
 /** The udp match. */
 export const udp = defineMatch<UdpMatch>({
@@ -22,13 +21,13 @@ export const udp = defineMatch<UdpMatch>({
     const view = expectXtSize("match 'udp'", data, XT_UDP_SIZE);
     const inv = view.getUint8(8);
     if ((inv & ~INV_MASK) !== 0) throw new Error(`match 'udp': unknown invflags 0x${inv.toString(16)}`);
-    return decodePortPair(view, inv, INV_SRCPT, INV_DSTPT);
+    return { kind: "udp", ...decodePortPair(view, inv, INV_SRCPT, INV_DSTPT) };
   },
   emit(em, m) {
-    em.transportHeader(8, false);
-    requirePortPair(em, m);
+    em.transportHeader(L4.UDP_HLEN, false);
+    requirePortPair(em, m, "udp");
   },
   describe(m) {
-    return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].join(" ");
+    return ["-m udp", describeRange("sport", m.sport), describeRange("dport", m.dport)].filter((p) => p !== "").join(" ");
   },
 });

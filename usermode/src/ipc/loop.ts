@@ -16,7 +16,7 @@ import {
   type SockoptFrame,
 } from "./protocol.ts";
 import { Errno, sockoptName } from "../ipt/abi.ts";
-import type { SockoptAnswer, SockoptRequest } from "../table/sockopt_handler.ts";
+import type { SockoptAnswer, SockoptRequest } from "./sockopt_call.ts";
 
 /** How a session ended. */
 export type SessionEnd =

@@ -25,6 +25,15 @@ export function encodeCounters(counters: readonly XtCounters[]): Uint8Array {
   return bytes;
 }
 
+/** Decodes an array of struct xt_counters (what a replace returns as the old counters). */
+export function decodeCounters(bytes: Uint8Array): XtCounters[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: Math.floor(bytes.byteLength / XT_COUNTERS.SIZE) }, (_, i) => ({
+    packets: view.getBigUint64(i * XT_COUNTERS.SIZE + XT_COUNTERS.pcnt, true),
+    bytes: view.getBigUint64(i * XT_COUNTERS.SIZE + XT_COUNTERS.bcnt, true),
+  }));
+}
+
 /** Decodes an IPT_SO_SET_ADD_COUNTERS request with xt_copy_counters' length checks. */
 export function decodeCountersInfo(optval: Uint8Array, optlen: number): CountersInfo {
   if (optlen <= XT_COUNTERS_INFO.SIZE) {

@@ -23,7 +23,7 @@ import {
 import type { XtCounters } from "./counters.ts";
 import type { ExtensionHeader } from "./entry_layout.ts";
 import { IptError } from "./ipt_error.ts";
-import type { TranslatedTable } from "./translate.ts";
+import type { TableShape, TranslatedTable } from "./translate.ts";
 
 /** Starts a reply as the caller's buffer: optlen bytes, the copied optval first, zeros after. */
 function echoBuffer(optval: Uint8Array, optlen: number): Uint8Array {
@@ -125,5 +125,23 @@ export function decodeRevisionRequest(optval: Uint8Array, optlen: number): Revis
   return {
     name: readCString(optval, XT_GET_REVISION.name, XT_EXTENSION_MAXNAMELEN - 1),
     revision: optval[XT_GET_REVISION.revision]!,
+  };
+}
+
+/** A decoded ipt_getinfo reply: what netfilter says of a table's shape. */
+export type TableInfo = TableShape;
+
+/** Decodes an IPT_SO_GET_INFO reply (sizeof(struct ipt_getinfo) bytes). */
+export function decodeGetInfo(out: Uint8Array): TableInfo {
+  if (out.byteLength < IPT_GETINFO.SIZE) throw new Error(`ipt_getinfo: ${out.byteLength} bytes, expected ${IPT_GETINFO.SIZE}`);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const hooks = (at: number): number[] => Array.from({ length: NF_INET_NUMHOOKS }, (_, h) => view.getUint32(at + 4 * h, true));
+  return {
+    name: readCString(out, IPT_GETINFO.name, XT_TABLE_MAXNAMELEN),
+    validHooks: view.getUint32(IPT_GETINFO.valid_hooks, true),
+    hookEntry: hooks(IPT_GETINFO.hook_entry),
+    underflow: hooks(IPT_GETINFO.underflow),
+    numEntries: view.getUint32(IPT_GETINFO.num_entries, true),
+    size: view.getUint32(IPT_GETINFO.size, true),
   };
 }

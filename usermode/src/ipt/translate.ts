@@ -21,14 +21,18 @@ import {
 import { type EntryLayout, readEntry } from "./entry_layout.ts";
 import { IptError } from "./ipt_error.ts";
 
-/** The fixed part of struct ipt_replace. */
-export interface ReplaceHeader {
+/** A table's shape as ipt_getinfo and the head of ipt_replace give it. */
+export interface TableShape {
   readonly name: string;
   readonly validHooks: number;
   readonly numEntries: number;
   readonly size: number;
   readonly hookEntry: readonly number[];
   readonly underflow: readonly number[];
+}
+
+/** The fixed part of struct ipt_replace. */
+export interface ReplaceHeader extends TableShape {
   readonly numCounters: number;
   /** The caller's counters pointer (user memory; the kernel writes the old counters there). */
   readonly counters: bigint;

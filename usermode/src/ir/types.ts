@@ -1,8 +1,12 @@
 /**
- * The intermediate representation between the iptables ABI codec (ipt/) and the
- * compiler (codegen/). Nodes are immutable plain data; ipt/ builds them from an
- * ipt_replace blob, codegen/ reads them.
+ * The intermediate representation between the iptables ABI codec (ipt/) and the compiler
+ * (codegen/). Nodes are immutable plain data. ipt/chains.ts reads an ipt_replace blob into
+ * chains of rules whose matches are still xt bytes; ir/resolve.ts decodes every match and target
+ * once into this typed form, or says why netfilter must enforce the table. Codegen reads only this.
  */
+import type { Match } from "./matches.ts";
+
+export type { Match } from "./matches.ts";
 
 /** A netfilter hook of the filter table, in NF_INET_* order. */
 export type HookName = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
@@ -45,50 +49,41 @@ export interface IpHeaderMatch {
   readonly invflags: number; // IPT_INV_*
 }
 
-/** One xt_entry_match, kept as its name, revision and data bytes (after the header). */
-export interface MatchBlob {
-  readonly name: string;
-  readonly revision: number;
-  readonly data: Uint8Array;
-}
-
-/** Verdict of a standard target, after resolving jumps. */
+/** What a rule does when it matches (after counting it), every case explicit. */
 export type Verdict =
   | { readonly kind: "accept" }
   | { readonly kind: "drop" }
   | { readonly kind: "return" }
   | { readonly kind: "jump"; readonly chain: string }
-  | { readonly kind: "goto"; readonly chain: string };
+  | { readonly kind: "goto"; readonly chain: string }
+  /** A rule without -j: it only counts; evaluation goes on with the next rule. */
+  | { readonly kind: "continue" };
 
-/** The target of a rule: a standard verdict, or a named target extension with its data. */
-export type Target =
-  | { readonly kind: "verdict"; readonly verdict: Verdict }
-  | { readonly kind: "ext"; readonly name: string; readonly revision: number; readonly data: Uint8Array };
-
-/** One rule (one ipt_entry that is not a chain head, policy or error entry). */
+/** One rule (one ipt_entry that is not a chain head, policy or error entry), fully decoded. */
 export interface Rule {
   /** Index of the ipt_entry in the table blob: the counter slot of this rule. */
   readonly counterIndex: number;
   readonly ip: IpHeaderMatch;
-  readonly matches: readonly MatchBlob[];
-  readonly target: Target;
+  /** Its matches, in the rule's order, each decoded once (ir/matches.ts). */
+  readonly matches: readonly Match[];
+  readonly verdict: Verdict;
 }
 
-/** A chain: built-in (has a hook and a policy) or user-defined. */
-export interface Chain {
+/** A chain: built-in (has a hook and a policy) or user-defined; R is Rule, or ipt/'s XtRule before resolving. */
+export interface Chain<R = Rule> {
   readonly name: string;
   readonly hook?: HookName;
   /** Policy of a built-in chain; its counter slot is policyCounterIndex. */
   readonly policy?: "accept" | "drop";
   readonly policyCounterIndex?: number;
-  readonly rules: readonly Rule[];
+  readonly rules: readonly R[];
 }
 
 /** A whole table, as set by IPT_SO_SET_REPLACE. */
-export interface Table {
+export interface Table<R = Rule> {
   readonly name: string; // "filter"
   readonly validHooks: number; // bitmask of NF_INET_* hooks
-  readonly chains: readonly Chain[];
+  readonly chains: readonly Chain<R>[];
   /** Number of ipt_entry records in the blob (rules + chain heads + policies + error entry). */
   readonly entryCount: number;
 }

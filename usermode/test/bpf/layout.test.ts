@@ -7,36 +7,36 @@ import { join } from "node:path";
 import koffi from "koffi";
 import { afterAll, describe, expect, it } from "vitest";
 import * as abi from "../../src/bpf/abi.ts";
+import { BPF_ATTR_SIZE, BPF_CMD } from "../../src/bpf/syscall.ts";
+import { kernelBtf } from "../../src/bpf/btf.ts";
 
 const structs = {
   bpf_map_create_opts: abi.bpf_map_create_opts,
   bpf_prog_load_opts: abi.bpf_prog_load_opts,
   bpf_test_run_opts: abi.bpf_test_run_opts,
-  bpf_link_create_opts: abi.bpf_link_create_opts,
   bpf_link_update_opts: abi.bpf_link_update_opts,
-  bpf_tc_hook: abi.bpf_tc_hook,
-  bpf_tc_opts: abi.bpf_tc_opts,
   if_nameindex: abi.if_nameindex,
   bpf_map_info: abi.bpf_map_info,
   bpf_map_batch_opts: abi.bpf_map_batch_opts,
 };
 
 const constants: [string, number][] = [
-  ["BPF_PROG_TYPE_SCHED_CLS", abi.BPF_PROG_TYPE.sched_cls],
-  ["BPF_PROG_TYPE_XDP", abi.BPF_PROG_TYPE.xdp],
   ["BPF_MAP_TYPE_HASH", abi.BPF_MAP_TYPE.hash],
   ["BPF_MAP_TYPE_ARRAY", abi.BPF_MAP_TYPE.array],
+  ["BPF_MAP_TYPE_PROG_ARRAY", abi.BPF_MAP_TYPE.prog_array],
   ["BPF_MAP_TYPE_PERCPU_ARRAY", abi.BPF_MAP_TYPE.percpu_array],
-  ["BPF_XDP", abi.BPF_XDP],
   ["BPF_PSEUDO_MAP_FD", abi.BPF_PSEUDO_MAP_FD],
+  ["BPF_PSEUDO_KFUNC_CALL", abi.BPF_PSEUDO_KFUNC_CALL],
+  ["BPF_JMP | BPF_CALL", abi.BPF_CALL_OPCODE],
+  ["sizeof(union bpf_attr)", BPF_ATTR_SIZE],
+  ["BPF_LINK_CREATE", BPF_CMD.LINK_CREATE],
+  ["offsetof(union bpf_attr, link_create.prog_fd)", abi.BPF_LINK_CREATE_ATTR.PROG_FD],
+  ["offsetof(union bpf_attr, link_create.target_fd)", abi.BPF_LINK_CREATE_ATTR.TARGET_FD],
+  ["offsetof(union bpf_attr, link_create.attach_type)", abi.BPF_LINK_CREATE_ATTR.ATTACH_TYPE],
+  ["offsetof(union bpf_attr, link_create.flags)", abi.BPF_LINK_CREATE_ATTR.FLAGS],
   ["BPF_LD | BPF_DW | BPF_IMM", abi.BPF_LD_IMM64_OPCODE],
   ["sizeof(struct bpf_insn)", abi.BPF_INSN_SIZE],
   ["BPF_OBJ_NAME_LEN", abi.BPF_OBJ_NAME_LEN],
-  ["XDP_FLAGS_SKB_MODE", abi.XDP_FLAGS.skb],
-  ["XDP_FLAGS_DRV_MODE", abi.XDP_FLAGS.native],
-  ["BPF_TC_EGRESS", abi.BPF_TC_EGRESS],
-  ["BPF_TC_INGRESS", abi.BPF_TC_INGRESS],
-  ["BPF_TC_F_REPLACE", abi.BPF_TC_F_REPLACE],
   ["BPF_FS_MAGIC", abi.BPF_FS_MAGIC],
 ];
 
@@ -79,7 +79,6 @@ describe("abi.ts against the C headers", () => {
       "#include <stdio.h>",
       "#include <net/if.h>",
       "#include <linux/bpf.h>",
-      "#include <linux/if_link.h>",
       "#include <linux/magic.h>",
       "#include <bpf/bpf.h>",
       "#include <bpf/libbpf.h>",
@@ -92,5 +91,38 @@ describe("abi.ts against the C headers", () => {
     execFileSync("gcc", ["-Wall", "-Werror", "-o", join(workdir, "layout"), join(workdir, "layout.c")]);
     const actual = execFileSync(join(workdir, "layout"), { encoding: "utf8" }).trimEnd().split("\n");
     expect(actual).toEqual(expected);
+  });
+});
+
+/**
+ * What Debian's 6.1 headers predate (netfilter programs and links, Linux 6.4) is checked against the
+ * running kernel's BTF instead; test/bpf/btf.test.ts checks the BTF reader itself against gcc.
+ */
+describe("abi.ts against the running kernel's BTF", () => {
+  const btf = kernelBtf();
+  it.each([
+    ["BPF_PROG_TYPE_NETFILTER", "bpf_prog_type", abi.BPF_PROG_TYPE.netfilter],
+    ["BPF_NETFILTER", "bpf_attach_type", abi.BPF_NETFILTER],
+    ["BPF_LINK_TYPE_NETFILTER", "bpf_link_type", abi.BPF_LINK_TYPE_NETFILTER],
+  ] as const)("%s (enum %s) == %i", (name, enumName, value) => {
+    expect(btf.enumValue(enumName, name)).toBe(BigInt(value));
+  });
+
+  it.each([
+    ["link_create.netfilter.pf", abi.BPF_LINK_CREATE_ATTR.NF_PF],
+    ["link_create.netfilter.hooknum", abi.BPF_LINK_CREATE_ATTR.NF_HOOKNUM],
+    ["link_create.netfilter.priority", abi.BPF_LINK_CREATE_ATTR.NF_PRIORITY],
+    ["link_create.netfilter.flags", abi.BPF_LINK_CREATE_ATTR.NF_FLAGS],
+  ] as const)("offsetof(union bpf_attr, %s) == %i", (member, offset) => {
+    expect(btf.member("bpf_attr", member)).toEqual({ offset, size: 4 });
+  });
+
+  it.each([
+    ["netfilter.pf", abi.LINK_INFO_NETFILTER.PF],
+    ["netfilter.hooknum", abi.LINK_INFO_NETFILTER.HOOKNUM],
+    ["netfilter.priority", abi.LINK_INFO_NETFILTER.PRIORITY],
+    ["netfilter.flags", abi.LINK_INFO_NETFILTER.FLAGS],
+  ] as const)("offsetof(struct bpf_link_info, %s) == 16 + %i", (member, offset) => {
+    expect(btf.member("bpf_link_info", member)).toEqual({ offset: 16 + offset, size: 4 });
   });
 });

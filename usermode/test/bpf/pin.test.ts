@@ -17,7 +17,7 @@ import {
   testRun,
   type MapSpec,
 } from "../../src/bpf/index.ts";
-import { XDP_PASS, returns } from "./tiny-programs.ts";
+import { NF_ACCEPT, ipPacket, returns } from "./tiny-programs.ts";
 
 let root: string;
 beforeAll(() => {
@@ -68,12 +68,12 @@ describe("pins", () => {
   it("a pinned program reopens as the same kernel program", () => {
     ensureBpffs(root);
     const path = join(root, "prog_pass");
-    const prog = loadProgram({ type: "xdp", name: "xdp_pass", insns: returns(XDP_PASS) });
+    const prog = loadProgram({ type: "netfilter", name: "nf_accept", insns: returns(NF_ACCEPT) });
     try {
       pinObject(prog.fd, path);
-      const reopened = openPinnedProgram(path, "xdp_pass");
+      const reopened = openPinnedProgram(path, "nf_accept");
       expect(programId(reopened)).toBe(programId(prog));
-      expect(testRun(reopened, new Uint8Array(64)).retval).toBe(XDP_PASS);
+      expect(testRun(reopened, ipPacket()).retval).toBe(NF_ACCEPT);
       reopened.close();
     } finally {
       prog.close();

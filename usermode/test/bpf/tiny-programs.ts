@@ -1,5 +1,5 @@
 // Hand-assembled test programs, as raw struct bpf_insn bytes (the bpf layer's tests must not depend on
-// codegen/). Encoding: u8 code, u8 (src_reg << 4 | dst_reg), s16 off, s32 imm, little-endian.
+// codegen/). They are netfilter programs: they return NF_DROP or NF_ACCEPT. Encoding: u8 code, u8 (src_reg << 4 | dst_reg), s16 off, s32 imm, little-endian.
 import type { MapRef } from "../../src/bpf/index.ts";
 
 /** One struct bpf_insn. */
@@ -51,14 +51,10 @@ export const stB = (dst: number, off: number, imm: number): Uint8Array => insn(0
 /** r<dst> = map fd placeholder (BPF_LD_IMM64, src_reg BPF_PSEUDO_MAP_FD, imm 0): two slots. */
 export const ldMapFd = (dst: number): Uint8Array => program(insn(0x18, dst, 1, 0, 0), insn(0, 0, 0, 0, 0));
 
-/** XDP and TC return codes used by the tests. */
-export const XDP_DROP = 1;
-/** XDP_PASS. */
-export const XDP_PASS = 2;
-/** TC_ACT_OK. */
-export const TC_ACT_OK = 0;
-/** TC_ACT_SHOT. */
-export const TC_ACT_SHOT = 2;
+/** Netfilter verdicts a netfilter program returns: NF_DROP. */
+export const NF_DROP = 0;
+/** NF_ACCEPT. */
+export const NF_ACCEPT = 1;
 
 /** "r0 = verdict; exit": a program that returns a constant. */
 export function returns(verdict: number): Uint8Array {
@@ -91,26 +87,15 @@ export function sumCounter(perCpu: readonly Uint8Array[]): bigint {
   return perCpu.reduce((total, value) => total + new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0, true), 0n);
 }
 
-/** XDP: writes 0xab into the first byte of the packet when it has one, then returns XDP_PASS. */
-export function xdpMarkFirstByte(): Uint8Array {
-  return program(
-    ldxW(2, 1, 0), // r2 = ctx->data
-    ldxW(3, 1, 4), // r3 = ctx->data_end
-    movReg(4, 2),
-    addImm(4, 1), // r4 = data + 1
-    jgtReg(4, 3, 1), // if data + 1 > data_end goto out
-    stB(2, 0, 0xab), // *(u8 *)data = 0xab
-    movImm(0, XDP_PASS), // out:
-    exit(),
-  );
-}
-
 /** A program the verifier rejects: it exits without setting r0 ("R0 !read_ok"). */
 export function unsetR0(): Uint8Array {
   return program(exit());
 }
 
-/** A zeroed Ethernet frame of `length` bytes. */
-export function frame(length = 64): Uint8Array {
-  return new Uint8Array(length);
+/** A minimal IPv4 packet of `length` bytes (version 4, ihl 5, tot_len `length`): what a LOCAL_OUT test run takes. */
+export function ipPacket(length = 64): Uint8Array {
+  const packet = new Uint8Array(length);
+  packet[0] = 0x45;
+  new DataView(packet.buffer).setUint16(2, length);
+  return packet;
 }

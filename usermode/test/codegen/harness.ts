@@ -1,11 +1,12 @@
-// Loads compiled programs into the real verifier and runs packets through BPF_PROG_TEST_RUN,
-// reading back the per-CPU counters the run touched.
-import { compileHook, countersMapSpec, XDP_ACTION, TC_ACTION, type CompiledProgram } from "../../src/codegen/index.ts";
-import { createMap, inNetns, loadProgram, testRun, type BpfMap, type BpfProgram } from "../../src/bpf/index.ts";
+// Loads compiled programs into the real verifier and runs packets through BPF_PROG_TEST_RUN at their
+// netfilter hook, reading back the per-CPU counters the run touched. A test run's skb is built from
+// the data: an IPv4 packet at LOCAL_OUT, an Ethernet frame at the other hooks (the kernel pulls the
+// Ethernet header); its length is what the counters count. Its devices are not the hook's: the
+// kernel sets state->out to the netns's loopback and state->in to NULL whatever the hook (see
+// test/enforce for interface matching on real packets).
+import { compileHook, countersMapSpec, FILTER_HOOKS, NF_VERDICT, type CompiledProgram, type FilterHook } from "../../src/codegen/index.ts";
+import { createMap, inNetns, loadProgram, netfilterContextLayout, netfilterTestContext, testRun, type BpfMap, type BpfProgram } from "../../src/bpf/index.ts";
 import type { Table } from "../../src/ir/types.ts";
-import koffi from "koffi";
-import { bpf_test_run_opts } from "../../src/bpf/abi.ts";
-import { bpf_prog_test_run_opts } from "../../src/bpf/libbpf.ts";
 
 /** The verdict a program returned, in iptables words. */
 export type Outcome = "accept" | "drop";
@@ -16,10 +17,8 @@ export type CounterHits = Record<string, [number, number]>;
 /** A compiled program loaded with its own counters map. */
 export interface LoadedHook {
   readonly program: CompiledProgram;
-  /** Runs one frame (in the netns at netnsPath when given) and returns the verdict. */
+  /** Runs one Ethernet frame at the program's hook (in the netns at netnsPath when given) and returns the verdict. */
   run(frame: Uint8Array, netnsPath?: string): Outcome;
-  /** Runs one frame with a context (struct __sk_buff or xdp_md bytes) passed as ctx_in, in netnsPath if given. */
-  runWithContext(frame: Uint8Array, ctx: Uint8Array, netnsPath?: string): Outcome;
   /** Nonzero counters, by slot name (see counterNames), then zeroes them. */
   takeCounters(): CounterHits;
   close(): void;
@@ -35,56 +34,42 @@ export function counterNames(table: Table): Map<number, string> {
   return names;
 }
 
+/** The data a test run at `hook` takes for an Ethernet frame (LOCAL_OUT: the IPv4 packet behind the header). */
+export function testRunData(hook: FilterHook, frame: Uint8Array): Uint8Array {
+  return hook === "OUTPUT" ? frame.subarray(14) : frame;
+}
+
+/** The bytes a test run's skb holds for a frame (what its counters count). */
+export function skbLength(frame: Uint8Array): number {
+  return frame.length - 14;
+}
+
 /** Compiles and loads the program of a hook; throws with the decline reason if it was declined. */
-export function loadHook(
-  table: Table,
-  hook: "INPUT" | "FORWARD" | "OUTPUT",
-  ifindexByName?: ReadonlyMap<string, number>,
-  mode?: "fast" | "guarded" | "compact",
-): LoadedHook {
-  const compiled = compileHook(table, hook, { ...(ifindexByName === undefined ? {} : { ifindexByName }), ...(mode === undefined ? {} : { mode }) });
+export function loadHook(table: Table, hook: FilterHook, mode?: "fast" | "guarded" | "compact"): LoadedHook {
+  const compiled = compileHook(table, hook, { kernel: netfilterContextLayout(), ...(mode === undefined ? {} : { mode }) });
   if (compiled.declined === true) throw new Error(`declined: ${compiled.reason}`);
   const program = compiled;
   const counters: BpfMap = createMap(countersMapSpec(table));
   let prog: BpfProgram;
   try {
-    prog = loadProgram({ type: program.progType, name: `cg_${hook.toLowerCase()}`, insns: program.insns, mapRefs: program.mapRefs, maps: { counters } });
+    prog = loadProgram({ type: program.progType, name: program.name, insns: program.insns, mapRefs: program.mapRefs, kfuncRefs: program.kfuncRefs, maps: { counters } });
   } catch (e) {
     counters.close();
     throw e;
   }
   const names = counterNames(table);
-  const accept = program.progType === "xdp" ? XDP_ACTION.PASS : TC_ACTION.OK;
-  const drop = program.progType === "xdp" ? XDP_ACTION.DROP : TC_ACTION.SHOT;
+  const ctx = netfilterTestContext(FILTER_HOOKS[hook].number);
   const outcomeOf = (retval: number): Outcome => {
-    if (retval === accept) return "accept";
-    if (retval === drop) return "drop";
-    throw new Error(`${hook} program returned ${retval}, neither accept (${accept}) nor drop (${drop})`);
+    if (retval === NF_VERDICT.ACCEPT) return "accept";
+    if (retval === NF_VERDICT.DROP) return "drop";
+    throw new Error(`${hook} program returned ${retval}, neither NF_ACCEPT nor NF_DROP`);
   };
   return {
     program,
     run(frame, netnsPath) {
-      const retval = netnsPath === undefined ? testRun(prog, frame).retval : inNetns(netnsPath, () => testRun(prog, frame).retval);
+      const data = testRunData(hook, frame);
+      const retval = netnsPath === undefined ? testRun(prog, data, { ctx }).retval : inNetns(netnsPath, () => testRun(prog, data, { ctx }).retval);
       return outcomeOf(retval);
-    },
-    runWithContext(frame, ctx, netnsPath) {
-      // bpf/ testRun takes no context yet: call libbpf directly (ctx_in is copied into the skb/xdp_buff).
-      const out = new Uint8Array(frame.length + 256);
-      const opts = {
-        sz: koffi.sizeof(bpf_test_run_opts),
-        data_in: frame,
-        data_size_in: frame.length,
-        data_out: out,
-        data_size_out: out.length,
-        ctx_in: ctx,
-        ctx_size_in: ctx.length,
-        repeat: 1,
-        retval: 0,
-      };
-      const call = (): number => bpf_prog_test_run_opts(prog.fd, opts);
-      const rc = netnsPath === undefined ? call() : inNetns(netnsPath, call);
-      if (rc !== 0) throw new Error(`bpf_prog_test_run_opts with a ${ctx.length}-byte context: ${rc}`);
-      return outcomeOf(opts.retval);
     },
     takeCounters() {
       const hits: CounterHits = {};

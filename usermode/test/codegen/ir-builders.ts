@@ -1,6 +1,9 @@
 // Builders of IR tables for the compiler tests: a filter table whose counter indexes follow
-// the order of ipt_entry records in a blob (chain heads, rules, policies, the final ERROR).
-import type { Chain, IpHeaderMatch, MatchBlob, Rule, Table, Target, Verdict } from "../../src/ir/types.ts";
+// the order of ipt_entry records in a blob (chain heads, rules, policies, the final ERROR). Matches
+// are built as their xt bytes and resolved by ir/resolve.ts, as the helper resolves a replace.
+import type { XtMatch, XtRule, XtTable, XtTarget } from "../../src/ipt/chains.ts";
+import { resolveChains } from "../../src/ir/resolve.ts";
+import type { Chain, IpHeaderMatch, Table, Verdict } from "../../src/ir/types.ts";
 
 /** Host-order IPv4 address from dotted text. */
 export function ip4(text: string): number {
@@ -26,8 +29,8 @@ export interface RuleSpec {
   proto?: number;
   flags?: number;
   invflags?: number;
-  matches?: MatchBlob[];
-  target: Target;
+  matches?: XtMatch[];
+  target: XtTarget;
 }
 
 function cidr(spec: string | undefined): [number, number] {
@@ -51,7 +54,7 @@ function ipMatch(spec: RuleSpec): IpHeaderMatch {
 }
 
 /** A standard verdict target. */
-export function verdict(v: Verdict): Target {
+export function verdict(v: Verdict): XtTarget {
   return { kind: "verdict", verdict: v };
 }
 
@@ -60,9 +63,11 @@ export const ACCEPT = verdict({ kind: "accept" });
 export const DROP = verdict({ kind: "drop" });
 export const RETURN = verdict({ kind: "return" });
 /** -j CHAIN. */
-export const jump = (chain: string): Target => verdict({ kind: "jump", chain });
+export const jump = (chain: string): XtTarget => verdict({ kind: "jump", chain });
 /** -g CHAIN. */
-export const goto = (chain: string): Target => verdict({ kind: "goto", chain });
+export const goto = (chain: string): XtTarget => verdict({ kind: "goto", chain });
+/** A rule without -j: it counts, and evaluation goes on with the next rule. */
+export const CONTINUE = verdict({ kind: "continue" });
 
 /** Chains of a test table: built-ins with policy and rules, user chains with rules. */
 export interface TableSpec {
@@ -72,11 +77,11 @@ export interface TableSpec {
   user?: Record<string, RuleSpec[]>;
 }
 
-/** A filter table with counter indexes laid out as in an ipt_replace blob. */
-export function filterTable(spec: TableSpec): Table {
+/** A filter table, its matches still xt bytes, with counter indexes laid out as in an ipt_replace blob. */
+export function xtFilterTable(spec: TableSpec): XtTable {
   let entry = 0;
-  const chains: Chain[] = [];
-  const rules = (specs: RuleSpec[] | undefined): Rule[] =>
+  const chains: Chain<XtRule>[] = [];
+  const rules = (specs: RuleSpec[] | undefined): XtRule[] =>
     (specs ?? []).map((r) => ({ counterIndex: entry++, ip: ipMatch(r), matches: r.matches ?? [], target: r.target }));
   for (const hook of ["INPUT", "FORWARD", "OUTPUT"] as const) {
     const c = spec[hook] ?? {};
@@ -92,7 +97,14 @@ export function filterTable(spec: TableSpec): Table {
   return { name: "filter", validHooks: 0b1110, chains, entryCount: entry };
 }
 
-function match(name: string, size: number, fill: (view: DataView) => void): MatchBlob {
+/** A filter table resolved as the helper resolves a replace; throws if the checker would hand it to netfilter. */
+export function filterTable(spec: TableSpec): Table {
+  const resolved = resolveChains(xtFilterTable(spec));
+  if (resolved.kind !== "compile") throw new Error(`the test table goes to netfilter: ${resolved.reason}`);
+  return resolved.table;
+}
+
+function match(name: string, size: number, fill: (view: DataView) => void): XtMatch {
   const data = new Uint8Array((size + 7) & ~7);
   fill(new DataView(data.buffer));
   return { name, revision: 0, data };
@@ -107,7 +119,7 @@ export interface PortSpec {
 }
 
 /** -m udp (struct xt_udp, 10 bytes → 16). */
-export function udpMatch(p: PortSpec): MatchBlob {
+export function udpMatch(p: PortSpec): XtMatch {
   return match("udp", 10, (v) => {
     const [s0, s1] = p.sport ?? [0, 0xffff];
     const [d0, d1] = p.dport ?? [0, 0xffff];
@@ -117,7 +129,7 @@ export function udpMatch(p: PortSpec): MatchBlob {
 }
 
 /** -m tcp (struct xt_tcp, 12 bytes → 16). */
-export function tcpMatch(p: PortSpec & { flagMask?: number; flagCmp?: number; invFlags?: boolean; option?: number }): MatchBlob {
+export function tcpMatch(p: PortSpec & { flagMask?: number; flagCmp?: number; invFlags?: boolean; option?: number }): XtMatch {
   return match("tcp", 12, (v) => {
     const [s0, s1] = p.sport ?? [0, 0xffff];
     const [d0, d1] = p.dport ?? [0, 0xffff];
@@ -128,17 +140,14 @@ export function tcpMatch(p: PortSpec & { flagMask?: number; flagCmp?: number; in
 }
 
 /** -m icmp (struct ipt_icmp, 4 bytes → 8). */
-export function icmpMatch(type: number, codes: [number, number] = [0, 0xff], invert = false): MatchBlob {
+export function icmpMatch(type: number, codes: [number, number] = [0, 0xff], invert = false): XtMatch {
   return match("icmp", 4, (v) => {
     v.setUint8(0, type); v.setUint8(1, codes[0]); v.setUint8(2, codes[1]); v.setUint8(3, invert ? 1 : 0);
   });
 }
 
-/** A rule without -j, as ipt/ hands it over: the standard target with the next entry's offset. */
-export const CONTINUE: Target = { kind: "ext", name: "", revision: 0, data: Uint8Array.from([0x98, 0x04, 0, 0, 0, 0, 0, 0]) };
-
 /** -m multiport (struct xt_multiport_v1, 48 bytes): entries are ports or [first, last] ranges. */
-export function multiportMatch(side: "source" | "destination" | "either", entries: (number | [number, number])[], invert = false): MatchBlob {
+export function multiportMatch(side: "source" | "destination" | "either", entries: (number | [number, number])[], invert = false): XtMatch {
   const blob = match("multiport", 48, (v) => {
     v.setUint8(0, ["source", "destination", "either"].indexOf(side));
     let i = 0;
@@ -158,29 +167,29 @@ export function multiportMatch(side: "source" | "destination" | "either", entrie
 }
 
 /** -m comment (256 bytes). */
-export function commentMatch(text: string): MatchBlob {
+export function commentMatch(text: string): XtMatch {
   return match("comment", 256, (v) => Buffer.from(text).forEach((b, i) => v.setUint8(i, b)));
 }
 
 /** -m length (struct xt_length_info, 6 bytes → 8). */
-export function lengthMatch(min: number, max: number, invert = false): MatchBlob {
+export function lengthMatch(min: number, max: number, invert = false): XtMatch {
   return match("length", 6, (v) => {
     v.setUint16(0, min, true); v.setUint16(2, max, true); v.setUint8(4, invert ? 1 : 0);
   });
 }
 
 /** -m ttl (struct ipt_ttl_info, 2 bytes → 8); mode 0 eq, 1 ne, 2 lt, 3 gt. */
-export function ttlMatch(mode: number, ttl: number): MatchBlob {
+export function ttlMatch(mode: number, ttl: number): XtMatch {
   return match("ttl", 2, (v) => { v.setUint8(0, mode); v.setUint8(1, ttl); });
 }
 
 /** -m dscp (struct xt_dscp_info, 2 bytes → 8). */
-export function dscpMatch(dscp: number, invert = false): MatchBlob {
+export function dscpMatch(dscp: number, invert = false): XtMatch {
   return match("dscp", 2, (v) => { v.setUint8(0, dscp); v.setUint8(1, invert ? 1 : 0); });
 }
 
 /** -m iprange (struct xt_iprange_mtinfo, 68 bytes → 72, revision 1): "a.b.c.d-e.f.g.h" ranges. */
-export function iprangeMatch(src?: [string, string, boolean?], dst?: [string, string, boolean?]): MatchBlob {
+export function iprangeMatch(src?: [string, string, boolean?], dst?: [string, string, boolean?]): XtMatch {
   const blob = match("iprange", 68, (v) => {
     let flags = 0;
     if (src) {

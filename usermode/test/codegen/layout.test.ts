@@ -1,24 +1,53 @@
 // The compiler's struct offsets, sizes and constants against the real UAPI headers: a C program
-// prints each expression, and each must equal the TypeScript value it is paired with.
+// prints each expression, and each must equal the TypeScript value it is paired with. The field
+// table (codegen/fields.ts) is checked entry by entry: offset and size.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AF_INET, ETH, FIB, FIB_RET, HELPER, IPH, SK_BUFF, XDP_MD } from "../../src/codegen/layout.ts";
-import { TC_ACTION, XDP_ACTION } from "../../src/codegen/index.ts";
+import { DYNPTR_SIZE, HELPER, IPH, L4, NF_VERDICT, TRANSPORT } from "../../src/codegen/layout.ts";
+import { FIELDS, type FieldName } from "../../src/codegen/fields.ts";
+import { FILTER_HOOKS, NF_IP_PRI_FILTER } from "../../src/codegen/index.ts";
 import { xtAlign } from "../../src/ext/types.ts";
 import { XT_UDP_SIZE } from "../../src/ext/udp.ts";
 import { XT_TCP_SIZE } from "../../src/ext/tcp.ts";
 import { IPT_ICMP_SIZE } from "../../src/ext/icmp.ts";
-import { XT_ERROR_SIZE } from "../../src/ext/error.ts";
-import { XT_STANDARD_SIZE } from "../../src/ext/standard.ts";
 import { XT_MULTIPORT_V1_SIZE } from "../../src/ext/multiport.ts";
 import { XT_COMMENT_SIZE } from "../../src/ext/comment.ts";
 import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
 import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
 import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
 import { XT_IPRANGE_SIZE } from "../../src/ext/iprange.ts";
+
+/** The C struct member behind each field of codegen/fields.ts. */
+const FIELD_MEMBERS: Readonly<Record<FieldName, readonly [offset: string, size: string]>> = {
+  "ip.tos": ["offsetof(struct iphdr, tos)", "SIZE(struct iphdr, tos)"],
+  "ip.tot_len": ["offsetof(struct iphdr, tot_len)", "SIZE(struct iphdr, tot_len)"],
+  "ip.ttl": ["offsetof(struct iphdr, ttl)", "SIZE(struct iphdr, ttl)"],
+  "ip.protocol": ["offsetof(struct iphdr, protocol)", "SIZE(struct iphdr, protocol)"],
+  "ip.saddr": ["offsetof(struct iphdr, saddr)", "SIZE(struct iphdr, saddr)"],
+  "ip.daddr": ["offsetof(struct iphdr, daddr)", "SIZE(struct iphdr, daddr)"],
+  "udp.sport": ["offsetof(struct udphdr, source)", "SIZE(struct udphdr, source)"],
+  "udp.dport": ["offsetof(struct udphdr, dest)", "SIZE(struct udphdr, dest)"],
+  "tcp.sport": ["offsetof(struct tcphdr, source)", "SIZE(struct tcphdr, source)"],
+  "tcp.dport": ["offsetof(struct tcphdr, dest)", "SIZE(struct tcphdr, dest)"],
+  // The flags byte (CWR..FIN) is the second byte of the fourth 32-bit word, tcp_flag_word().
+  "tcp.flags": ["offsetof(union tcp_word_hdr, words[3]) + 1", "1"],
+  "icmp.type": ["offsetof(struct icmphdr, type)", "SIZE(struct icmphdr, type)"],
+  "icmp.code": ["offsetof(struct icmphdr, code)", "SIZE(struct icmphdr, code)"],
+  // multiport's protocols (tcp, udp, udplite, sctp, dccp) all start with their two ports: dccp's stand here.
+  "l4.sport": ["offsetof(struct dccp_hdr, dccph_sport)", "SIZE(struct dccp_hdr, dccph_sport)"],
+  "l4.dport": ["offsetof(struct dccp_hdr, dccph_dport)", "SIZE(struct dccp_hdr, dccph_dport)"],
+};
+
+/** Every field's offset and size. */
+function fieldPairs(): [string, number][] {
+  return (Object.keys(FIELDS) as FieldName[]).flatMap((name): [string, number][] => [
+    [`/* ${name} */ ${FIELD_MEMBERS[name][0]}`, FIELDS[name].offset],
+    [`/* ${name} */ ${FIELD_MEMBERS[name][1]}`, FIELDS[name].size],
+  ]);
+}
 
 const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_udp)", XT_UDP_SIZE],
@@ -27,9 +56,6 @@ const PAIRS: readonly [string, number][] = [
   ["XT_ALIGN(sizeof(struct xt_tcp))", xtAlign(XT_TCP_SIZE)],
   ["sizeof(struct ipt_icmp)", IPT_ICMP_SIZE],
   ["XT_ALIGN(sizeof(struct ipt_icmp))", xtAlign(IPT_ICMP_SIZE)],
-  ["XT_FUNCTION_MAXNAMELEN", XT_ERROR_SIZE],
-  ["XT_ALIGN(XT_FUNCTION_MAXNAMELEN)", xtAlign(XT_ERROR_SIZE)],
-  ["sizeof(int)", XT_STANDARD_SIZE],
   ["sizeof(struct xt_multiport_v1)", XT_MULTIPORT_V1_SIZE],
   ["offsetof(struct xt_multiport_v1, pflags)", 32],
   ["offsetof(struct xt_multiport_v1, invert)", 47],
@@ -40,8 +66,6 @@ const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_iprange_mtinfo)", XT_IPRANGE_SIZE],
   ["offsetof(struct xt_iprange_mtinfo, dst_max)", 48],
   ["offsetof(struct xt_iprange_mtinfo, flags)", 64],
-  ["ETH_HLEN", ETH.HLEN],
-  ["offsetof(struct ethhdr, h_proto)", ETH.PROTO],
   ["offsetof(struct iphdr, tos)", IPH.TOS],
   ["offsetof(struct iphdr, tot_len)", IPH.TOT_LEN],
   ["offsetof(struct iphdr, frag_off)", IPH.FRAG_OFF],
@@ -49,42 +73,38 @@ const PAIRS: readonly [string, number][] = [
   ["offsetof(struct iphdr, protocol)", IPH.PROTOCOL],
   ["offsetof(struct iphdr, saddr)", IPH.SADDR],
   ["offsetof(struct iphdr, daddr)", IPH.DADDR],
-  ["offsetof(struct xdp_md, data)", XDP_MD.DATA],
-  ["offsetof(struct xdp_md, data_end)", XDP_MD.DATA_END],
-  ["offsetof(struct xdp_md, ingress_ifindex)", XDP_MD.INGRESS_IFINDEX],
-  ["offsetof(struct __sk_buff, len)", SK_BUFF.LEN],
-  ["offsetof(struct __sk_buff, ingress_ifindex)", SK_BUFF.INGRESS_IFINDEX],
-  ["offsetof(struct __sk_buff, ifindex)", SK_BUFF.IFINDEX],
-  ["offsetof(struct __sk_buff, data)", SK_BUFF.DATA],
-  ["offsetof(struct __sk_buff, data_end)", SK_BUFF.DATA_END],
-  ["offsetof(struct bpf_fib_lookup, family)", FIB.FAMILY],
-  ["offsetof(struct bpf_fib_lookup, l4_protocol)", FIB.L4_PROTOCOL],
-  ["offsetof(struct bpf_fib_lookup, ifindex)", FIB.IFINDEX],
-  ["offsetof(struct bpf_fib_lookup, tos)", FIB.TOS],
-  ["offsetof(struct bpf_fib_lookup, ipv4_src)", FIB.IPV4_SRC],
-  ["offsetof(struct bpf_fib_lookup, ipv4_dst)", FIB.IPV4_DST],
-  ["sizeof(struct bpf_fib_lookup)", FIB.SIZE],
-  ["BPF_FIB_LKUP_RET_SUCCESS", FIB_RET.SUCCESS],
-  ["BPF_FIB_LKUP_RET_NOT_FWDED", FIB_RET.NOT_FWDED],
-  ["BPF_FIB_LKUP_RET_FWD_DISABLED", FIB_RET.FWD_DISABLED],
-  ["BPF_FIB_LKUP_RET_NO_NEIGH", FIB_RET.NO_NEIGH],
+  ["sizeof(struct iphdr)", IPH.MIN_LEN],
+  ["sizeof(struct tcphdr)", TRANSPORT.MAX_BYTES],
+  ["offsetof(union tcp_word_hdr, words[3]) + 1", TRANSPORT.TCP_FLAGS_OFFSET],
+  ["sizeof(struct bpf_dynptr)", DYNPTR_SIZE],
+  ["sizeof(struct udphdr)", L4.UDP_HLEN],
+  ["sizeof(struct icmphdr)", L4.ICMP_HLEN],
+  ["sizeof(struct tcphdr)", L4.TCP_HLEN],
+  ["offsetof(struct udphdr, len)", L4.PORTS_LEN],
   ["BPF_FUNC_map_lookup_elem", HELPER.MAP_LOOKUP_ELEM],
-  ["BPF_FUNC_skb_pull_data", HELPER.SKB_PULL_DATA],
-  ["BPF_FUNC_fib_lookup", HELPER.FIB_LOOKUP],
-  ["XDP_PASS", XDP_ACTION.PASS],
-  ["XDP_DROP", XDP_ACTION.DROP],
-  ["TC_ACT_OK", TC_ACTION.OK],
-  ["TC_ACT_SHOT", TC_ACTION.SHOT],
-  ["AF_INET", AF_INET],
+  ["BPF_FUNC_tail_call", HELPER.TAIL_CALL],
+  ["BPF_FUNC_dynptr_read", HELPER.DYNPTR_READ],
+  ["NF_DROP", NF_VERDICT.DROP],
+  ["NF_ACCEPT", NF_VERDICT.ACCEPT],
+  ["NF_INET_LOCAL_IN", FILTER_HOOKS.INPUT.number],
+  ["NF_INET_FORWARD", FILTER_HOOKS.FORWARD.number],
+  ["NF_INET_LOCAL_OUT", FILTER_HOOKS.OUTPUT.number],
+  ["NF_IP_PRI_FILTER", NF_IP_PRI_FILTER],
+  ...fieldPairs(),
 ];
 
 const SOURCE = `#include <stdio.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
 #include <linux/ip.h>
-#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmp.h>
+#include <linux/dccp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#define SIZE(t, m) sizeof(((t *)0)->m)
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>

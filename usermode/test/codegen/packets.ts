@@ -14,6 +14,8 @@ export interface Ipv4Spec {
   /** Fragment offset in 8-byte units, and the more-fragments flag. */
   fragOffset?: number;
   moreFragments?: boolean;
+  /** The don't-fragment flag. */
+  dontFragment?: boolean;
   /** Options bytes (ihl grows by their length / 4). */
   options?: Uint8Array;
   /** Override of the header's version/ihl byte and tot_len, to craft malformed packets. */
@@ -40,7 +42,7 @@ export function ipv4Frame(spec: Ipv4Spec = {}): Uint8Array {
   v.setUint8(15, spec.tos ?? 0);
   v.setUint16(16, spec.totLen ?? ihl + payload.length);
   v.setUint16(18, 0x1234);
-  v.setUint16(20, ((spec.moreFragments ? 1 : 0) << 13) | (spec.fragOffset ?? 0));
+  v.setUint16(20, ((spec.dontFragment ? 1 : 0) << 14) | ((spec.moreFragments ? 1 : 0) << 13) | (spec.fragOffset ?? 0));
   v.setUint8(22, spec.ttl ?? 64);
   v.setUint8(23, spec.proto ?? PROTO.UDP);
   v.setUint32(26, ip4(spec.src ?? "10.0.0.1"));

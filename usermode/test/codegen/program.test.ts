@@ -1,10 +1,19 @@
-// Instruction-level tests of the generated programs: exact disassembly of a small ruleset, the
-// jump opcode each (negated) match folds into, declines, and what dead-code removal leaves.
+// Instruction-level tests of the generated programs: exact disassembly of a small ruleset and of the
+// dispatcher, the jump opcode each (negated) match folds into, the devices each hook reads, declines,
+// and what dead-code removal leaves. The kernel struct offsets are fixed here (KERNEL), so that the
+// text does not depend on the kernel the tests run on.
 import { describe, expect, it } from "vitest";
-import { checkTable, compileHook, compileProgram, type CompiledProgram, type Decline } from "../../src/codegen/index.ts";
+import { buildDispatcher, compileHook, compileTable, type CompiledProgram, type Decline, type FilterHook, type NetfilterContextLayout } from "../../src/codegen/index.ts";
 import { ACCEPT, DROP, RETURN, filterTable, icmpMatch, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
 import { PROTO } from "./packets.ts";
 import { IPT_F, IPT_INV, type Table } from "../../src/ir/types.ts";
+
+/** Struct offsets as a 6.18 x86-64 kernel has them. */
+const KERNEL: NetfilterContextLayout = { ctxState: 0, ctxSkb: 8, stateHook: 0, stateIn: 8, stateOut: 16, devName: 280, skbLen: 112 };
+
+function compile(table: Table, hook: FilterHook, mode?: "fast" | "guarded" | "compact"): CompiledProgram | Decline {
+  return compileHook(table, hook, { kernel: KERNEL, ...(mode === undefined ? {} : { mode }) });
+}
 
 function compiled(result: CompiledProgram | Decline): CompiledProgram {
   if (result.declined === true) throw new Error(`unexpected decline: ${result.reason}`);
@@ -12,11 +21,11 @@ function compiled(result: CompiledProgram | Decline): CompiledProgram {
 }
 
 /**
- * Lines of the first rule of the OUTPUT program: after the prologue, its pass stub, the later-fragment
- * skip and the jump over the shared counting tails, up to the rule's "r1 = <counter>; goto <tail>".
+ * Lines of the first rule of `hook`'s program: after the prologue, its pass stub and the jump over the
+ * shared counting tails, up to the rule's "r1 = <counter>; goto <tail>".
  */
-function ruleLines(rules: RuleSpec[], mode: "fast" | "guarded" | "compact" = "fast"): string[] {
-  const text = compiled(compileHook(filterTable({ OUTPUT: { rules } }), "OUTPUT", { mode })).text;
+function ruleLines(rules: RuleSpec[], mode: "fast" | "guarded" | "compact" = "fast", hook: FilterHook = "OUTPUT"): string[] {
+  const text = compiled(compile(filterTable({ [hook]: { rules } }), hook, mode)).text;
   const over = text.indexOf("*(u32 *)(r10 -68) = r1") - 1; // the jump over the tails
   let slots = Number(text[over]!.slice("goto +".length));
   let start = over + 1;
@@ -26,86 +35,78 @@ function ruleLines(rules: RuleSpec[], mode: "fast" | "guarded" | "compact" = "fa
   return text.slice(start, end).map((l) => l.replace(/(^| )goto [+-]\d+$/, "$1goto"));
 }
 
-describe("egress program, exact disassembly", () => {
+describe("OUTPUT program, exact disassembly", () => {
   it("-A OUTPUT -p udp ! -s 10.0.0.0/8 --dport 53 -j DROP", () => {
     const table = filterTable({
       OUTPUT: { rules: [{ proto: PROTO.UDP, src: "10.0.0.0/8", invflags: IPT_INV.SRCIP, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] },
     });
-    const prog = compiled(compileHook(table, "OUTPUT"));
-    expect(prog.progType).toBe("sched_cls");
-    expect(prog.hook).toBe("egress");
-    expect(prog.mapRefs).toEqual([{ insn: 72, map: "counters" }, { insn: 91, map: "counters" }]);
+    const prog = compiled(compile(table, "OUTPUT"));
+    expect(prog).toMatchObject({ progType: "netfilter", hook: "OUTPUT", name: "bpfilter_output" });
+    expect(prog.mapRefs).toEqual([{ insn: 61, map: "counters" }, { insn: 80, map: "counters" }]);
+    expect(prog.kfuncRefs).toEqual([
+      { insn: 5, kfunc: "bpf_dynptr_from_skb" },
+      { insn: 13, kfunc: "bpf_dynptr_slice" },
+    ]);
     expect(prog.text).toEqual([
       "r6 = r1",
-      "r1 = *(u32 *)(r6 +36)",
-      "if w1 != 0 goto +61",
-      "r2 = *(u32 *)(r6 +0)",
-      "if r2 <= 94 goto +1",
-      "r2 = 94",
-      "r7 = *(u32 *)(r6 +76)",
-      "r9 = *(u32 *)(r6 +80)",
-      "r0 = r7",
-      "r0 += r2",
-      "if r0 <= r9 goto +4",
-      "r1 = r6",
-      "call 39",
-      "r7 = *(u32 *)(r6 +76)",
-      "r9 = *(u32 *)(r6 +80)",
-      "r0 = r7",
-      "r0 += 34",
-      "if r0 > r9 goto +46",
-      "r1 = *(u16 *)(r7 +12)",
-      "if w1 != 8 goto +44",
-      "r7 += 14",
-      "r1 = *(u8 *)(r7 +0)",
-      "r2 = r1",
-      "r2 >>= 4",
-      "if w2 != 4 goto +39",
-      "r1 &= 15",
-      "if w1 < 5 goto +37",
-      "r1 <<= 2",
-      "r8 = *(u16 *)(r7 +2)",
-      "r8 = be16 r8",
-      "r8 &= 65535",
-      "if r8 < r1 goto +32",
-      "r1 = *(u32 *)(r6 +0)",
-      "r0 = r8",
-      "r0 += 14",
-      "if r0 > r1 goto +28",
-      "r5 = *(u8 *)(r7 +0)",
-      "r5 &= 15",
-      "r5 <<= 2",
-      "r3 = r8",
-      "r3 -= r5",
+      "r1 = *(u64 *)(r6 +8)",
+      "r2 = 0",
+      "r3 = r10",
+      "r3 += -16",
+      "call kfunc[bpf_dynptr_from_skb]",
+      "if w0 != 0 goto +50",
+      "r1 = r10",
+      "r1 += -16",
+      "r2 = 0",
+      "r3 = r10",
+      "r3 += -40",
+      "r4 = 20",
+      "call kfunc[bpf_dynptr_slice]",
+      "if r0 == 0 goto +42",
+      "r7 = r0",
+      "r8 = *(u8 *)(r7 +0)",
+      "r8 &= 15",
+      "r8 <<= 2",
+      "r1 = *(u64 *)(r6 +8)",
+      "r9 = *(u32 *)(r1 +112)",
+      "if r9 > r8 goto +2",
+      "r9 = 0",
+      "goto +3",
+      "r9 -= r8",
+      "if r9 <= 65535 goto +1",
+      "r9 = 65535",
+      "r2 = *(u64 *)(r6 +8)",
+      "r2 = *(u32 *)(r2 +112)",
+      "if r2 > r8 goto +2",
+      "r2 = 1",
+      "goto +3",
+      "r2 -= r8",
+      "if r2 <= 20 goto +1",
+      "r2 = 20",
+      "*(u64 *)(r10 -64) = 0",
+      "*(u64 *)(r10 -56) = 0",
+      "*(u32 *)(r10 -48) = 0",
+      "r1 = r10",
+      "r1 += -64",
+      "r3 = r10",
+      "r3 += -16",
+      "r4 = r8",
+      "r5 = 0",
+      "call 201",
+      "r4 = *(u32 *)(r10 -64)",
+      "r3 = *(u8 *)(r10 -51)",
+      "r3 <<= 32",
+      "r9 |= r3",
       "r1 = *(u16 *)(r7 +6)",
       "r1 = be16 r1",
       "r1 &= 8191",
       "r1 <<= 16",
-      "r1 |= r3",
-      "r4 = 0",
-      "r2 = r7",
-      "r2 += r5",
-      "r3 = r2",
-      "r3 += 20",
-      "if r3 > r9 goto +5",
-      "r4 = *(u32 *)(r2 +0)",
-      "r3 = *(u8 *)(r2 +13)",
-      "r3 <<= 32",
-      "r1 |= r3",
-      "goto +4",
-      "r3 = r2",
-      "r3 += 4",
-      "if r3 > r9 goto +1",
-      "r4 = *(u32 *)(r2 +0)",
-      "r8 = r1",
+      "r9 |= r1",
+      "r8 = r9",
       "r9 = r4",
       "goto +2",
-      "r0 = 0",
+      "r0 = 1",
       "exit",
-      "r1 = r8",
-      "r1 >>= 16",
-      "w1 &= 65535",
-      "if w1 != 0 goto -6",
       "goto +38",
       "*(u32 *)(r10 -68) = r1",
       "r1 = map[counters] ll",
@@ -113,17 +114,17 @@ describe("egress program, exact disassembly", () => {
       "r2 += -68",
       "call 1",
       "if r0 != 0 goto +2",
-      "r0 = 0",
+      "r0 = 1",
       "exit",
       "r1 = *(u64 *)(r0 +0)",
       "r1 += 1",
       "*(u64 *)(r0 +0) = r1",
       "r1 = *(u64 *)(r0 +8)",
-      "r2 = *(u16 *)(r7 +2)",
-      "r2 = be16 r2",
+      "r2 = *(u64 *)(r6 +8)",
+      "r2 = *(u32 *)(r2 +112)",
       "r1 += r2",
       "*(u64 *)(r0 +8) = r1",
-      "r0 = 0",
+      "r0 = 1",
       "exit",
       "*(u32 *)(r10 -68) = r1",
       "r1 = map[counters] ll",
@@ -131,21 +132,22 @@ describe("egress program, exact disassembly", () => {
       "r2 += -68",
       "call 1",
       "if r0 != 0 goto +2",
-      "r0 = 2",
+      "r0 = 0",
       "exit",
       "r1 = *(u64 *)(r0 +0)",
       "r1 += 1",
       "*(u64 *)(r0 +0) = r1",
       "r1 = *(u64 *)(r0 +8)",
-      "r2 = *(u16 *)(r7 +2)",
-      "r2 = be16 r2",
+      "r2 = *(u64 *)(r6 +8)",
+      "r2 = *(u32 *)(r2 +112)",
       "r1 += r2",
       "*(u64 *)(r0 +8) = r1",
-      "r0 = 2",
+      "r0 = 0",
       "exit",
       "r1 = *(u32 *)(r7 +12)",
-      "w1 &= 255",
-      "if w1 == 10 goto +17",
+      "r1 = be32 r1",
+      "w1 &= -16777216",
+      "if w1 == 167772160 goto +17",
       "r1 = *(u8 *)(r7 +9)",
       "if w1 != 17 goto +15",
       "r1 = r8",
@@ -155,28 +157,55 @@ describe("egress program, exact disassembly", () => {
       "w1 = w8",
       "w1 &= 65535",
       "if w1 > 7 goto +2",
-      "r0 = 2",
+      "r0 = 0",
       "exit",
       "w1 = w9",
       "w1 >>= 16",
       "r1 = be16 r1",
       "if w1 != 53 goto +2",
       "r1 = 2",
-      "goto -39",
+      "goto -40",
       "r1 = 3",
-      "goto -60",
+      "goto -61",
+    ]);
+  });
+});
+
+describe("the dispatcher, exact disassembly", () => {
+  it("tail-calls slot generation * 4 + state->hook of the prog array; an empty slot accepts", () => {
+    const { text, mapRefs } = buildDispatcher(KERNEL);
+    expect(mapRefs).toEqual([{ insn: 2, map: "generation" }, { insn: 15, map: "programs" }]);
+    expect(text).toEqual([
+      "r6 = r1",
+      "*(u32 *)(r10 -4) = 0",
+      "r1 = map[generation] ll",
+      "r2 = r10",
+      "r2 += -4",
+      "call 1",
+      "if r0 == 0 goto +10",
+      "r3 = *(u32 *)(r0 +0)",
+      "r3 &= 1",
+      "r3 <<= 2",
+      "r1 = *(u64 *)(r6 +0)",
+      "r1 = *(u8 *)(r1 +0)",
+      "r3 += r1",
+      "r1 = r6",
+      "r2 = map[programs] ll",
+      "call 12",
+      "r0 = 1",
+      "exit",
     ]);
   });
 });
 
 const FRAGMENT_OFFSET = ["r1 = r8", "r1 >>= 16", "w1 &= 65535"];
-const UDP_HEADER = [...FRAGMENT_OFFSET, "if w1 != 0 goto", "w1 = w8", "w1 &= 65535", "if w1 > 7 goto", "r0 = 2", "exit"];
+const UDP_HEADER = [...FRAGMENT_OFFSET, "if w1 != 0 goto", "w1 = w8", "w1 &= 65535", "if w1 > 7 goto", "r0 = 0", "exit"];
 
 describe("fast mode: one branch per test, negation folded into the jump opcode", () => {
   it.each([
-    ["-s 10.0.0.0/8", { src: "10.0.0.0/8" }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 != 10 goto"]],
-    ["! -s 10.0.0.0/8", { src: "10.0.0.0/8", invflags: IPT_INV.SRCIP }, ["r1 = *(u32 *)(r7 +12)", "w1 &= 255", "if w1 == 10 goto"]],
-    ["-d 1.2.3.4", { dst: "1.2.3.4" }, ["r1 = *(u32 *)(r7 +16)", "if w1 != 67305985 goto"]],
+    ["-s 10.0.0.0/8", { src: "10.0.0.0/8" }, ["r1 = *(u32 *)(r7 +12)", "r1 = be32 r1", "w1 &= -16777216", "if w1 != 167772160 goto"]],
+    ["! -s 10.0.0.0/8", { src: "10.0.0.0/8", invflags: IPT_INV.SRCIP }, ["r1 = *(u32 *)(r7 +12)", "r1 = be32 r1", "w1 &= -16777216", "if w1 == 167772160 goto"]],
+    ["-d 1.2.3.4", { dst: "1.2.3.4" }, ["r1 = *(u32 *)(r7 +16)", "r1 = be32 r1", "if w1 != 16909060 goto"]],
     ["-p tcp", { proto: PROTO.TCP }, ["r1 = *(u8 *)(r7 +9)", "if w1 != 6 goto"]],
     ["! -p tcp", { proto: PROTO.TCP, invflags: IPT_INV.PROTO }, ["r1 = *(u8 *)(r7 +9)", "if w1 == 6 goto"]],
     ["-f", { flags: IPT_F.FRAG }, [...FRAGMENT_OFFSET, "if w1 == 0 goto"]],
@@ -188,7 +217,7 @@ describe("fast mode: one branch per test, negation folded into the jump opcode",
     ["! --sport 10:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [10, 20], invSport: true })] }, ["w4 = w1", "w4 -= 10", "if w4 <= 10 goto"]],
     ["! --sport 0:20", { proto: PROTO.UDP, matches: [udpMatch({ sport: [0, 20], invSport: true })] }, ["r1 = be16 r1", "if w1 <= 20 goto"]],
     ["--tcp-flags SYN,ACK SYN (and fragment offset 1 hotdrops)", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02 })] },
-      [...FRAGMENT_OFFSET, "if w1 != 1 goto", "r0 = 2", "exit", "if w1 != 0 goto", "w1 = w8", "w1 &= 65535", "if w1 > 19 goto", "r0 = 2", "exit",
+      [...FRAGMENT_OFFSET, "if w1 != 1 goto", "r0 = 0", "exit", "if w1 != 0 goto", "w1 = w8", "w1 &= 65535", "if w1 > 19 goto", "r0 = 0", "exit",
         "r1 = r8", "r1 >>= 32", "w1 &= 18", "if w1 != 2 goto"]],
     ["! --tcp-flags SYN,ACK SYN", { proto: PROTO.TCP, matches: [tcpMatch({ flagMask: 0x12, flagCmp: 0x02, invFlags: true })] }, ["w1 &= 18", "if w1 == 2 goto"]],
     ["--icmp-type 8", { proto: PROTO.ICMP, matches: [icmpMatch(8)] }, ["w1 = w9", "w1 &= 255", "if w1 != 8 goto"]],
@@ -230,64 +259,61 @@ function countedIndexes(text: readonly string[]): number[] {
 describe("dead code", () => {
   it("drops rules after an unconditional verdict, and the policy behind them", () => {
     const table = filterTable({ OUTPUT: { rules: [{ target: ACCEPT }, { proto: PROTO.TCP, target: DROP }] } });
-    const text = compiled(compileHook(table, "OUTPUT")).text;
+    const text = compiled(compile(table, "OUTPUT")).text;
     expect(countedIndexes(text)).toEqual([2]);
     expect(text.some((l) => l.startsWith("r1 = *(u8 *)(r7 +9)"))).toBe(false);
   });
 
   it("drops a rule whose match never holds (an inverted full port range)", () => {
     const table = filterTable({ OUTPUT: { rules: [{ proto: PROTO.UDP, matches: [udpMatch({ dport: [0, 0xffff], invDport: true })], target: DROP }] } });
-    expect(countedIndexes(compiled(compileHook(table, "OUTPUT")).text)).toEqual([3]);
+    expect(countedIndexes(compiled(compile(table, "OUTPUT")).text)).toEqual([3]);
   });
 });
 
-describe("ingress program", () => {
-  it("is XDP for INPUT and FORWARD alike, and dispatches on the FIB answer", () => {
-    const table = filterTable({ INPUT: { rules: [{ proto: PROTO.TCP, target: DROP }] } });
-    const a = compiled(compileHook(table, "INPUT"));
-    const b = compiled(compileHook(table, "FORWARD"));
-    expect(a.progType).toBe("xdp");
-    expect(a.chains).toEqual(["INPUT", "FORWARD"]);
-    expect(b.insns).toEqual(a.insns);
-    const call = a.text.indexOf("call 69");
-    expect(a.text.slice(call + 1, call + 5).map((l) => l.replace(/ goto [+-]\d+$/, ""))).toEqual([
-      "if r0 == 4",
-      "if r0 == 5",
-      "if r0 == 0",
-      "if r0 == 7",
-    ]);
+/** The lines that read a device's name and compare it: from the device pointer load to the branch. */
+const DEVICE_IN = ["r2 = *(u64 *)(r6 +0)", "r2 = *(u64 *)(r2 +8)"];
+const DEVICE_OUT = ["r2 = *(u64 *)(r6 +0)", "r2 = *(u64 *)(r2 +16)"];
+
+describe("interface matches read the hook's devices by name", () => {
+  it.each([
+    ["-i lo at INPUT: state->in, 3 bytes under the mask", "INPUT", { in: "lo" }, [...DEVICE_IN, "r1 = *(u32 *)(r2 +280)", "w1 ^= 28524", "w1 &= 16777215", "if w1 != 0 goto"]],
+    ["-o eth+ at OUTPUT: state->out, a wildcard masks 3 bytes", "OUTPUT", { out: "eth+" }, [...DEVICE_OUT, "r1 = *(u32 *)(r2 +280)", "w1 ^= 6845541", "w1 &= 16777215", "if w1 != 0 goto"]],
+    ["! -o veth0 at FORWARD: two words, negation in the jump", "FORWARD", { out: "veth0", invflags: IPT_INV.VIA_OUT },
+      [...DEVICE_OUT, "r1 = *(u32 *)(r2 +280)", "w1 ^= 1752458614", "r3 = *(u32 *)(r2 +284)", "w3 ^= 48", "w3 &= 65535", "w1 |= w3", "if w1 == 0 goto"]],
+    ["-i of 15 characters at FORWARD: all four words", "FORWARD", { in: "abcdefghijklmno" },
+      [...DEVICE_IN, "r1 = *(u32 *)(r2 +280)", "w1 ^= 1684234849", "r3 = *(u32 *)(r2 +284)", "w3 ^= 1751606885", "w1 |= w3", "r3 = *(u32 *)(r2 +288)",
+        "w3 ^= 1818978921", "w1 |= w3", "r3 = *(u32 *)(r2 +292)", "w3 ^= 7302765", "w1 |= w3", "if w1 != 0 goto"]],
+  ] as const)("%s", (_name, hook, rule, expected) => {
+    const lines = ruleLines([{ ...(rule as Omit<RuleSpec, "target">), target: DROP }], "fast", hook);
+    expect(lines).toEqual(expected);
+  });
+
+  it.each([
+    ["-i eth0 at OUTPUT (no input device: never holds)", "OUTPUT", { in: "eth0" }, false],
+    ["-o eth0 at INPUT (no output device: never holds)", "INPUT", { out: "eth0" }, false],
+    ["! -o eth0 at INPUT (always holds)", "INPUT", { out: "eth0", invflags: IPT_INV.VIA_OUT }, true],
+    ["-i + at OUTPUT (the empty mask holds for every name, \"\" too)", "OUTPUT", { in: "+" }, true],
+  ] as const)("%s: decided at compile time", (_name, hook, rule, holds) => {
+    const table = filterTable({ [hook]: { rules: [{ ...(rule as Omit<RuleSpec, "target">), target: DROP }] } });
+    const text = compiled(compile(table, hook)).text;
+    expect(text).not.toContain("r2 = *(u64 *)(r6 +0)"); // no device read
+    const index = table.chains.find((c) => c.hook === hook)!.rules[0]!.counterIndex;
+    expect(countedIndexes(text).includes(index)).toBe(holds);
   });
 });
 
-const opaque = (name: string, size = 8) => ({ name, revision: 0, data: new Uint8Array(size) });
-const DECLINES: readonly [string, Table, RegExp][] = [
-  ["an unknown match", filterTable({ INPUT: { rules: [{ target: ACCEPT }, { matches: [opaque("owner")], target: DROP }] } }), /^rule 2 in chain INPUT: match 'owner' revision 0 is not supported$/],
-  ["an unknown revision", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), revision: 1 }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' revision 1 is not supported$/],
-  ["a tcp option", filterTable({ OUTPUT: { rules: [{ proto: 6, matches: [tcpMatch({ option: 2 })], target: DROP }] } }), /^rule 1 in chain OUTPUT: match 'tcp': --tcp-option 2 is not supported$/],
-  ["a short xt_udp", filterTable({ INPUT: { rules: [{ proto: 17, matches: [{ ...udpMatch({}), data: new Uint8Array(10) }], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp': data is 10 bytes, expected 16 \(XT_ALIGN\(10\)\)$/],
-  ["udp without -p udp", filterTable({ INPUT: { rules: [{ proto: 6, matches: [udpMatch({})], target: DROP }] } }), /^rule 1 in chain INPUT: match 'udp' needs -p 17, the rule has -p 6$/],
-  ["an unknown target", filterTable({ FORWARD: { rules: [{ target: { kind: "ext", name: "REJECT", revision: 0, data: new Uint8Array(8) } }] } }), /^rule 1 in chain FORWARD: target 'REJECT' revision 0 is not supported$/],
-  ["a jump to a missing chain", filterTable({ INPUT: { rules: [{ target: jump("nope") }] } }), /^rule 1 in chain INPUT: jump to chain 'nope', which does not exist$/],
-  ["a loop", filterTable({ INPUT: { rules: [{ target: jump("A") }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }, { target: RETURN }] } }), /makes a loop \(A → B → A\)$/],
-  ["an interface match without the interface list", filterTable({ OUTPUT: { rules: [{ out: "eth0", target: DROP }] } }), /^rule 1 in chain OUTPUT: interface matches need/],
-  ["another table", { ...filterTable({}), name: "nat" }, /^table 'nat' is not supported \(only filter\)$/],
-];
-
-describe("declines", () => {
-  it.each(DECLINES)("%s", (_name, table, reason) => {
-    expect(checkTable(table)?.reason).toMatch(reason);
-    const result = compileProgram(table, "ingress");
-    expect(result.declined).toBe(true);
-    expect((result as Decline).reason).toMatch(reason);
+describe("compileTable", () => {
+  it("compiles the three hooks, each named for its chain", () => {
+    const result = compileTable(filterTable({ INPUT: { rules: [{ proto: PROTO.TCP, target: DROP }] } }), { kernel: KERNEL });
+    expect(result.declined).not.toBe(true);
+    if (result.declined === true) return;
+    expect(Object.values(result.programs).map((p) => [p.hook, p.name])).toEqual([["INPUT", "bpfilter_input"], ["FORWARD", "bpfilter_fwd"], ["OUTPUT", "bpfilter_output"]]);
   });
+});
 
+describe("what the compiler accepts", () => {
   it("accepts a loop among chains that no built-in chain reaches, as netfilter does", () => {
     const table = filterTable({ INPUT: { rules: [{ target: DROP }] }, user: { A: [{ target: jump("B") }], B: [{ target: jump("A") }] } });
-    expect(checkTable(table)).toBeUndefined();
-    expect(compileProgram(table, "ingress").declined).not.toBe(true);
-  });
-
-  it("accepts a table within the subset", () => {
-    expect(checkTable(filterTable({ INPUT: { rules: [{ proto: 17, matches: [udpMatch({ dport: [53, 53] })], target: DROP }] } }))).toBeUndefined();
+    expect(compile(table, "INPUT").declined).not.toBe(true);
   });
 });

@@ -3,6 +3,7 @@
 // (guarded, compact modes) when it must, and declines instead of failing when even that is too many.
 import { describe, expect, it } from "vitest";
 import { compileHook } from "../../src/codegen/index.ts";
+import { netfilterContextLayout } from "../../src/bpf/index.ts";
 import { DROP, filterTable, jump, tcpMatch, udpMatch, type RuleSpec } from "./ir-builders.ts";
 import { PROTO, tcpFrame, udpFrame } from "./packets.ts";
 import { hostBpfUnavailable, loadHook } from "./harness.ts";
@@ -40,7 +41,7 @@ describe.skipIf(unavailable !== undefined)("large rulesets", () => {
   it("switches to guarded mode when fast mode is too branchy, and loads 4000 rules", { timeout: 60_000 }, () => {
     const n = 4000;
     const table = filterTable({ INPUT: { rules: rules(n) } });
-    const result = compileHook(table, "INPUT");
+    const result = compileHook(table, "INPUT", { kernel: netfilterContextLayout() });
     const text = result.declined === true ? [] : result.text;
     expect(text.filter((l) => l.startsWith("if r5 != 0 goto")).length).toBeGreaterThan(3000);
     const prog = loadHook(table, "INPUT");
@@ -75,8 +76,8 @@ describe.skipIf(unavailable !== undefined)("large rulesets", () => {
     // Every jump into a user chain keeps its "next rule" state pending while the verifier walks the chain.
     const jumps = Array.from({ length: 8100 }, (_, i): RuleSpec => ({ src: `10.${(i >> 8) & 255}.${i & 255}.0/24`, target: jump("U") }));
     const table = filterTable({ INPUT: { rules: jumps }, user: { U: [{ proto: PROTO.TCP, target: DROP }] } });
-    const result = compileHook(table, "INPUT", { mode: "compact" });
+    const result = compileHook(table, "INPUT", { kernel: netfilterContextLayout(), mode: "compact" });
     expect(result.declined).toBe(true);
-    expect(result.declined === true && result.reason).toMatch(/^ingress program: the verifier would keep \d+ branches pending, more than the kernel's 8192/);
+    expect(result.declined === true && result.reason).toMatch(/^INPUT program: the verifier would keep \d+ branches pending, more than the kernel's 8192/);
   });
 });

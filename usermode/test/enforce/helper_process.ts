@@ -46,12 +46,14 @@ export class HelperBench {
   readonly addrB = "10.77.0.2";
   /** The veth's name (the same on both ends). */
   readonly veth = `bpfe${this.tag}`.slice(0, 15);
+  /** The name of a veth the differential tests create after a replace (bpfl+ matches it, bpfe+ does not). */
+  readonly lateVeth = `bpfl${this.tag}`.slice(0, 15);
   /** Everything the helper wrote on stderr, across restarts. */
   helperLog = "";
   private helper: ChildProcess | undefined;
 
-  /** Builds the shim and udp_flow, creates the netns pair, starts the helper. */
-  async start(): Promise<void> {
+  /** Builds the shim and udp_flow, creates the netns pair, starts the helper (unless `helper` is false: a netfilter-only bench). */
+  async start(helper = true): Promise<void> {
     const cc = ["-O2", "-Wall", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
     execFileSync("cc", [...cc, "-o", this.udpFlow, join(repo, "selftests/bpfilter/udp_flow.c")]);
@@ -66,7 +68,7 @@ export class HelperBench {
       ip("-n", ns, "link", "set", "lo", "up");
       ip("-n", ns, "link", "set", veth, "up");
     }
-    await this.startHelper();
+    if (helper) await this.startHelper();
   }
 
   /** Starts the helper and resolves once it listens. */

@@ -1,7 +1,8 @@
 /**
  * Random filter tables in the compiled subset, as iptables-restore text, from a seed: addresses and
  * masks (some negated), protocols (some negated), tcp/udp ports and ranges, tcp flags, multiport,
- * icmp types, length, ttl, dscp, comments, -i/-o (names, wildcards, negations), a user chain with
+ * icmp types, length, ttl, dscp, comments, -i/-o (names, wildcards, negations, an interface made
+ * after the replace), -f and ! -f, a user chain with
  * RETURN, rules without a target, and random policies. Every choice is one an
  * iptables user can write, so native iptables-legacy-restore takes each table as it is.
  */
@@ -29,9 +30,12 @@ interface Devices {
   readonly out: boolean;
 }
 
-/** -i/-o choices; VETH stands for the pair's veth (the test substitutes it), bpfe+ matches it too. */
-const IN_IFACES = ["-i lo", "-i bpfe+", "! -i bpfe+", "-i VETH", "! -i VETH"];
-const OUT_IFACES = ["-o lo", "-o bpfe+", "! -o lo", "-o VETH", "! -o VETH"];
+/**
+ * -i/-o choices; VETH stands for the pair's veth and LATE for the veth the test creates after the
+ * replace (the test substitutes both); bpfe+ matches the first, bpfl+ the second.
+ */
+const IN_IFACES = ["-i lo", "-i bpfe+", "! -i bpfe+", "-i VETH", "! -i VETH", "-i LATE", "! -i bpfl+", "-i bpfl+"];
+const OUT_IFACES = ["-o lo", "-o bpfe+", "! -o lo", "-o VETH", "! -o VETH", "-o LATE", "-o bpfl+"];
 
 function rule(random: () => number, targets: readonly string[], devices: Devices): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -55,6 +59,7 @@ function rule(random: () => number, targets: readonly string[], devices: Devices
       }
     }
   }
+  if (proto === "" && chance(0.08)) parts.push(chance(0.5) ? "-f" : "! -f");
   if (chance(0.15)) parts.push(`-m length ${chance(0.25) ? "! " : ""}--length ${pick(["0:40", "41:100", "60:65535", "40"])}`);
   if (chance(0.1)) parts.push(`-m ttl ${pick(["--ttl-eq 64", "--ttl-lt 10", "--ttl-gt 32", "! --ttl-eq 1"])}`);
   if (chance(0.1)) parts.push(`-m dscp ${chance(0.25) ? "! " : ""}--dscp ${pick(["0", "10", "46"])}`);

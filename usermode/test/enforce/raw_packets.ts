@@ -21,6 +21,8 @@ export interface IpFields {
   readonly payload?: number;
   /** Makes the packet a fragment: offset in 8-byte units, and whether more fragments follow. */
   readonly fragment?: { readonly offset: number; readonly more: boolean };
+  /** The IP id (default 0x4242): fragments of one datagram share it, and only they may. */
+  readonly id?: number;
 }
 
 /** One packet to send: the IP addresses, the protocol and its ports (ICMP: none), TCP flags (default SYN). */
@@ -78,7 +80,7 @@ export function ipv4Packet(spec: PacketSpec): Uint8Array {
   view.setUint8(0, 0x45);
   view.setUint8(1, spec.tos ?? 0);
   view.setUint16(2, packet.length);
-  view.setUint16(4, 0x4242);
+  view.setUint16(4, spec.id ?? 0x4242);
   if (spec.fragment !== undefined) view.setUint16(6, (spec.fragment.more ? 0x2000 : 0) | spec.fragment.offset);
   view.setUint8(8, spec.ttl ?? 64);
   view.setUint8(9, proto);
@@ -89,21 +91,27 @@ export function ipv4Packet(spec: PacketSpec): Uint8Array {
   return packet;
 }
 
-/** Sends every packet, in order, from a raw socket in the netns at `netnsPath`. */
-export function sendRaw(netnsPath: string, packets: readonly PacketSpec[]): void {
-  inNetns(netnsPath, () => {
+const EPERM = 1;
+
+/**
+ * Sends every packet, in order, from a raw socket in the netns at `netnsPath`. Returns, per packet,
+ * whether the sending netns let it out: a packet its OUTPUT chain drops fails with EPERM.
+ */
+export function sendRaw(netnsPath: string, packets: readonly PacketSpec[]): boolean[] {
+  return inNetns(netnsPath, () => {
     const fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW) as number;
     if (fd < 0) throw new Error(`socket(AF_INET, SOCK_RAW, IPPROTO_RAW) in ${netnsPath}: errno ${koffi.errno()}`);
     try {
-      for (const spec of packets) {
+      return packets.map((spec) => {
         const packet = ipv4Packet(spec);
         const to = new Uint8Array(16);
         new DataView(to.buffer).setUint16(0, AF_INET, true);
         to.set(addressBytes(spec.dst), 4);
-        if (Number(sendto(fd, packet, packet.length, 0, to, to.length)) !== packet.length) {
-          throw new Error(`sendto ${JSON.stringify(spec)} from ${netnsPath}: errno ${koffi.errno()}`);
-        }
-      }
+        if (Number(sendto(fd, packet, packet.length, 0, to, to.length)) === packet.length) return true;
+        const errno = koffi.errno();
+        if (errno === EPERM) return false;
+        throw new Error(`sendto ${JSON.stringify(spec)} from ${netnsPath}: errno ${errno}`);
+      });
     } finally {
       close(fd);
     }

@@ -1,10 +1,12 @@
 /**
  * The real path on the host: the helper as its own process in host mode, real iptables-legacy
  * through the LD_PRELOAD shim in netns b, real UDP datagrams from netns a over veth. The rule is
- * enforced by the helper's XDP program (not by netfilter, which stays empty), counted, survives a
+ * enforced by the helper's netfilter programs (not by netfilter's table, which stays empty), counted, survives a
  * SIGKILLed helper, is described again by the restarted helper, and deleting it restores the flow.
  */
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HelperBench, realPathUnavailable } from "./helper_process.ts";
 
@@ -20,20 +22,19 @@ function ruleCounter(listing: string): number | undefined {
 }
 
 /** Program id → name and type, from `bpftool prog show`. */
-function programs(): Map<number, { type: string; name: string }> {
-  const progs = JSON.parse(execFileSync("bpftool", ["-j", "prog", "show"], { encoding: "utf8" })) as { id: number; type: string; name?: string }[];
+function programs(): Map<number, { type: string | number; name: string }> {
+  const progs = JSON.parse(execFileSync("bpftool", ["-j", "prog", "show"], { encoding: "utf8" })) as { id: number; type: string | number; name?: string }[];
   return new Map(progs.map((p) => [p.id, { type: p.type, name: p.name ?? "" }]));
 }
 
-/** "device:kind:program" for every XDP and TC attachment `bpftool net show` lists in netns `ns`. */
-function attachments(ns: string): string[] {
-  const out = execFileSync("ip", ["netns", "exec", ns, "bpftool", "-j", "net", "show"], { encoding: "utf8" });
-  type Attachment = { devname: string; kind?: string; id: number };
-  const [net] = JSON.parse(out) as { xdp: Attachment[]; tc: Attachment[] }[];
+/** "hook:priority:program" for each netfilter link the helper pinned for netns b's filter table. */
+function pinnedLinks(pinRoot: string): string[] {
+  const [dir] = readdirSync(pinRoot).map((cookie) => join(pinRoot, cookie, "filter"));
   const names = programs();
-  return [...net!.xdp.map((x) => ({ ...x, kind: "xdp" })), ...net!.tc]
-    .map((a) => `${a.devname}:${a.kind}:${names.get(a.id)?.name ?? `id ${a.id}`}`)
-    .sort();
+  return ["link_input", "link_forward", "link_output"].map((pin) => {
+    const link = JSON.parse(execFileSync("bpftool", ["-j", "link", "show", "pinned", join(dir!, pin)], { encoding: "utf8" })) as { type: number | string; prog_id: number };
+    return `${pin}:${link.type}:${names.get(link.prog_id)?.name ?? `id ${link.prog_id}`}`;
+  });
 }
 
 describe.skipIf(unavailable !== undefined)("iptables-legacy through the shim, enforced by the helper's programs", () => {
@@ -49,11 +50,10 @@ describe.skipIf(unavailable !== undefined)("iptables-legacy through the shim, en
     await bench.iptables("-A", ...rule);
     expect(bench.flow()).toBe(0);
     expect(ruleCounter(await bench.iptables("-L", "INPUT", "-v", "-x", "-n"))).toBe(20);
-    expect([...programs().values()]).toContainEqual({ type: "xdp", name: "bpfilter_in" });
-    const veth = bench.veth;
-    expect(attachments(bench.nsB)).toEqual(
-      [`lo:xdp:bpfilter_in`, `lo:clsact/egress:bpfilter_out`, `${veth}:xdp:bpfilter_in`, `${veth}:clsact/egress:bpfilter_out`].sort(),
-    );
+    // bpftool 7.1 (Debian 12) predates netfilter programs and links: it prints their types as numbers (32, 10).
+    const loaded = [...programs().values()].map((p) => ({ ...p, type: p.type === "netfilter" ? 32 : p.type }));
+    for (const name of ["bpfilter_disp", "bpfilter_input", "bpfilter_fwd", "bpfilter_output"]) expect(loaded).toContainEqual({ type: 32, name });
+    expect(pinnedLinks(bench.pinRoot).map((l) => l.replace(/:netfilter:/, ":10:"))).toEqual(["link_input:10:bpfilter_disp", "link_forward:10:bpfilter_disp", "link_output:10:bpfilter_disp"]);
   });
 
   it("netfilter itself holds no rule: the shim did not fall back", async () => {

@@ -1,8 +1,7 @@
-// Extension decoding: strict XT_ALIGN'd sizes and checkentry-like validation, describe() text,
-// and the registry's revision answers.
+// Extension decoding: strict XT_ALIGN'd sizes and checkentry-like validation into the typed
+// matches of ir/matches.ts, describe() text, and the registry's lookups.
 import { describe, expect, it } from "vitest";
-import { findMatch, findTarget, matchRevisions, targetRevisions } from "../../src/ext/registry.ts";
-import { decodeStandardVerdict } from "../../src/ext/standard.ts";
+import { describeMatch, findMatch, findTarget, matchRevisions } from "../../src/ext/registry.ts";
 
 function bytes(size: number, fill: (v: DataView) => void = () => {}): Uint8Array {
   const out = new Uint8Array(size);
@@ -13,7 +12,6 @@ function bytes(size: number, fill: (v: DataView) => void = () => {}): Uint8Array
 const udp = findMatch("udp", 0)!;
 const tcp = findMatch("tcp", 0)!;
 const icmp = findMatch("icmp", 0)!;
-const error = findTarget("ERROR", 0)!;
 const multiport = findMatch("multiport", 1)!;
 const dscp = findMatch("dscp", 0)!;
 const ttl = findMatch("ttl", 0)!;
@@ -31,23 +29,20 @@ describe("match decode", () => {
     ["tcp, option", () => tcp.decode(bytes(16, (v) => v.setUint8(8, 2)), 0), /--tcp-option 2 is not supported/],
     ["icmp, raw struct size", () => icmp.decode(bytes(4), 0), /match 'icmp': data is 4 bytes, expected 8/],
     ["icmp, unknown invflags", () => icmp.decode(bytes(8, (v) => v.setUint8(3, 2)), 0), /unknown invflags 0x2/],
-    ["ERROR, unterminated name", () => error.decode(bytes(32, (v) => [...Array(30).keys()].forEach((i) => v.setUint8(i, 65))), 0), /not NUL-terminated/],
     ["multiport, bad flags", () => multiport.decode(bytes(48, (v) => v.setUint8(0, 3)), 1), /flags 3 is not source, destination or either/],
     ["multiport, count 16", () => multiport.decode(bytes(48, (v) => v.setUint8(1, 16)), 1), /count 16 exceeds 15/],
     ["multiport, range without end", () => multiport.decode(bytes(48, (v) => { v.setUint8(1, 15); v.setUint8(32 + 14, 1); }), 1), /range at port 15 has no end/],
     ["dscp above 0x3f", () => dscp.decode(bytes(8, (v) => v.setUint8(0, 0x40)), 0), /dscp 64 exceeds 63/],
     ["comment, short", () => comment.decode(bytes(255), 0), /data is 255 bytes, expected 256/],
     ["iprange, raw struct size", () => iprange.decode(bytes(68), 1), /match 'iprange': data is 68 bytes, expected 72/],
-    ["standard, bad verdict", () => decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, -3, true))), /verdict -3 is not ACCEPT, DROP, RETURN or a jump/],
   ])("rejects %s", (_name, decode, message) => {
     expect(decode).toThrow(message);
   });
 
   it.each([
-    ["udp", () => udp.describe(udp.decode(bytes(16, (v) => { v.setUint16(2, 0xffff, true); v.setUint16(4, 53, true); v.setUint16(6, 53, true); v.setUint8(8, 2); }), 0)), "-m udp --sport 0:65535 ! --dport 53"],
-    ["tcp", () => tcp.describe(tcp.decode(bytes(16, (v) => { v.setUint16(0, 1, true); v.setUint16(2, 1023, true); v.setUint16(6, 0xffff, true); v.setUint8(9, 0x17); v.setUint8(10, 0x02); }), 0)), "-m tcp --sport 1:1023 --dport 0:65535 --tcp-flags 0x17 0x2"],
+    ["udp", () => udp.describe(udp.decode(bytes(16, (v) => { v.setUint16(2, 0xffff, true); v.setUint16(4, 53, true); v.setUint16(6, 53, true); v.setUint8(8, 2); }), 0)), "-m udp ! --dport 53"],
+    ["tcp", () => tcp.describe(tcp.decode(bytes(16, (v) => { v.setUint16(0, 1, true); v.setUint16(2, 1023, true); v.setUint16(6, 0xffff, true); v.setUint8(9, 0x17); v.setUint8(10, 0x02); }), 0)), "-m tcp --sport 1:1023 --tcp-flags 0x17 0x2"],
     ["icmp", () => icmp.describe(icmp.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 1); v.setUint8(2, 3); v.setUint8(3, 1); }), 0)), "-m icmp ! --icmp-type 3/1:3"],
-    ["ERROR", () => error.describe(error.decode(bytes(32, (v) => "INPUT".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)))), 0)), '-j ERROR "INPUT"'],
     ["multiport", () => multiport.describe(multiport.decode(bytes(48, (v) => { v.setUint8(0, 1); v.setUint8(1, 3); v.setUint16(2, 22, true); v.setUint16(4, 80, true); v.setUint16(6, 90, true); v.setUint8(33, 1); v.setUint8(47, 1); }), 1)), "-m multiport ! --dports 22,80:90"],
     ["ttl", () => ttl.describe(ttl.decode(bytes(8, (v) => { v.setUint8(0, 3); v.setUint8(1, 9); }), 0)), "-m ttl --ttl-gt 9"],
     ["length", () => length.describe(length.decode(bytes(8, (v) => { v.setUint16(0, 10, true); v.setUint16(2, 20, true); }), 0)), "-m length --length 10:20"],
@@ -58,28 +53,10 @@ describe("match decode", () => {
     expect(describeIt()).toBe(text);
   });
 
-  it.each([
-    [-1, { kind: "drop" }],
-    [-2, { kind: "accept" }],
-    [-5, { kind: "return" }],
-    [152, { kind: "jump", offset: 152 }],
-  ])("standard verdict %d", (raw, verdict) => {
-    expect(decodeStandardVerdict(bytes(8, (v) => v.setInt32(0, raw, true)))).toEqual(verdict);
-  });
-});
-
-describe("standard target as the compiler sees it", () => {
-  const standard = findTarget("", 0)!;
-  it.each([
-    [-1, "drop"],
-    [-2, "accept"],
-    [1176, "continue"],
-  ] as const)("verdict %d → %s", (raw, verdict) => {
-    expect(standard.verdict(standard.decode(bytes(8, (v) => v.setInt32(0, raw, true)), 0))).toBe(verdict);
-  });
-
-  it("refuses RETURN, which ipt/ resolves", () => {
-    expect(() => standard.verdict(standard.decode(bytes(8, (v) => v.setInt32(0, -5, true)), 0))).toThrow(/RETURN should have been resolved/);
+  it("decodes into the member of Match named by the extension, and describes it through the registry", () => {
+    const m = udp.decode(bytes(16, (v) => { v.setUint16(2, 0xffff, true); v.setUint16(4, 53, true); v.setUint16(6, 53, true); }), 0);
+    expect(m).toEqual({ kind: "udp", sport: { min: 0, max: 0xffff, invert: false }, dport: { min: 53, max: 53, invert: false } });
+    expect(describeMatch(m)).toBe("-m udp --dport 53");
   });
 });
 
@@ -93,12 +70,9 @@ describe("registry", () => {
     expect(matchRevisions(name)).toEqual(revisions);
   });
 
-  it.each([
-    ["", [0]],
-    ["ERROR", [0]],
-    ["REJECT", []],
-  ])("target '%s' revisions", (name, revisions) => {
-    expect(targetRevisions(name)).toEqual(revisions);
+  it("knows no target extension yet (the standard target is resolved by ipt/)", () => {
+    expect(findTarget("REJECT", 0)).toBeUndefined();
+    expect(findTarget("", 0)).toBeUndefined();
   });
 
   it("finds by name and revision only", () => {

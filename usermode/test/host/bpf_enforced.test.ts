@@ -7,7 +7,6 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
-import { REGISTRY_REVISIONS } from "../../src/table/registry_check.ts";
 import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const unavailable = hostTierUnavailable() ?? bpffsUnavailable();
@@ -58,7 +57,7 @@ describe.skipIf(unavailable !== undefined)("iptables-legacy through bpfilter wit
   const enforcerLog: string[] = [];
   const bench = new HostBench(new BpfEnforcer({ pinRoot, log: (line) => enforcerLog.push(line) }));
 
-  beforeAll(() => bench.start(REGISTRY_REVISIONS), 30_000);
+  beforeAll(() => bench.start(), 30_000);
   afterAll(async () => {
     await bench.close();
     rmSync(pinRoot, { recursive: true, force: true });

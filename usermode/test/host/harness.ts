@@ -4,15 +4,18 @@
  * two fresh netns: one native (netfilter), one through the shim (bpfilter).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
-import type { ExtensionRevisions } from "../../src/table/revisions.ts";
-import type { Enforcer } from "../../src/table/enforcer.ts";
-import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
-import { SockoptHandler } from "../../src/table/sockopt_handler.ts";
+import type { Enforcer } from "../../src/service/enforcer.ts";
+import { MemoryEnforcer } from "../service/memory_enforcer.ts";
+import { KernelNetfilter } from "../../src/service/kernel_netfilter.ts";
+import { callerNetnsInode } from "../../src/service/netns_inode.ts";
+import { SockoptHandler } from "../../src/service/sockopt_handler.ts";
+import { StatusStore } from "../../src/service/status_store.ts";
+import { DirectoryTableStore } from "../../src/service/table_store.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
 
@@ -50,14 +53,23 @@ export class HostBench {
   /** The ipt_probe tool (ipt_probe.c): `dump`, or `replace REQUEST INITIAL`. */
   readonly probe: string;
   readonly nativeNs: string;
-  bpfNs: string;
+  readonly bpfNs: string;
   readonly enforcer: Enforcer;
   readonly log: string[] = [];
   private server: Server | undefined;
   private readonly namespaces: string[] = [];
 
-  /** `enforcer` is the enforcing side the helper uses (the in-memory test double by default). */
-  constructor(enforcer: Enforcer = new MemoryEnforcer()) {
+  /** The status store, when the bench keeps a state directory (bpfilter status reads it). */
+  status: StatusStore | undefined;
+
+  /**
+   * `enforcer` is the enforcing side the helper uses (the in-memory test double by default);
+   * with `stateDir`, the helper keeps its table store and status files there, as main.ts does.
+   */
+  constructor(
+    enforcer: Enforcer = new MemoryEnforcer(),
+    private readonly stateDir?: string,
+  ) {
     this.enforcer = enforcer;
     this.dir = mkdtempSync(join(tmpdir(), "bpfilter-host-"));
     this.socket = join(this.dir, "helper.sock");
@@ -69,28 +81,28 @@ export class HostBench {
   }
 
   private readonly tag: string;
-  private renewals = 0;
-
-  /** Replaces the bpfilter-side netns with a fresh one (new cookie: a table bpfilter serves again). */
-  renewBpfNamespace(): void {
-    execFileSync("ip", ["netns", "del", this.bpfNs]);
-    this.namespaces.splice(this.namespaces.indexOf(this.bpfNs), 1);
-    this.bpfNs = `bpft-bpf-${this.tag}-${++this.renewals}`;
-    execFileSync("ip", ["netns", "add", this.bpfNs]);
-    this.namespaces.push(this.bpfNs);
-  }
 
   /** Makes netfilter list the filter table in both netns (/proc/net/ip_tables_names, read by iptables-save). */
   async touchFilterTables(): Promise<void> {
     await this.both(["iptables-legacy", "-S", "INPUT"]);
   }
 
-  /** Builds the shim and ipt_probe, starts the helper and creates both netns. */
-  async start(extensions: ExtensionRevisions): Promise<void> {
+  /**
+   * Builds the shim and ipt_probe, starts the helper and creates both netns. Commands run with
+   * bin/ first in PATH, where iptables, iptables-save and iptables-restore are the legacy ones
+   * (so replays can say "iptables" as the tools do), and with their own xtables lock file (other
+   * iptables users on the machine never make a command fail with "holding the xtables lock").
+   */
+  async start(): Promise<void> {
+    mkdirSync(join(this.dir, "bin"));
+    for (const tool of ["iptables", "iptables-save", "iptables-restore"]) symlinkSync("/usr/sbin/xtables-legacy-multi", join(this.dir, "bin", tool));
     const cc = ["-O2", "-Wall", "-Wextra", "-Werror"];
     execFileSync("cc", [...cc, "-shared", "-fPIC", "-o", this.shim, join(repo, "usermode/shim/bpfilter_preload.c"), "-ldl"]);
     execFileSync("cc", [...cc, "-o", this.probe, join(repo, "usermode/test/host/ipt_probe.c")]);
-    const handler = new SockoptHandler(this.enforcer, extensions, (line) => this.log.push(line));
+    const store = this.stateDir === undefined ? undefined : new DirectoryTableStore(this.stateDir);
+    this.status = this.stateDir === undefined ? undefined : new StatusStore(this.stateDir, callerNetnsInode);
+    const log = (line: string): void => void this.log.push(line);
+    const handler = new SockoptHandler({ enforcer: this.enforcer, netfilter: new KernelNetfilter(), log, store, status: this.status });
     this.server = await listenHost(this.socket, {
       answer: (req) => handler.handle(req),
       log: (line) => this.log.push(line),
@@ -105,7 +117,8 @@ export class HostBench {
   /** Runs a command in a netns, through bpfilter (the shim) or natively; never throws on exit codes. */
   run(via: "native" | "bpfilter", argv: readonly string[], stdin?: string): Promise<CommandResult> {
     const ns = via === "native" ? this.nativeNs : this.bpfNs;
-    const env = via === "native" ? [] : [`LD_PRELOAD=${this.shim}`, `BPFILTER_SOCKET=${this.socket}`];
+    const common = [`PATH=${join(this.dir, "bin")}:/usr/sbin:/usr/bin:/sbin:/bin`, `XTABLES_LOCKFILE=${join(this.dir, "xtables.lock")}`];
+    const env = via === "native" ? common : [...common, `LD_PRELOAD=${this.shim}`, `BPFILTER_SOCKET=${this.socket}`];
     return new Promise((done) => {
       const child = execFile(
         "ip",
@@ -119,6 +132,27 @@ export class HostBench {
       if (stdin !== undefined) child.stdin?.end(stdin);
       else child.stdin?.end();
     });
+  }
+
+  /**
+   * Gives both netns an eth0 (10.201.0.2/24) joined by a veth pair to a peer netns of its own
+   * (10.201.0.1/24, its end also named eth0), so that the same packets can go through both.
+   * Returns the peers' netns names, native first.
+   */
+  connectPeers(): { native: string; bpfilter: string } {
+    const peers = [this.nativeNs, this.bpfNs].map((ns) => {
+      const peer = `${ns}-p`;
+      execFileSync("ip", ["netns", "add", peer]);
+      this.namespaces.push(peer);
+      execFileSync("ip", ["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", "eth0", "netns", peer]);
+      for (const [where, address] of [[ns, "10.201.0.2/24"], [peer, "10.201.0.1/24"]] as const) {
+        execFileSync("ip", ["-n", where, "addr", "add", address, "dev", "eth0"]);
+        execFileSync("ip", ["-n", where, "link", "set", "eth0", "up"]);
+        execFileSync("ip", ["-n", where, "link", "set", "lo", "up"]);
+      }
+      return peer;
+    });
+    return { native: peers[0]!, bpfilter: peers[1]! };
   }
 
   /** Runs the same command both ways. */

@@ -5,7 +5,6 @@
  * iptables-legacy-save -c, iptables -L -v -x, and the raw GET_INFO/GET_ENTRIES bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NO_EXTENSIONS } from "../../src/table/revisions.ts";
 import { HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
 const unavailable = hostTierUnavailable();
@@ -102,7 +101,7 @@ const steps: Step[] = [
 describe.skipIf(unavailable !== undefined)("iptables-legacy through bpfilter equals native netfilter", () => {
   const bench = new HostBench();
 
-  beforeAll(() => bench.start(NO_EXTENSIONS), 30_000);
+  beforeAll(() => bench.start(), 30_000);
   afterAll(() => bench.close());
 
   it.each(steps.map((s, i) => [i, s.argv.slice(1).join(" "), s] as const))("step %i: %s", async (_i, _label, step) => {

@@ -8,9 +8,8 @@ import { describe, expect, it } from "vitest";
 import { Errno, IPT_ENTRY, IPT_GET_ENTRIES, IPT_REPLACE, STD_VERDICT } from "../../src/ipt/abi.ts";
 import { encodeGetEntries } from "../../src/ipt/get_ctl.ts";
 import { IptError } from "../../src/ipt/ipt_error.ts";
-import { isContinueTarget, tableToIr } from "../../src/ipt/table_to_ir.ts";
+import { readChains, type XtTarget } from "../../src/ipt/chains.ts";
 import { decodeReplaceHeader, type TranslatedTable, translateTable } from "../../src/ipt/translate.ts";
-import type { Target } from "../../src/ir/types.ts";
 import { build, type RuleTarget, shapeArb } from "./table_arbitrary.ts";
 
 function translateOrLoop(request: Uint8Array): TranslatedTable | "ELOOP" {
@@ -22,10 +21,10 @@ function translateOrLoop(request: Uint8Array): TranslatedTable | "ELOOP" {
   }
 }
 
-function expectedTarget(t: RuleTarget): (target: Target) => boolean {
+function expectedTarget(t: RuleTarget): (target: XtTarget) => boolean {
   switch (t.kind) {
     case "none":
-      return isContinueTarget;
+      return (target) => target.kind === "verdict" && target.verdict.kind === "continue";
     case "jump":
     case "goto":
       return (target) => target.kind === "verdict" && target.verdict.kind === t.kind && target.verdict.chain === `chain${t.chain}`;
@@ -74,7 +73,7 @@ describe("ipt_replace -> kernel form -> GET_ENTRIES and IR", () => {
       fc.property(shapeArb, (shape) => {
         const table = translateOrLoop(build(shape, 4));
         if (table === "ELOOP") return;
-        const ir = tableToIr(table);
+        const ir = readChains(table);
         if (!ir.ok) throw new Error(ir.reason);
         const all = [...shape.builtin, ...shape.user];
         expect(ir.table.chains.map((c) => c.name)).toEqual(["INPUT", "FORWARD", "OUTPUT", ...shape.user.map((_, k) => `chain${k}`)]);

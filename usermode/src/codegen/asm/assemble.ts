@@ -2,7 +2,7 @@
  * assemble(): lays out instructions in slots, resolves every label reference in one
  * step and encodes struct bpf_insn records (8 bytes each, little-endian).
  */
-import { BPF_PSEUDO, isBranch, LD_IMM64_OP } from "./opcode.ts";
+import { BPF_CLASS, BPF_JMP_OP, BPF_PSEUDO, BPF_PSEUDO_CALL, isBranch, LD_IMM64_OP } from "./opcode.ts";
 import type { Insn } from "./insn.ts";
 
 /** A slot whose imm the loader must patch with the fd of a map. */
@@ -11,11 +11,21 @@ export interface MapRef {
   readonly map: string;
 }
 
-/** Encoded program: raw bpf_insn bytes and the map references to patch. */
+/** A slot whose call the loader must patch with the BTF id of a kernel function. */
+export interface KfuncRef {
+  readonly insn: number;
+  readonly kfunc: string;
+}
+
+/** Encoded program: raw bpf_insn bytes and the map and kfunc references to patch. */
 export interface AssembledProgram {
   readonly insns: Uint8Array;
   readonly mapRefs: readonly MapRef[];
+  readonly kfuncRefs: readonly KfuncRef[];
 }
+
+/** The opcode of BPF_JMP | BPF_CALL. */
+const CALL_OP = BPF_CLASS.JMP | BPF_JMP_OP.CALL;
 
 /** Size of one struct bpf_insn. */
 export const INSN_SIZE = 8;
@@ -56,6 +66,9 @@ function checkFields(ins: Insn, i: number): void {
   if (ins.map !== undefined && !(wide && ins.src === BPF_PSEUDO.MAP_FD)) {
     throw new Error(`${where}: map reference '${ins.map}' on an instruction that is not a map fd load`);
   }
+  if (ins.kfunc !== undefined && !(ins.op === CALL_OP && ins.src === BPF_PSEUDO_CALL.KFUNC)) {
+    throw new Error(`${where}: kfunc reference '${ins.kfunc}' on an instruction that is not a kfunc call`);
+  }
 }
 
 function writeSlot(view: DataView, slot: number, op: number, dst: number, src: number, off: number, imm: number): void {
@@ -73,6 +86,7 @@ export function assemble(insns: readonly Insn[]): AssembledProgram {
   const bytes = new Uint8Array(slotCount * INSN_SIZE);
   const view = new DataView(bytes.buffer);
   const mapRefs: MapRef[] = [];
+  const kfuncRefs: KfuncRef[] = [];
   let slot = 0;
   insns.forEach((ins, i) => {
     checkFields(ins, i);
@@ -91,11 +105,12 @@ export function assemble(insns: readonly Insn[]): AssembledProgram {
       writeSlot(view, slot, ins.op, ins.dst, ins.src, off, Number(BigInt.asIntN(32, v)));
       writeSlot(view, slot + 1, 0, 0, 0, 0, Number(BigInt.asIntN(32, v >> 32n)));
     } else {
+      if (ins.kfunc !== undefined) kfuncRefs.push({ insn: slot, kfunc: ins.kfunc });
       writeSlot(view, slot, ins.op, ins.dst, ins.src, off, Number(ins.imm));
     }
     slot += slotWidth(ins);
   });
-  return { insns: bytes, mapRefs };
+  return { insns: bytes, mapRefs, kfuncRefs };
 }
 
 /** Decodes raw bpf_insn bytes into instructions (LD_IMM64 joined); throws on a truncated program. */

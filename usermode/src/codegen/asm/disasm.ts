@@ -9,13 +9,14 @@ import {
   BPF_JMP_OP,
   BPF_MODE,
   BPF_PSEUDO,
+  BPF_PSEUDO_CALL,
   BPF_SIZE,
   BPF_SRC,
   LD_IMM64_OP,
   opClass,
 } from "./opcode.ts";
 import type { Insn } from "./insn.ts";
-import { decodeInsns, type MapRef, slotWidth } from "./assemble.ts";
+import { decodeInsns, type KfuncRef, type MapRef, slotWidth } from "./assemble.ts";
 
 /** Operator text of each ALU operation ("+=", "s>>=", ...). */
 export const ALU_OP_TEXT: Readonly<Record<number, string>> = {
@@ -90,11 +91,17 @@ function aluText(ins: Insn): string {
   return `${r}${ins.dst} ${text} ${operand}`;
 }
 
-function jumpText(ins: Insn): string {
+function callText(ins: Insn, kfuncName: string | undefined): string {
+  if (ins.src === BPF_PSEUDO_CALL.KFUNC) return kfuncName !== undefined ? `call kfunc[${kfuncName}]` : `call kfunc ${ins.imm}`;
+  if (ins.src === BPF_PSEUDO_CALL.CALL) return `call pc${signed(Number(ins.imm))}`;
+  return `call ${ins.imm}`;
+}
+
+function jumpText(ins: Insn, refName: string | undefined): string {
   const code = ins.op & 0xf0;
   if (opClass(ins.op) === BPF_CLASS.JMP) {
     if (code === BPF_JMP_OP.JA) return `goto ${signed(ins.off)}`;
-    if (code === BPF_JMP_OP.CALL) return `call ${ins.imm}`;
+    if (code === BPF_JMP_OP.CALL) return callText(ins, refName);
     if (code === BPF_JMP_OP.EXIT) return "exit";
   }
   const text = JMP_OP_TEXT[code];
@@ -135,24 +142,24 @@ function memText(ins: Insn): string {
   }
 }
 
-/** Text of one decoded instruction; mapName names the map of a map fd load. */
-export function insnText(ins: Insn, mapName?: string): string {
-  if (ins.op === LD_IMM64_OP) return ldImm64Text(ins, mapName);
+/** Text of one decoded instruction; refName names the map of a map fd load or the kfunc of a call. */
+export function insnText(ins: Insn, refName?: string): string {
+  if (ins.op === LD_IMM64_OP) return ldImm64Text(ins, refName);
   switch (opClass(ins.op)) {
     case BPF_CLASS.ALU:
     case BPF_CLASS.ALU64:
       return aluText(ins);
     case BPF_CLASS.JMP:
     case BPF_CLASS.JMP32:
-      return jumpText(ins);
+      return jumpText(ins, refName);
     default:
       return memText(ins);
   }
 }
 
-/** One text line per instruction of a raw program; mapRefs (slot → map name) name map loads. */
-export function disassemble(bytes: Uint8Array, mapRefs: readonly MapRef[] = []): string[] {
-  const names = new Map(mapRefs.map((ref) => [ref.insn, ref.map]));
+/** One text line per instruction of a raw program; mapRefs and kfuncRefs (slot → name) name map loads and kfunc calls. */
+export function disassemble(bytes: Uint8Array, mapRefs: readonly MapRef[] = [], kfuncRefs: readonly KfuncRef[] = []): string[] {
+  const names = new Map([...mapRefs.map((ref) => [ref.insn, ref.map] as const), ...kfuncRefs.map((ref) => [ref.insn, ref.kfunc] as const)]);
   let slot = 0;
   return decodeInsns(bytes).map((ins) => {
     const line = insnText(ins, names.get(slot));

@@ -1,6 +1,6 @@
 /**
  * The instruction value of the assembler: one immutable struct bpf_insn, with
- * optional symbolic metadata (labels on it, a jump target, a map reference).
+ * optional symbolic metadata (labels on it, a jump target, a map or kfunc reference).
  */
 
 /** A BPF register number: r0..r10 (r10 is the read-only frame pointer). */
@@ -20,6 +20,8 @@ export interface Insn {
   readonly target?: string;
   /** Map this LD_IMM64 (src = BPF_PSEUDO_MAP_FD) refers to; the loader patches its fd. */
   readonly map?: string;
+  /** Kernel function this call (src = BPF_PSEUDO_KFUNC_CALL) calls; the loader patches its BTF id. */
+  readonly kfunc?: string;
 }
 
 /** Builds an instruction from its fields (imm defaults to 0, regs and off to 0). */

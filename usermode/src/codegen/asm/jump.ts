@@ -1,5 +1,5 @@
 /** Jump, call and exit builders. A jump names its target label; assemble() fills in the offset. */
-import { BPF_CLASS, BPF_JMP_OP, BPF_SRC } from "./opcode.ts";
+import { BPF_CLASS, BPF_JMP_OP, BPF_PSEUDO_CALL, BPF_SRC } from "./opcode.ts";
 import { insn, type Insn, type Reg } from "./insn.ts";
 import { imm32 } from "./alu.ts";
 
@@ -68,6 +68,12 @@ export function ja(to: JumpTarget): Insn {
 /** Call of a BPF helper by its id (enum bpf_func_id). */
 export function call(helper: number): Insn {
   return insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { imm: imm32(helper) });
+}
+
+/** Call of a kernel function (kfunc) by name; the loader resolves its BTF id (and module) at load time. */
+export function kfuncCall(name: string): Insn {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RangeError(`kfunc name '${name}' is not a C identifier`);
+  return insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { src: BPF_PSEUDO_CALL.KFUNC, kfunc: name });
 }
 
 /** Return r0 to the caller of the program. */

@@ -69,6 +69,9 @@ export const BPF_ATOMIC_OP = { ADD: 0x00, OR: 0x40, AND: 0x50, XOR: 0xa0, FETCH:
 /** src_reg values of BPF_LD | BPF_IMM | BPF_DW that make imm a pseudo value. */
 export const BPF_PSEUDO = { MAP_FD: 1, MAP_VALUE: 2 } as const;
 
+/** src_reg values of BPF_CALL: a helper by id (0), a BPF function (1) or a kernel function by BTF id (2). */
+export const BPF_PSEUDO_CALL = { HELPER: 0, CALL: 1, KFUNC: 2 } as const;
+
 /** The opcode of the 64-bit immediate load, the only two-slot instruction. */
 export const LD_IMM64_OP = BPF_CLASS.LD | BPF_SIZE.DW | BPF_MODE.IMM;
 

@@ -6,6 +6,7 @@ import {
   BPF_JMP_OP,
   BPF_MODE,
   BPF_PSEUDO,
+  BPF_PSEUDO_CALL,
   BPF_SRC,
   LD_IMM64_OP,
 } from "./opcode.ts";
@@ -25,6 +26,9 @@ const MEM = String.raw`\*\((u8|u16|u32|u64) \*\)\(r(\d+) ([+-]\d+)\)`;
 const PATTERNS: readonly [RegExp, (m: string[]) => Insn][] = [
   [/^exit$/, () => insn(BPF_CLASS.JMP | BPF_JMP_OP.EXIT)],
   [/^call (-?\d+)$/, (m) => insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { imm: BigInt(m[1]!) })],
+  [/^call kfunc\[([A-Za-z_][A-Za-z0-9_]*)\]$/, (m) => insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { src: BPF_PSEUDO_CALL.KFUNC, kfunc: m[1]! })],
+  [/^call kfunc (-?\d+)$/, (m) => insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { src: BPF_PSEUDO_CALL.KFUNC, imm: BigInt(m[1]!) })],
+  [/^call pc([+-]\d+)$/, (m) => insn(BPF_CLASS.JMP | BPF_JMP_OP.CALL, { src: BPF_PSEUDO_CALL.CALL, imm: BigInt(m[1]!) })],
   [/^goto ([+-]\d+)$/, (m) => insn(BPF_CLASS.JMP | BPF_JMP_OP.JA, { off: Number(m[1]) })],
   [
     /^if ([rw])(\d+) (\S+) (?:[rw](\d+)|(-?\d+)) goto ([+-]\d+)$/,

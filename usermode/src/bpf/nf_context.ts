@@ -1,0 +1,38 @@
+// The kernel struct offsets a netfilter program reads through BTF-typed loads, from the running
+// kernel's BTF: they differ between kernels and configs, so they are never hard-coded.
+import { kernelBtf, type Btf } from "./btf.ts";
+
+/** Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name and sk_buff.len. */
+export interface NetfilterContextOffsets {
+  readonly ctxState: number;
+  readonly ctxSkb: number;
+  readonly stateHook: number;
+  readonly stateIn: number;
+  readonly stateOut: number;
+  readonly devName: number;
+  readonly skbLen: number;
+}
+
+let cached: NetfilterContextOffsets | undefined;
+
+/** The offsets in `btf` (default: the running kernel's, read once); throws naming a missing member. */
+export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
+  if (btf === undefined && cached !== undefined) return cached;
+  const from = btf ?? kernelBtf();
+  const at = (struct: string, member: string, size: number): number => {
+    const location = from.member(struct, member);
+    if (location.size !== size) throw new Error(`BTF ${from.source}: ${struct}.${member} is ${location.size} bytes, expected ${size}`);
+    return location.offset;
+  };
+  const layout = {
+    ctxState: at("bpf_nf_ctx", "state", 8),
+    ctxSkb: at("bpf_nf_ctx", "skb", 8),
+    stateHook: at("nf_hook_state", "hook", 1),
+    stateIn: at("nf_hook_state", "in", 8),
+    stateOut: at("nf_hook_state", "out", 8),
+    devName: at("net_device", "name", 16),
+    skbLen: at("sk_buff", "len", 4),
+  };
+  if (btf === undefined) cached = layout;
+  return layout;
+}

@@ -1,0 +1,37 @@
+/**
+ * Header fields by name: what an extension asks for ("ip.ttl", "tcp.flags") and where it lies.
+ * The table is the one place that knows header offsets and sizes; test/codegen/layout.test.ts
+ * checks every entry against the C headers (offsetof/sizeof). IP fields are read from the IPv4
+ * header slice, transport fields from what the prologue kept in registers (layout.ts TRANSPORT).
+ */
+import { IPH, TRANSPORT } from "./layout.ts";
+
+/** Where a field lies: in the IPv4 header or the transport header, at a byte offset, 1, 2 or 4 bytes. */
+export interface FieldLocation {
+  readonly header: "ip" | "transport";
+  readonly offset: number;
+  readonly size: 1 | 2 | 4;
+}
+
+/** Every field an extension or the compiler reads, by name. */
+export const FIELDS = {
+  "ip.tos": { header: "ip", offset: IPH.TOS, size: 1 },
+  "ip.tot_len": { header: "ip", offset: IPH.TOT_LEN, size: 2 },
+  "ip.ttl": { header: "ip", offset: IPH.TTL, size: 1 },
+  "ip.protocol": { header: "ip", offset: IPH.PROTOCOL, size: 1 },
+  "ip.saddr": { header: "ip", offset: IPH.SADDR, size: 4 },
+  "ip.daddr": { header: "ip", offset: IPH.DADDR, size: 4 },
+  "udp.sport": { header: "transport", offset: 0, size: 2 },
+  "udp.dport": { header: "transport", offset: 2, size: 2 },
+  "tcp.sport": { header: "transport", offset: 0, size: 2 },
+  "tcp.dport": { header: "transport", offset: 2, size: 2 },
+  "tcp.flags": { header: "transport", offset: TRANSPORT.TCP_FLAGS_OFFSET, size: 1 },
+  "icmp.type": { header: "transport", offset: 0, size: 1 },
+  "icmp.code": { header: "transport", offset: 1, size: 1 },
+  /** The ports of every protocol with ports first (tcp, udp, udplite, sctp, dccp): what multiport reads. */
+  "l4.sport": { header: "transport", offset: 0, size: 2 },
+  "l4.dport": { header: "transport", offset: 2, size: 2 },
+} as const satisfies Record<string, FieldLocation>;
+
+/** The name of a header field. */
+export type FieldName = keyof typeof FIELDS;

@@ -1,0 +1,98 @@
+/**
+ * The decoded matches of the IR: one member of `Match` per extension the compiler knows,
+ * discriminated by `kind` (the extension's name). ext/<kind>.ts decodes its xt data into its
+ * member once (ir/resolve.ts); codegen and the classifier read these, never the bytes.
+ * Ranges are inclusive and host-order; `invert` is the rule's "!".
+ */
+
+/** An inclusive u16 range with its inversion (port_match of xt_tcpudp.c, xt_length). */
+export interface PortRange {
+  readonly min: number;
+  readonly max: number;
+  readonly invert: boolean;
+}
+
+/** -m udp (struct xt_udp). */
+export interface UdpMatch {
+  readonly kind: "udp";
+  readonly sport: PortRange;
+  readonly dport: PortRange;
+}
+
+/** -m tcp (struct xt_tcp) without --tcp-option (which hands the table to netfilter). */
+export interface TcpMatch {
+  readonly kind: "tcp";
+  readonly sport: PortRange;
+  readonly dport: PortRange;
+  readonly flagMask: number;
+  readonly flagCmp: number;
+  readonly invertFlags: boolean;
+}
+
+/** -m icmp (struct ipt_icmp); type 0xff means any type. */
+export interface IcmpMatch {
+  readonly kind: "icmp";
+  readonly type: number;
+  readonly codeMin: number;
+  readonly codeMax: number;
+  readonly invert: boolean;
+}
+
+/** Which port -m multiport compares. */
+export type MultiportSide = "source" | "destination" | "either";
+
+/** -m multiport revision 1 (struct xt_multiport_v1): single ports and ranges, in order. */
+export interface MultiportMatch {
+  readonly kind: "multiport";
+  readonly side: MultiportSide;
+  readonly ports: readonly (readonly [number, number])[];
+  readonly invert: boolean;
+}
+
+/** -m comment: always holds. */
+export interface CommentMatch {
+  readonly kind: "comment";
+  readonly comment: string;
+}
+
+/** -m length (struct xt_length_info): the IP total length. */
+export interface LengthMatch {
+  readonly kind: "length";
+  readonly min: number;
+  readonly max: number;
+  readonly invert: boolean;
+}
+
+/** -m ttl (struct ipt_ttl_info); a mode outside eq..gt never matches, as in ttl_mt. */
+export interface TtlMatch {
+  readonly kind: "ttl";
+  readonly mode: "eq" | "ne" | "lt" | "gt" | "never";
+  readonly ttl: number;
+}
+
+/** -m dscp (struct xt_dscp_info): the DSCP bits of the TOS byte. */
+export interface DscpMatch {
+  readonly kind: "dscp";
+  readonly dscp: number;
+  readonly invert: boolean;
+}
+
+/** One side of -m iprange: a host-order inclusive address range. */
+export interface AddressRange {
+  readonly min: number;
+  readonly max: number;
+  readonly invert: boolean;
+}
+
+/** -m iprange revision 1 (struct xt_iprange_mtinfo), IPv4. */
+export interface IprangeMatch {
+  readonly kind: "iprange";
+  readonly src?: AddressRange;
+  readonly dst?: AddressRange;
+}
+
+/** Every decoded match. */
+export type Match = UdpMatch | TcpMatch | IcmpMatch | MultiportMatch | CommentMatch | LengthMatch | TtlMatch | DscpMatch | IprangeMatch;
+
+/** The kinds of Match. */
+export type MatchKind = Match["kind"];

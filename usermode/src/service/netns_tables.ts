@@ -1,0 +1,127 @@
+/**
+ * Who holds the filter table of each network namespace (keyed by netns cookie): bpfilter (the
+ * translated table and, while nothing is enforced yet, its counters) or netfilter (since a replace
+ * the helper does not compile, with the reason). Ownership moves in both directions at any replace
+ * (service/handover.ts); it is kept in a TableStore so that a restarted helper describes the same
+ * tables.
+ */
+import { decodeCounters, type XtCounters } from "../ipt/counters.ts";
+import { initialFilterTable } from "../ipt/initial_table.ts";
+import { IPT_ENTRY, IPT_REPLACE, XT_COUNTERS } from "../ipt/abi.ts";
+import { decodeReplaceHeader, type TranslatedTable, translateTable } from "../ipt/translate.ts";
+import type { NetnsRef } from "../ipc/sockopt_call.ts";
+import type { Table } from "../ir/types.ts";
+import type { ProgramListing } from "./enforcer.ts";
+import type { StatusStore } from "./status_store.ts";
+import type { TableStore } from "./table_store.ts";
+
+/** The filter table of one netns while bpfilter serves it. */
+export interface ServedTable {
+  readonly owner: "bpfilter";
+  /** The current table, as GET_INFO/GET_ENTRIES describe it. */
+  readonly table: TranslatedTable;
+  /** Whether the Enforcer holds it; if not, it is the initial table and `counters` are its counters. */
+  readonly enforced: boolean;
+  /** The counters while nothing is enforced (ADD_COUNTERS adds to them). */
+  counters: XtCounters[];
+}
+
+/** The filter table of a netns that netfilter holds: requests for it are declined, replaces inspected. */
+export interface NetfilterTable {
+  readonly owner: "netfilter";
+  /** Why netfilter holds it ("rule 3 in chain INPUT: match 'conntrack' revision 3 is not supported"). */
+  readonly reason: string;
+}
+
+/** The state of the filter table of one netns. */
+export type FilterTableState = ServedTable | NetfilterTable;
+
+const INITIAL = initialFilterTable();
+
+/**
+ * The filter tables of every netns the helper has seen, kept in a TableStore when one is given;
+ * every change of owner is also written to the StatusStore (bpfilter status).
+ */
+export class NetnsTables {
+  private readonly filter = new Map<bigint, FilterTableState>();
+
+  /** Loads the tables of `store` (a restarted helper): their rules are still enforced. */
+  constructor(
+    private readonly store?: TableStore,
+    log: (line: string) => void = () => {},
+    private readonly status?: StatusStore,
+  ) {
+    for (const [cookie, stored] of store?.load() ?? []) {
+      if (stored.owner === "netfilter") {
+        this.filter.set(cookie, stored);
+        continue;
+      }
+      try {
+        const table = translateTable(decodeReplaceHeader(stored.replace, stored.replace.length), stored.replace);
+        this.filter.set(cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
+      } catch (err) {
+        log(`netns ${cookie}: stored filter table is not valid, ignored: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** The filter table of a netns, or undefined for a netns not seen yet. */
+  get(cookie: bigint): FilterTableState | undefined {
+    return this.filter.get(cookie);
+  }
+
+  /** Every netns and its state (for status). */
+  entries(): IterableIterator<[bigint, FilterTableState]> {
+    return this.filter.entries();
+  }
+
+  /** A netns seen for the first time whose netfilter holds the initial table: bpfilter serves it, unenforced. */
+  serveInitial(netns: NetnsRef, counters: readonly XtCounters[]): ServedTable {
+    const state: ServedTable = {
+      owner: "bpfilter",
+      table: INITIAL,
+      enforced: false,
+      counters: INITIAL.entries.map((_, i) => counters[i] ?? { packets: 0n, bytes: 0n }),
+    };
+    this.filter.set(netns.cookie, state);
+    this.status?.update(netns, { owner: "bpfilter", rules: 0, enforced: false });
+    return state;
+  }
+
+  /**
+   * Records a table the Enforcer now enforces: `replace` is the ipt_replace request it came from,
+   * `ir` its resolved IR, `programs` what the Enforcer loaded (when it says).
+   */
+  enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
+    this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
+    this.store?.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+    const rules = ir.chains.reduce((n, c) => n + c.rules.length, 0);
+    this.status?.update(netns, { owner: "bpfilter", rules, enforced: true, programs });
+  }
+
+  /** Records that netfilter holds the filter table of a netns, and why. */
+  toNetfilter(netns: NetnsRef, reason: string): void {
+    this.filter.set(netns.cookie, { owner: "netfilter", reason });
+    this.store?.save(netns.cookie, { owner: "netfilter", reason });
+    this.status?.update(netns, { owner: "netfilter", reason });
+  }
+
+  /** Forgets a netns (it is gone). */
+  forget(cookie: bigint): void {
+    this.filter.delete(cookie);
+    this.store?.remove(cookie);
+    this.status?.forget(cookie);
+  }
+}
+
+/**
+ * The counters of an entry blob (as GET_ENTRIES returns it) if it is netfilter's initial filter
+ * table (same bytes, counters aside), else undefined.
+ */
+export function initialTableCounters(blob: Uint8Array): XtCounters[] | undefined {
+  if (blob.byteLength !== INITIAL.size) return undefined;
+  const counters = INITIAL.entries.map((e) => e.offset + IPT_ENTRY.counters);
+  const inCounters = (i: number): boolean => counters.some((at) => i >= at && i < at + XT_COUNTERS.SIZE);
+  if (!INITIAL.blob.every((b, i) => inCounters(i) || blob[i] === b)) return undefined;
+  return counters.map((at) => decodeCounters(blob.subarray(at, at + XT_COUNTERS.SIZE))[0]!);
+}

@@ -1,0 +1,224 @@
+/**
+ * Answers one iptables sockopt (IPT_SO_*) for the filter table of the caller's netns, as
+ * do_ipt_set_ctl/do_ipt_get_ctl would, or declines it (-ENOPROTOOPT) so that netfilter answers.
+ *
+ * Ownership, per netns: only the table named "filter" is served, by bpfilter or by netfilter.
+ * - A netns met for the first time is bpfilter's if netfilter holds its initial table there
+ *   (bpfilter then serves that table, unenforced, with netfilter's counters); otherwise netfilter
+ *   already holds rules there and keeps them.
+ * - While bpfilter holds the table it answers every request; a replace it does not compile is
+ *   installed into netfilter by the helper itself and bpfilter's programs go (handover.ts).
+ * - While netfilter holds it, every request is declined so that netfilter answers it, except
+ *   SET_REPLACE: one the helper compiles takes the table back (handover.ts).
+ * So a GET always describes the rules that are enforced. GET_REVISION_* are always declined:
+ * netfilter is the judge of which revisions it accepts.
+ */
+import type { NetnsRef, SockoptAnswer, SockoptRequest } from "../ipc/sockopt_call.ts";
+import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName } from "../ipt/abi.ts";
+import { addCounters, decodeCountersInfo, encodeCounters, type XtCounters } from "../ipt/counters.ts";
+import { encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
+import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
+import { IptError } from "../ipt/ipt_error.ts";
+import { decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateTable } from "../ipt/translate.ts";
+import type { Enforcer } from "./enforcer.ts";
+import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
+import type { Netfilter } from "./netfilter.ts";
+import { type FilterTableState, initialTableCounters, NetnsTables, type ServedTable } from "./netns_tables.ts";
+import { planTable } from "./plan.ts";
+import type { StatusStore } from "./status_store.ts";
+import type { TableStore } from "./table_store.ts";
+
+export type { SockoptAnswer, SockoptRequest };
+export { SERVED_TABLE };
+
+const EMPTY = new Uint8Array(0);
+
+/** What the handler is built with. */
+export interface SockoptHandlerOptions {
+  readonly enforcer: Enforcer;
+  readonly netfilter: Netfilter;
+  /** Writes one log line. */
+  readonly log: (line: string) => void;
+  /** Keeps the tables across helper restarts (see table_store.ts). */
+  readonly store?: TableStore;
+  /** Keeps what bpfilter status shows, per netns (see status_store.ts). */
+  readonly status?: StatusStore;
+}
+
+/** Serves the iptables sockopts of every netns from one NetnsTables, one Enforcer and netfilter. */
+export class SockoptHandler {
+  private readonly tables: NetnsTables;
+  private readonly enforcer: Enforcer;
+  private readonly netfilter: Netfilter;
+  private readonly logLine: (line: string) => void;
+  private readonly handover: HandoverContext;
+  private readonly status: StatusStore | undefined;
+
+  constructor(options: SockoptHandlerOptions) {
+    this.enforcer = options.enforcer;
+    this.netfilter = options.netfilter;
+    this.logLine = options.log;
+    this.status = options.status;
+    this.tables = new NetnsTables(options.store, options.log, options.status);
+    this.handover = { enforcer: this.enforcer, netfilter: this.netfilter, tables: this.tables, log: (netns, line) => this.log(netns, line) };
+  }
+
+  /** Answers one request; an IptError becomes its errno, anything else propagates. */
+  handle(req: SockoptRequest): SockoptAnswer {
+    try {
+      return this.dispatch(req);
+    } catch (err) {
+      if (!(err instanceof IptError)) throw err;
+      this.log(req.netns, `${sockoptName(req.cmd, req.set)}: ${err.message} (errno ${err.errno})`);
+      return { status: -err.errno, out: EMPTY };
+    }
+  }
+
+  private log(netns: NetnsRef, line: string): void {
+    this.logLine(`netns ${netns.cookie}: ${line}`);
+    this.status?.log(netns.cookie, line);
+  }
+
+  /** The kernel says a netns is gone: its programs go, and its state is forgotten. */
+  netnsGone(cookie: bigint): void {
+    const state = this.tables.get(cookie);
+    if (state?.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie, pid: 0 }, SERVED_TABLE); // no process left in it
+    this.tables.forget(cookie);
+    this.logLine(`netns ${cookie}: gone, forgotten`);
+  }
+
+  private dispatch(req: SockoptRequest): SockoptAnswer {
+    if (req.compat === true) return this.compat(req);
+    if (req.set) {
+      if (req.cmd === IPT_SO_SET.REPLACE) return this.withFilterTable(req, (state) => this.replace(req, state));
+      if (req.cmd === IPT_SO_SET.ADD_COUNTERS) return this.withServedTable(req, (t) => this.addCounters(req, t));
+      return { status: -Errno.EINVAL, out: EMPTY };
+    }
+    switch (req.cmd) {
+      case IPT_SO_GET.INFO:
+        return this.withServedTable(req, (t) => ({ status: 0, out: encodeGetInfo(req.optval, req.optlen, t.table) }));
+      case IPT_SO_GET.ENTRIES:
+        return this.withServedTable(req, (t) => ({
+          status: 0,
+          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t)),
+        }));
+      case IPT_SO_GET.REVISION_MATCH:
+      case IPT_SO_GET.REVISION_TARGET:
+        return DECLINE;
+      default:
+        return { status: -Errno.EINVAL, out: EMPTY };
+    }
+  }
+
+  /** Runs `serve` if the request names the filter table; other tables are netfilter's. */
+  private withFilterTable(req: SockoptRequest, serve: (state: FilterTableState) => SockoptAnswer): SockoptAnswer {
+    if (tableNameOf(req.optval) !== SERVED_TABLE) return DECLINE;
+    return serve(this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns));
+  }
+
+  /** Runs `serve` if bpfilter holds the filter table of the caller's netns; else declines. */
+  private withServedTable(req: SockoptRequest, serve: (table: ServedTable) => SockoptAnswer): SockoptAnswer {
+    return this.withFilterTable(req, (state) => (state.owner === "netfilter" ? DECLINE : serve(state)));
+  }
+
+  /**
+   * A netns seen for the first time: bpfilter serves it if netfilter holds its initial filter
+   * table there (and looking it up makes netfilter list the table in /proc/net/ip_tables_names,
+   * which iptables-save without -t reads); if netfilter already holds rules, they stay netfilter's.
+   */
+  private firstContact(netns: NetnsRef): FilterTableState {
+    try {
+      const info = this.netfilter.info(netns, SERVED_TABLE);
+      const blob = this.netfilter.entries(netns, SERVED_TABLE, info.size);
+      const counters = initialTableCounters(blob);
+      if (counters !== undefined) return this.tables.serveInitial(netns, counters);
+      const reason = `netfilter held a filter table of ${info.numEntries} entries in this netns before bpfilter served it`;
+      this.tables.toNetfilter(netns, reason);
+      this.log(netns, `table filter: ${reason}; it stays with netfilter until a replace bpfilter compiles`);
+      return this.tables.get(netns.cookie)!;
+    } catch (err) {
+      if (!(err instanceof IptError)) throw err;
+      this.log(netns, `table filter: netfilter's table could not be read (${err.message}); bpfilter serves the initial table`);
+      return this.tables.serveInitial(netns, []);
+    }
+  }
+
+  /**
+   * A 32-bit caller: its structs are netfilter's compat layout, which only netfilter reads, so
+   * every request of it is declined. If bpfilter holds the table it names, the table goes to
+   * netfilter first (handover.ts), so that netfilter answers with the rules that are enforced.
+   */
+  private compat(req: SockoptRequest): SockoptAnswer {
+    const named = req.cmd !== IPT_SO_GET.REVISION_MATCH && req.cmd !== IPT_SO_GET.REVISION_TARGET;
+    if (req.set || named) {
+      const state = tableNameOf(req.optval) === SERVED_TABLE ? (this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns)) : undefined;
+      if (state?.owner === "bpfilter" && !handCurrentToNetfilter(this.handover, req.netns, state, "a 32-bit iptables asked for it: netfilter serves 32-bit callers")) {
+        return { status: -Errno.EOPNOTSUPP, out: EMPTY };
+      }
+    }
+    return DECLINE;
+  }
+
+  private countersOf(netns: NetnsRef, served: ServedTable): readonly XtCounters[] {
+    return served.enforced ? this.enforcer.counters(netns, SERVED_TABLE) : served.counters;
+  }
+
+  private replace(req: SockoptRequest, state: FilterTableState): SockoptAnswer {
+    if (state.owner === "netfilter") return this.replaceNetfilters(req);
+    const header = decodeReplaceHeader(req.optval, req.optlen);
+    const table = translateTable(header, req.optval);
+    checkFilterHooks(header);
+    if (header.numCounters !== state.table.entries.length) {
+      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${state.table.entries.length} entries (it changed)`);
+    }
+    const plan = planTable(table);
+    if (plan.kind === "netfilter") return handToNetfilter(this.handover, req.netns, state, header, req.optval, plan.reason);
+    const before = this.countersOf(req.netns, state);
+    const decision = this.enforcer.apply(req.netns, plan.table);
+    if (decision.kind === "declined") return handToNetfilter(this.handover, req.netns, state, header, req.optval, decision.reason);
+    if (decision.kind === "error") {
+      return handToNetfilter(this.handover, req.netns, state, header, req.optval, `bpfilter could not enforce it: ${decision.message}`);
+    }
+    const old = decision.replacedCounters ?? before;
+    this.tables.enforced(req.netns, table, req.optval, plan.table, decision.programs);
+    return { status: 0, out: encodeCounters(Array.from({ length: header.numCounters }, (_, i) => old[i] ?? { packets: 0n, bytes: 0n })) };
+  }
+
+  /** A replace while netfilter holds the table: taken back if bpfilter compiles it, else netfilter's. */
+  private replaceNetfilters(req: SockoptRequest): SockoptAnswer {
+    let header: ReplaceHeader;
+    let table: TranslatedTable;
+    try {
+      header = decodeReplaceHeader(req.optval, req.optlen);
+      table = translateTable(header, req.optval);
+      checkFilterHooks(header);
+    } catch (err) {
+      if (err instanceof IptError) return DECLINE; // netfilter judges it, with its own errno
+      throw err;
+    }
+    const plan = planTable(table);
+    if (plan.kind === "netfilter") {
+      this.tables.toNetfilter(req.netns, plan.reason);
+      this.log(req.netns, `table filter: stays with netfilter: ${plan.reason}`);
+      return DECLINE;
+    }
+    return takeFromNetfilter(this.handover, req.netns, header, table, plan.table, req.optval);
+  }
+
+  private addCounters(req: SockoptRequest, served: ServedTable): SockoptAnswer {
+    const info = decodeCountersInfo(req.optval, req.optlen);
+    if (info.counters.length !== served.table.entries.length) {
+      throw new IptError(Errno.EINVAL, `xt_counters_info: num_counters ${info.counters.length} but the table has ${served.table.entries.length} entries`);
+    }
+    if (served.enforced) this.enforcer.addCounters(req.netns, SERVED_TABLE, info.counters);
+    else served.counters = served.counters.map((c, i) => addCounters(c, info.counters[i]!));
+    return { status: 0, out: EMPTY };
+  }
+}
+
+/** do_replace of the filter table: xt_find_table_lock then valid_hooks must be the table's. */
+function checkFilterHooks(header: ReplaceHeader): void {
+  if (header.validHooks !== FILTER_VALID_HOOKS) {
+    throw new IptError(Errno.EINVAL, `ipt_replace: valid_hooks 0x${header.validHooks.toString(16)} is not the filter table's 0x${FILTER_VALID_HOOKS.toString(16)}`);
+  }
+}

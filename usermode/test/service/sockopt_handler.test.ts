@@ -1,0 +1,254 @@
+/** The sockopt handler: ownership, counters through replace and ADD_COUNTERS, declines and errnos. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Table } from "../../src/ir/types.ts";
+import { DirectoryTableStore } from "../../src/service/table_store.ts";
+import { Errno, IPT_GETINFO, IPT_REPLACE, IPT_SO_GET, IPT_SO_SET, STD_VERDICT, XT_COUNTERS_INFO } from "../../src/ipt/abi.ts";
+import { encodeEntry, encodeReplace } from "../../src/ipt/entry_builder.ts";
+import { FILTER_VALID_HOOKS, initialFilterReplace } from "../../src/ipt/initial_table.ts";
+import type { Decision } from "../../src/service/enforcer.ts";
+import { MemoryEnforcer } from "./memory_enforcer.ts";
+import { type SockoptAnswer, SockoptHandler } from "../../src/service/sockopt_handler.ts";
+import type { TranslatedTable } from "../../src/ipt/translate.ts";
+import { MemoryNetfilter } from "./memory_netfilter.ts";
+
+const NETNS = { cookie: 77n, pid: 1 };
+const OTHER = { cookie: 78n, pid: 2 };
+
+function setup(decide?: (t: Table) => Decision, refuse?: (t: TranslatedTable) => number) {
+  const enforcer = new MemoryEnforcer(decide);
+  const netfilter = new MemoryNetfilter(refuse);
+  const log: string[] = [];
+  const handler = new SockoptHandler({ enforcer, netfilter, log: (l) => log.push(l) });
+  return { enforcer, netfilter, handler, log };
+}
+
+function named(name: string, size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  b.set(Buffer.from(name));
+  return b;
+}
+
+const get = (h: SockoptHandler, cmd: number, optval: Uint8Array, netns = NETNS, optlen = optval.length): SockoptAnswer =>
+  h.handle({ cmd, set: false, optlen, optval, netns });
+const set = (h: SockoptHandler, cmd: number, optval: Uint8Array, netns = NETNS): SockoptAnswer =>
+  h.handle({ cmd, set: true, optlen: optval.length, optval, netns });
+
+function info(h: SockoptHandler, netns = NETNS): { status: number; numEntries: number; size: number } {
+  const a = get(h, IPT_SO_GET.INFO, named("filter", IPT_GETINFO.SIZE), netns);
+  const view = new DataView(a.out.buffer, a.out.byteOffset);
+  return a.status === 0
+    ? { status: 0, numEntries: view.getUint32(IPT_GETINFO.num_entries, true), size: view.getUint32(IPT_GETINFO.size, true) }
+    : { status: a.status, numEntries: -1, size: -1 };
+}
+
+/** INPUT: one DROP rule for 10.0.0.1, then the initial chains. */
+function replaceWithRule(numCounters: number, matchName?: string): Uint8Array {
+  const ip = new Uint8Array(84);
+  ip.set([10, 0, 0, 1], 0);
+  ip.set([255, 255, 255, 255], 8);
+  const rule = encodeEntry({
+    ip,
+    matches: matchName ? [{ name: matchName, revision: 0, data: new Uint8Array(8) }] : [],
+    target: { kind: "standard", verdict: STD_VERDICT.DROP },
+  });
+  const policy = encodeEntry({ target: { kind: "standard", verdict: STD_VERDICT.ACCEPT } });
+  const p = policy.length;
+  const r = rule.length;
+  return encodeReplace(
+    { name: "filter", validHooks: FILTER_VALID_HOOKS, hookEntry: [0, 0, r + p, r + 2 * p, 0], underflow: [0, r, r + p, r + 2 * p, 0], numCounters },
+    [rule, policy, policy, policy, encodeEntry({ target: { kind: "error", errorName: "ERROR" } })],
+  );
+}
+
+function addCounters(n: number, packets: bigint): Uint8Array {
+  const b = named("filter", XT_COUNTERS_INFO.SIZE + 16 * n);
+  const view = new DataView(b.buffer);
+  view.setUint32(XT_COUNTERS_INFO.num_counters, n, true);
+  for (let i = 0; i < n; i++) {
+    view.setBigUint64(XT_COUNTERS_INFO.counters + 16 * i, packets, true);
+    view.setBigUint64(XT_COUNTERS_INFO.counters + 16 * i + 8, packets * 100n, true);
+  }
+  return b;
+}
+
+function counters(out: Uint8Array): bigint[] {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  return Array.from({ length: out.length / 8 }, (_, i) => view.getBigUint64(8 * i, true));
+}
+
+describe("SockoptHandler", () => {
+  it("declines every table but filter, so that netfilter answers it", () => {
+    const { handler } = setup();
+    for (const name of ["nat", "mangle", "raw", "nosuch", ""]) {
+      expect(get(handler, IPT_SO_GET.INFO, named(name, IPT_GETINFO.SIZE)).status).toBe(-Errno.ENOPROTOOPT);
+    }
+    expect(get(handler, IPT_SO_GET.INFO, new Uint8Array(8), NETNS, 8).status).toBe(-Errno.ENOPROTOOPT);
+  });
+
+  it("describes a fresh netns with netfilter's initial table", () => {
+    const { handler } = setup();
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  const errnoCases: [string, (h: SockoptHandler) => SockoptAnswer, number][] = [
+    ["GET_INFO with a wrong optlen", (h) => get(h, IPT_SO_GET.INFO, named("filter", 90)), -Errno.EINVAL],
+    ["GET_ENTRIES of a stale size", (h) => get(h, IPT_SO_GET.ENTRIES, (() => { const b = named("filter", 40 + 100); new DataView(b.buffer).setUint32(32, 100, true); return b; })()), -Errno.EAGAIN],
+    ["GET_ENTRIES with optlen not header + size", (h) => get(h, IPT_SO_GET.ENTRIES, (() => { const b = named("filter", 40 + 100); new DataView(b.buffer).setUint32(32, 632, true); return b; })()), -Errno.EINVAL],
+    ["REPLACE with a stale num_counters", (h) => set(h, IPT_SO_SET.REPLACE, replaceWithRule(5)), -Errno.EAGAIN],
+    ["REPLACE with other valid_hooks", (h) => set(h, IPT_SO_SET.REPLACE, (() => { const b = initialFilterReplace(); new DataView(b.buffer).setUint32(IPT_REPLACE.valid_hooks, 0x1f, true); return b; })()), -Errno.EINVAL],
+    ["ADD_COUNTERS with the wrong count", (h) => set(h, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)), -Errno.EINVAL],
+    ["ADD_COUNTERS with no counters", (h) => set(h, IPT_SO_SET.ADD_COUNTERS, named("filter", XT_COUNTERS_INFO.SIZE)), -Errno.EINVAL],
+    ["an unknown set command", (h) => set(h, 70, named("filter", 40)), -Errno.EINVAL],
+    ["an unknown get command", (h) => get(h, 70, named("filter", 40)), -Errno.EINVAL],
+  ];
+  it.each(errnoCases)("%s", (_name, call, status) => {
+    const { handler } = setup();
+    expect(call(handler).status).toBe(status);
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("returns the old counters from a replace and serves the enforcer's counters after it", () => {
+    const { handler, enforcer } = setup();
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(4, 3n)).status).toBe(0);
+    const first = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4));
+    expect(first.status).toBe(0);
+    expect(counters(first.out)).toEqual([3n, 300n, 3n, 300n, 3n, 300n, 3n, 300n]);
+    expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 632 + 152 });
+    const table = enforcer.appliedTable(NETNS, "filter")!;
+    expect(table.chains[0]).toMatchObject({ name: "INPUT", hook: "INPUT", policy: "accept", policyCounterIndex: 1 });
+    expect(table.chains[0]!.rules[0]).toMatchObject({ counterIndex: 0, ip: { src: 0x0a000001, srcMask: 0xffffffff }, verdict: { kind: "drop" } });
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 2n)).status).toBe(0);
+    const second = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5));
+    expect(counters(second.out)).toEqual([3n, 260n, 2n, 200n, 2n, 200n, 2n, 200n, 2n, 200n]);
+    expect(info(handler, OTHER)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("hands a table it does not compile to netfilter, with bpfilter's counters, and declines that table from then on", () => {
+    const { handler, enforcer, netfilter, log } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    const handed = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "owner"));
+    expect(handed.status).toBe(0);
+    expect(counters(handed.out)).toEqual([1n, 60n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    // netfilter's replace came with netfilter's own num_counters (its initial 4 entries).
+    expect(netfilter.calls).toEqual(["info 77", "entries 77", "info 77", "replace 77 5 entries"]);
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)).status).toBe(-Errno.ENOPROTOOPT);
+    expect(log.join("\n")).toContain("netfilter enforces it from now on: rule 1 in chain INPUT: match 'owner' revision 0 is not supported");
+    expect(info(handler, OTHER).status).toBe(0);
+  });
+
+  it("keeps enforcing, and answers netfilter's errno, when netfilter refuses the table too", () => {
+    const { handler, enforcer, netfilter } = setup(undefined, (t) => (t.entries.length === 5 ? Errno.ENOENT : 0));
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "owner")).status).toBe(-Errno.ENOENT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeDefined();
+    expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 784 });
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(4);
+  });
+
+  it("takes a compilable replace back from netfilter, with netfilter's counters, and serves the table again", () => {
+    const { handler, enforcer, netfilter, log } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(0);
+    netfilter.countPacket(NETNS, 0, 80);
+    // A replace with num_counters other than netfilter's is netfilter's to refuse (EAGAIN).
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(-Errno.ENOPROTOOPT);
+    const back = set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5));
+    expect(back.status).toBe(0);
+    expect(counters(back.out)).toEqual([1n, 80n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    expect(enforcer.appliedTable(NETNS, "filter")!.chains[0]!.rules).toHaveLength(1);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(4); // the initial table again
+    expect(info(handler)).toEqual({ status: 0, numEntries: 5, size: 784 });
+    expect(set(handler, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)).status).toBe(0);
+    expect(log.join("\n")).toContain("bpfilter enforces it from now on");
+  });
+
+  it("leaves the table with netfilter when taking it back fails at any step", () => {
+    let failApply = true;
+    const { handler, enforcer, netfilter } = setup(() => (failApply ? { kind: "error", errno: Errno.ENOMEM, message: "no memory" } : { kind: "ok" }), (t) => (t.entries.length === 4 ? Errno.EAGAIN : 0));
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(0);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT);
+    failApply = false;
+    // netfilter refuses its initial table (another process changed it): the new programs go again.
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+  });
+
+  it("leaves a netns to netfilter that held rules before the helper met it, and serves netfilter's initial counters otherwise", () => {
+    const { handler, netfilter, log } = setup();
+    netfilter.install(OTHER, replaceWithRule(4));
+    expect(info(handler, OTHER).status).toBe(-Errno.ENOPROTOOPT);
+    expect(log.join("\n")).toContain("netfilter held a filter table of 5 entries in this netns before bpfilter served it");
+    netfilter.countPacket(NETNS, 2, 40);
+    const entries = named("filter", 40 + 632);
+    new DataView(entries.buffer).setUint32(32, 632, true);
+    const out = get(handler, IPT_SO_GET.ENTRIES, entries);
+    expect(out.status).toBe(0);
+    expect(new DataView(out.out.buffer).getBigUint64(40 + 2 * 152 + 96, true)).toBe(1n);
+  });
+
+  it("hands the table to netfilter when the enforcer fails, as netfilter would take it", () => {
+    const { handler, netfilter } = setup(() => ({ kind: "error", errno: Errno.EINVAL, message: "verifier said no" }));
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT);
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+  });
+
+  it("describes the same tables after a restart when given a table store", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfilter-store-"));
+    try {
+      const netfilter = new MemoryNetfilter();
+      const first = new SockoptHandler({ enforcer: new MemoryEnforcer(), netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+      expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner"), OTHER).status).toBe(0);
+      const restarted = new SockoptHandler({ enforcer: new MemoryEnforcer(), netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+      expect(info(restarted)).toEqual({ status: 0, numEntries: 5, size: 784 });
+      expect(info(restarted, OTHER).status).toBe(-Errno.ENOPROTOOPT);
+      expect(info(restarted, { cookie: 99n, pid: 3 })).toEqual({ status: 0, numEntries: 4, size: 632 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("hands a table it enforces to netfilter, counters included, before declining a 32-bit caller's request", () => {
+    const { handler, enforcer, netfilter } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    enforcer.countPacket(NETNS, "filter", 0, 60);
+    const compat = handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("filter", IPT_GETINFO.SIZE), netns: NETNS, compat: true });
+    expect(compat.status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    expect(netfilter.countersOf(NETNS)[0]).toEqual({ packets: 1n, bytes: 60n });
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT); // a 64-bit caller now sees netfilter's table too
+    // A 32-bit caller of a table netfilter holds, or of another table, changes nothing.
+    expect(handler.handle({ cmd: IPT_SO_GET.INFO, set: false, optlen: IPT_GETINFO.SIZE, optval: named("nat", IPT_GETINFO.SIZE), netns: OTHER, compat: true }).status).toBe(-Errno.ENOPROTOOPT);
+    expect(info(handler, OTHER)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("forgets a netns that is gone, releasing what it enforced there", () => {
+    const { handler, enforcer } = setup();
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
+    handler.netnsGone(NETNS.cookie);
+    expect(enforcer.appliedTable(NETNS, "filter")).toBeUndefined();
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("declines every GET_REVISION query: netfilter judges which revisions it takes", () => {
+    const { handler } = setup();
+    for (const kind of [IPT_SO_GET.REVISION_MATCH, IPT_SO_GET.REVISION_TARGET]) {
+      for (const [name, r] of [["udp", 0], ["udp", 1], ["", 200], ["owner", 0]] as const) {
+        const b = named(name, 30);
+        b[29] = r;
+        expect(get(handler, kind, b).status).toBe(-Errno.ENOPROTOOPT);
+      }
+    }
+  });
+});
