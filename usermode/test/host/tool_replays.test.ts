@@ -9,6 +9,7 @@
  *
  *   npx vitest run usermode/test/host/tool_replays.test.ts        (as root)
  *   BPFILTER_REPLAYS=docker,fail2ban npx vitest run usermode/test/host/tool_replays.test.ts
+ * BPFILTER_REPLAY_SHOW=1 prints each replay's final iptables-save -c.
  */
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
