@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { isProgram } from "../program_entry.ts";
 import { PIN_ROOT } from "../enforce/pins.ts";
-import { readStatusDir } from "../service/status_store.ts";
+import { readListing, readStatusDir } from "../service/status_store.ts";
 import { DirectoryTableStore, STATE_DIR_DEFAULT } from "../service/table_store.ts";
 import { dumpText, gather, statusText } from "./report.ts";
 
@@ -81,7 +81,7 @@ export function runCli(args: readonly string[], out: (line: string) => void, err
   for (const status of chosen) {
     const report = gather(status, stored.get(BigInt(status.cookie)), cli.pinRoot);
     for (const line of statusText(report, cli.logLines)) out(line);
-    if (cli.command === "dump") for (const line of dumpText(report)) out(line);
+    if (cli.command === "dump") for (const line of dumpText(report, readListing(cli.stateDir, status.cookie))) out(line);
   }
   return 0;
 }

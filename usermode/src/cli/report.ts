@@ -61,12 +61,6 @@ function counterText(c: XtCounters | undefined): string {
   return c === undefined ? "[-:-]" : `[${c.packets}:${c.bytes}]`;
 }
 
-/** Distinct rules (not policies) that have code in the programs. */
-function compiledRules(table: Table, programs: readonly ProgramListing[]): number {
-  const rules = new Set(table.chains.flatMap((c) => c.rules.map((r) => r.counterIndex)));
-  return new Set(programs.flatMap((p) => p.ruleStarts.map((s) => s.counterIndex)).filter((i) => rules.has(i))).size;
-}
-
 /** The first line of a netns: "netns 4026532280 (pid 1234): filter: bpfilter, 12 rules, 12 compiled". */
 export function headline(report: NetnsReport): string {
   const { status, table } = report;
@@ -75,7 +69,7 @@ export function headline(report: NetnsReport): string {
   if (status.owner === "netfilter") return `${netns}: filter: netfilter: ${status.reason ?? "(no reason recorded)"}`;
   if (status.enforced !== true) return `${netns}: filter: bpfilter, netfilter's initial table (ACCEPT policies), nothing to enforce yet`;
   const rules = table === undefined ? status.rules : table.chains.reduce((n, c) => n + c.rules.length, 0);
-  const compiled = table !== undefined && status.programs !== undefined ? `${compiledRules(table, status.programs)} compiled` : "compiled: not recorded (taken over from pins)";
+  const compiled = status.compiled !== undefined ? `${status.compiled} compiled` : "compiled: not recorded (taken over from pins)";
   return `${netns}: filter: bpfilter, ${rules} rules, ${compiled}`;
 }
 
@@ -129,9 +123,8 @@ function ruleLabels(table: Table | undefined, counters: readonly XtCounters[] | 
   return labels;
 }
 
-/** The programs' instructions, each rule's block headed by the rule it implements. */
-export function dumpText(report: NetnsReport): string[] {
-  const programs = report.status.programs ?? [];
+/** The programs' instructions (`programs`: their listings), each rule's block headed by the rule it implements. */
+export function dumpText(report: NetnsReport, programs: readonly ProgramListing[]): string[] {
   if (report.status.owner !== "bpfilter" || report.status.enforced !== true) return [];
   if (programs.length === 0) return ["  no listing recorded for these programs (the helper that loaded them did not write one)"];
   const labels = ruleLabels(report.table, report.counters);

@@ -90,6 +90,10 @@ function build(table: TranslatedTable): XtTable {
   let current: Segment | undefined;
   let sawFinal = false;
   for (const e of entries) {
+    // netfilter knows the built-in targets at revision 0 only (xt_find_target: ENOENT otherwise).
+    if ((e.target.name === XT_STANDARD_TARGET || e.target.name === XT_ERROR_TARGET) && e.target.revision !== 0) {
+      throw new Unrepresentable(`entry ${e.index}: the ${e.target.name === XT_ERROR_TARGET ? "ERROR" : "standard"} target has revision ${e.target.revision} (netfilter judges it)`);
+    }
     if (sawFinal) throw new Unrepresentable(`entry ${e.index} follows the final ERROR entry`);
     const hook = hookAt.get(e.offset);
     if (hook !== undefined) {

@@ -95,8 +95,9 @@ export class NetnsTables {
   enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
     this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
     this.store?.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
-    const rules = ir.chains.reduce((n, c) => n + c.rules.length, 0);
-    this.status?.update(netns, { owner: "bpfilter", rules, enforced: true, programs });
+    const ruleIndexes = new Set(ir.chains.flatMap((c) => c.rules.map((r) => r.counterIndex)));
+    const compiled = programs && new Set(programs.flatMap((p) => p.ruleStarts.map((s) => s.counterIndex)).filter((i) => ruleIndexes.has(i))).size;
+    this.status?.update(netns, { owner: "bpfilter", rules: ruleIndexes.size, compiled, enforced: true, programs });
   }
 
   /** Records that netfilter holds the filter table of a netns, and why. */

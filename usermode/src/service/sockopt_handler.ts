@@ -177,7 +177,8 @@ export class SockoptHandler {
     const decision = this.enforcer.apply(req.netns, plan.table);
     if (decision.kind === "declined") return handToNetfilter(this.handover, req.netns, state, header, req.optval, decision.reason);
     if (decision.kind === "error") {
-      return handToNetfilter(this.handover, req.netns, state, header, req.optval, `bpfilter could not enforce it: ${decision.message}`);
+      const why = decision.message.replace(/^netns \d+: table \S+: /, ""); // the log line names them already
+      return handToNetfilter(this.handover, req.netns, state, header, req.optval, `bpfilter could not enforce it: ${why}`);
     }
     const old = decision.replacedCounters ?? before;
     this.tables.enforced(req.netns, table, req.optval, plan.table, decision.programs);

@@ -1,11 +1,12 @@
 /**
  * What `bpfilter status` and `bpfilter dump` show, kept by the helper in its state directory next
- * to the table store (one <cookie>.status.json per netns): who enforces the filter table and why,
- * how many rules it has and how many the programs compiled, the programs' listings, and the recent
- * log lines of that netns (at most LOG_LINES). The CLI reads these files and the pins; in kernel
- * mode it has no other way to ask the helper, which only has pipes to the kernel.
+ * to the table store: per netns, <cookie>.status.json (who enforces the filter table and why, how
+ * many rules it has and how many the programs compiled, the programs, and the recent log lines of
+ * that netns, at most LOG_LINES) and <cookie>.listing.json (the programs' instructions, written only
+ * when they change: the status is rewritten at every log line). The CLI reads these files and the
+ * pins; in kernel mode it has no other way to ask the helper, which only has pipes to the kernel.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NetnsRef } from "../ipc/sockopt_call.ts";
 import type { ProgramListing } from "./enforcer.ts";
@@ -14,6 +15,7 @@ import type { ProgramListing } from "./enforcer.ts";
 export const LOG_LINES = 50;
 
 const SUFFIX = ".status.json";
+const LISTING_SUFFIX = ".listing.json";
 
 /** One netns as the status file holds it. */
 export interface NetnsStatus {
@@ -30,16 +32,34 @@ export interface NetnsStatus {
   readonly rules?: number;
   /** Whether bpfilter's programs enforce it (a netns whose table is still the initial one is served unenforced). */
   readonly enforced?: boolean;
-  /** The programs that run, as the enforcer loaded them. */
-  readonly programs?: readonly ProgramListing[];
+  /** Rules that have code in the programs (a rule after an unconditional verdict may have none). */
+  readonly compiled?: number;
+  /** The programs that run, as the enforcer loaded them (their instructions: readListing). */
+  readonly programs?: readonly ProgramSummary[];
   /** Recent log lines, oldest first, each with its ISO time. */
   readonly log: readonly { readonly time: string; readonly line: string }[];
   /** When this file was last written (ISO time). */
   readonly updated: string;
 }
 
-/** What changes in a netns's status; log lines are added with log(). */
-export type StatusChange = Omit<NetnsStatus, "cookie" | "log" | "updated" | "inode" | "pid">;
+/** A program of the status: its name, id, chains and size. */
+export interface ProgramSummary {
+  readonly name: string;
+  readonly id: number;
+  readonly chains: readonly string[];
+  readonly instructions: number;
+}
+
+/** What changes in a netns's status (with the programs' full listings, when they changed); log lines are added with log(). */
+export type StatusChange = Omit<NetnsStatus, "cookie" | "log" | "updated" | "inode" | "pid" | "programs"> & {
+  readonly programs?: readonly ProgramListing[];
+};
+
+/** The listings of a netns's programs (bpfilter dump), or [] when none was written. */
+export function readListing(dir: string, cookie: string): ProgramListing[] {
+  const path = join(dir, `${cookie}${LISTING_SUFFIX}`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as ProgramListing[]) : [];
+}
 
 /** Reads every status file of `dir` (the CLI); a file that does not parse is reported, not fatal. */
 export function readStatusDir(dir: string): { statuses: NetnsStatus[]; problems: string[] } {
@@ -75,8 +95,14 @@ export class StatusStore {
     const inode = old?.inode ?? this.inodeOf(netns);
     const pid = netns.pid > 0 ? netns.pid : old?.pid;
     // A table taken over from pins keeps the listing its programs were loaded with.
-    const programs = change.programs ?? (change.owner === "bpfilter" && change.enforced === true ? old?.programs : undefined);
-    this.write({ ...change, programs, cookie: String(netns.cookie), inode, pid, log: old?.log ?? [], updated: new Date().toISOString() });
+    const kept = change.owner === "bpfilter" && change.enforced === true;
+    const programs = change.programs?.map((p) => ({ name: p.name, id: p.id, chains: p.chains, instructions: p.text.length })) ?? (kept ? old?.programs : undefined);
+    const compiled = change.compiled ?? (kept ? old?.compiled : undefined);
+    const listing = join(this.dir, `${netns.cookie}${LISTING_SUFFIX}`);
+    if (change.programs !== undefined) atomicWrite(listing, JSON.stringify(change.programs));
+    else if (!kept) rmSync(listing, { force: true });
+    const { programs: _listings, ...rest } = change;
+    this.write({ ...rest, programs, compiled, cookie: String(netns.cookie), inode, pid, log: old?.log ?? [], updated: new Date().toISOString() });
   }
 
   /** Adds a log line about a netns (the oldest go beyond LOG_LINES). */
@@ -90,6 +116,7 @@ export class StatusStore {
   forget(cookie: bigint): void {
     this.byCookie.delete(cookie);
     rmSync(this.file(String(cookie)), { force: true });
+    rmSync(join(this.dir, `${cookie}${LISTING_SUFFIX}`), { force: true });
   }
 
   private file(cookie: string): string {
@@ -98,8 +125,12 @@ export class StatusStore {
 
   private write(status: NetnsStatus): void {
     this.byCookie.set(BigInt(status.cookie), status);
-    const path = this.file(status.cookie);
-    writeFileSync(`${path}.tmp`, JSON.stringify(status), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    atomicWrite(this.file(status.cookie), JSON.stringify(status));
   }
+}
+
+/** Writes a file so that a reader sees the old or the new contents, never a part. */
+function atomicWrite(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
 }

@@ -35,6 +35,7 @@ const entryFields: [number, 1 | 2 | 4][] = [
   [IPT_ENTRY.next_offset, 2],
   [IPT_ENTRY.SIZE, 2], // target_size
   [IPT_ENTRY.SIZE + 2, 1], // target name[0]
+  [IPT_ENTRY.SIZE + 31, 1], // target revision
   [IPT_ENTRY.SIZE + 32, 4], // verdict or errorname
 ];
 const valueArb = fc.oneof(
@@ -97,4 +98,16 @@ describe.skipIf(unavailable !== undefined)("SET_REPLACE through bpfilter equals 
     expect(accepted).toBeGreaterThan(10);
     expect(rejected).toBeGreaterThan(10);
   }, 300_000);
+
+  it.each([
+    ["a standard target of revision 200 (netfilter: ENOENT)", 0],
+    ["an ERROR target of revision 1", 3],
+  ])("agrees on %s", async (_name, entry) => {
+    const request = corrupt(initialFilterReplace(), { entry, field: IPT_ENTRY.SIZE + 31, width: 1, value: entry === 0 ? 200 : 1 });
+    const file = join(bench.dir, "revision.bin");
+    writeFileSync(file, request);
+    const { native, bpfilter } = await bench.both([bench.probe, "replace", file, initial]);
+    expect(native.stdout).not.toContain("errno 0");
+    expect(bpfilter).toEqual(native);
+  });
 });

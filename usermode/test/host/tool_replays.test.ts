@@ -9,6 +9,7 @@
  *
  *   npx vitest run usermode/test/host/tool_replays.test.ts        (as root)
  *   BPFILTER_REPLAYS=docker,fail2ban npx vitest run usermode/test/host/tool_replays.test.ts
+ * BPFILTER_REPLAY_SHOW=1 prints each replay's final iptables-save -c.
  */
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,9 +79,11 @@ describe.skipIf(unavailable !== undefined)("tool replays through bpfilter equal 
         }
       }
       const log = replay.bench.log;
+      const overlaps = log.flatMap((line) => /both enforced for ([\d.]+) ms/.exec(line)?.[1] ?? []).map(Number);
       console.info(
         `replay ${tool}: ${steps.length} commands, ${mismatches.length} differ; handed to netfilter ${count(log, "netfilter enforces it from now on")} times, ` +
-          `taken back ${count(log, "bpfilter enforces it from now on")} times`,
+          `taken back ${count(log, "bpfilter enforces it from now on")} times` +
+          (overlaps.length > 0 ? `; both enforced for at most ${Math.max(...overlaps).toFixed(1)} ms per switch` : ""),
       );
       expect(mismatches).toEqual([]);
     }, 600_000);
