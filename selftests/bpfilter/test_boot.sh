@@ -6,8 +6,8 @@ need_root
 
 release=$(uname -r)
 case "$release" in
-6.1.*) log "kernel $release" ;;
-*) fail "expected a 6.1 kernel, running $release" ;;
+6.12.*) log "kernel $release" ;;
+*) fail "expected a 6.12 kernel, running $release" ;;
 esac
 grep -q ' / 9p ' /proc/mounts || fail "root is not on 9p: $(grep ' / ' /proc/mounts)"
 grep -q ' /tmp tmpfs ' /proc/mounts || fail "/tmp is not tmpfs"

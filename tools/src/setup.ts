@@ -11,7 +11,7 @@ import { REPO, RUNTIME_DIR } from "./lib/paths.ts";
 /** Every Debian package the project uses, with why. One place. */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "qemu-system-x86": "boots test kernels (TCG)",
-  "linux-source-6.1": "the kernel base the series applies to",
+  "linux-source-6.12": "the kernel base the series applies to (kernel/BASE names it)",
   iptables: "iptables-legacy, -save, -restore: the real binaries under test and the oracle",
   bpftool: "lists loaded programs in demos and tests",
   "busybox-static": "small tools for the guest",
@@ -32,6 +32,9 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   git: "the kernel tree and series",
   "git-email": "make send (dry run)",
   perl: "scripts/checkpatch.pl",
+  dwarves: "pahole, which generates the kernel's BTF (CONFIG_DEBUG_INFO_BTF, needed by netfilter BPF programs)",
+  "gcc-i686-linux-gnu": "make series-check builds the files each patch touches for a 32-bit arch (ARCH=i386), and the selftests' 32-bit (compat) caller",
+  "gcc-riscv64-linux-gnu": "make series-check builds the files each patch touches for a non-x86 arch (ARCH=riscv)",
 };
 
 /** Debian packages from the list that dpkg does not report as installed. */

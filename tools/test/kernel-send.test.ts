@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCoverLetter } from "../src/kernel/cover-letter.ts";
 import { formatSeries } from "../src/kernel/series.ts";
 import { describeMessages, parseDryRun, recipients, sendEmail, sendEmailArgv, writeMbox, type MailedMessage } from "../src/kernel/send.ts";
+import { pinnedBase } from "../src/kernel/tree.ts";
 import { commitTwoPatches, fixtureEnv, makeBaseTree, scratch } from "./kernel-fixture.ts";
 
 /** Where this machine has the kernel's own get_maintainer.pl (the test runs it on a fixture MAINTAINERS). */
-const GET_MAINTAINER = ["/tmp/linux-source-6.1/scripts/get_maintainer.pl", join(import.meta.dirname, "../../build/linux/scripts/get_maintainer.pl")].find(existsSync);
+const BASE_PKG = pinnedBase().pkg;
+const GET_MAINTAINER = [`/tmp/${BASE_PKG}/scripts/get_maintainer.pl`, join(import.meta.dirname, "../../build/linux/scripts/get_maintainer.pl")].find(existsSync);
 
 const MAINTAINERS = `NETWORKING [GENERAL]
 M:\tNet Maintainer <net@example.org>
@@ -138,5 +140,5 @@ describe("make series: refusals", () => {
 });
 
 if (!GET_MAINTAINER) {
-  console.log("kernel-send.test: skipped the send dry run: no scripts/get_maintainer.pl (install linux-source-6.1 and run make kernel, or unpack it to /tmp/linux-source-6.1)");
+  console.log(`kernel-send.test: skipped the send dry run: no scripts/get_maintainer.pl (install ${BASE_PKG} and run make kernel, or unpack it to /tmp/${BASE_PKG})`);
 }

@@ -12,7 +12,7 @@ import { BUILD, KERNEL_CACHE, KERNEL_CONFIG_OUT, KERNEL_IMAGE, KERNEL_OBJ, KERNE
 import { describeMismatch, parseFragment, verifyConfig } from "./config.ts";
 import { configInputsKey } from "./incremental.ts";
 import { KbuildProgress } from "./progress.ts";
-import { applySeries, ensureBaseTree, seriesPatches, tarballPackageVersion } from "./tree.ts";
+import { applySeries, ensureBaseTree, pinnedBase, seriesPatches, tarballPackageVersion } from "./tree.ts";
 
 /** The config fragments merged over tinyconfig, in order. */
 export const FRAGMENTS = ["kernel/config/base.config", "kernel/config/bpfilter.config"];
@@ -82,7 +82,7 @@ async function build(): Promise<void> {
   const patches = seriesPatches();
   const key = cacheKey(pkg, patches, FRAGMENTS);
   const cached = join(KERNEL_CACHE, key);
-  log(`base linux-source-6.1 ${pkg}, ${patches.length} patch(es) in kernel/patches/series, key ${key}`);
+  log(`base ${pinnedBase().pkg} ${pkg}, ${patches.length} patch(es) in kernel/patches/series, key ${key}`);
   if (!existsSync(join(cached, "bzImage"))) {
     mkdirSync(BUILD, { recursive: true });
     ensureBaseTree(KERNEL_SRC, log);
