@@ -34,6 +34,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   perl: "scripts/checkpatch.pl",
   dwarves: "pahole, which generates the kernel's BTF (CONFIG_DEBUG_INFO_BTF, needed by netfilter BPF programs)",
   "gcc-i686-linux-gnu": "make series-check builds the files each patch touches for a 32-bit arch (ARCH=i386), and the selftests' 32-bit (compat) caller",
+  "libc6-dev-i386-cross": "the C library for gcc-i686-linux-gnu: the selftests' static 32-bit caller (compat_probe)",
   "gcc-riscv64-linux-gnu": "make series-check builds the files each patch touches for a non-x86 arch (ARCH=riscv)",
 };
 

@@ -42,6 +42,7 @@ The helper times out sooner and says what it is.
 - first version
 `;
 
+const ADA = { name: "Ada Dev", email: "ada@example.org" };
 const root = scratch("send");
 let tree = "";
 let out = "";
@@ -56,7 +57,7 @@ beforeAll(() => {
   for (const d of ["Documentation", "arch", "drivers", "fs", "init", "ipc", "kernel", "lib", "sound"]) mkdirSync(join(tree, d), { recursive: true });
   commitTwoPatches(tree);
   out = join(root, "v2");
-  files = asAda(() => formatSeries(tree, parseCoverLetter(COVER, "cover-letter.md"), 2, out, "cover-letter.md"));
+  files = asAda(() => formatSeries(tree, parseCoverLetter(COVER, "cover-letter.md"), 2, out, "cover-letter.md", ADA));
   messages = parseDryRun(runDry());
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -132,9 +133,9 @@ describe("make series: refusals", () => {
     const t = makeBaseTree(root, "refusals");
     commitTwoPatches(t);
     const cover = parseCoverLetter(COVER, "cover-letter.md");
-    expect(() => formatSeries(t, cover, 3, join(root, "v3"), "kernel/cover-letter.md")).toThrow(/kernel\/cover-letter\.md has no changelog entry for v3: add a "### v3" subsection/);
+    expect(() => formatSeries(t, cover, 3, join(root, "v3"), "kernel/cover-letter.md", ADA)).toThrow(/kernel\/cover-letter\.md has no changelog entry for v3: add a "### v3" subsection/);
     const typo = parseCoverLetter(COVER.replace("[bpfilter: shorten", "[bpfilter: shortn"), "c.md");
-    expect(() => formatSeries(t, typo, 2, join(root, "v2b"), "c.md")).toThrow(/names patch \[bpfilter: shortn the default helper timeout\], which is not in the series/);
+    expect(() => formatSeries(t, typo, 2, join(root, "v2b"), "c.md", ADA)).toThrow(/names patch \[bpfilter: shortn the default helper timeout\], which is not in the series/);
     expect(existsSync(join(root, "v3"))).toBe(false);
   });
 });

@@ -10,7 +10,9 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { listenHost } from "./ipc/host_server.ts";
+import { requestNetnsOpener } from "./ipc/request_netns.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
+import { BPFILTER_IPC_VERSION } from "./ipc/protocol.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
 import { REGISTRY_REVISIONS } from "./table/registry_check.ts";
 import { NetfilterPresence } from "./table/netfilter_presence.ts";
@@ -63,7 +65,8 @@ export function helperLoopOptions(mode?: HelperMode): LoopOptions {
     presence?.touch(req);
     return handler.handle(req);
   };
-  return { answer, log, trace: process.env.BPFILTER_TRACE === "1" };
+  const netnsGone = (cookie: bigint) => handler.netnsGone(cookie);
+  return { answer, log, trace: process.env.BPFILTER_TRACE === "1", openNetns: requestNetnsOpener(), netnsGone };
 }
 
 async function runStdio(opts: LoopOptions): Promise<number> {
@@ -74,7 +77,7 @@ async function runStdio(opts: LoopOptions): Promise<number> {
     case "eof":
       return 0;
     case "version-mismatch":
-      log(`the kernel speaks bpfilter protocol version ${end.peerVersion}, this helper speaks 1: exiting`);
+      log(`the kernel speaks bpfilter protocol version ${end.peerVersion}, this helper speaks ${BPFILTER_IPC_VERSION}: exiting`);
       return 1;
     case "protocol-error":
       log(`protocol error, exiting: ${end.message}`);

@@ -12,12 +12,49 @@ import { restoreUnchangedMtimes, snapshotSeriesFiles } from "./incremental.ts";
 /** The tag of the imported base commit. */
 export const BASE_TAG = "base";
 
-const GIT_ID = {
-  GIT_AUTHOR_NAME: "bpfilter build",
-  GIT_AUTHOR_EMAIL: "bpfilter@example.org",
-  GIT_COMMITTER_NAME: "bpfilter build",
-  GIT_COMMITTER_EMAIL: "bpfilter@example.org",
-};
+/** A person (or the build) as git names them: "Name <email>". */
+export interface Identity {
+  readonly name: string;
+  readonly email: string;
+}
+
+/**
+ * The stand-in identity of the trees the tools apply the series to for themselves (make kernel,
+ * series-check). It never reaches kernel/patches (kernel-export drops authors) nor a formatted
+ * series (make series uses the identity of the person who runs it).
+ */
+export const BUILD_IDENTITY: Identity = { name: "bpfilter build", email: "build@bpfilter.invalid" };
+
+/** The git environment that makes `who` the author and committer. */
+export function identityEnv(who: Identity): Record<string, string> {
+  return { GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
+}
+
+const GIT_ID = identityEnv(BUILD_IDENTITY);
+
+/**
+ * The git identity of the person running a tool (user.name and user.email of the repository's
+ * git config, or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL), or undefined when it has none.
+ */
+export function personIdentity(): Identity | undefined {
+  const config = (key: string) => capture(["git", "-C", REPO, "config", "--get", key]).stdout.trim();
+  const name = process.env.GIT_AUTHOR_NAME || config("user.name");
+  const email = process.env.GIT_AUTHOR_EMAIL || config("user.email");
+  return name && email ? { name, email } : undefined;
+}
+
+/**
+ * A patch of kernel/patches (which names no author: kernel-export drops the From: line and the
+ * author's Signed-off-by) with `who` as its author, for git am. A patch that names its author
+ * is left as it is.
+ */
+export function withAuthor(patch: string, who: Identity): string {
+  const headerEnd = patch.indexOf("\n\n");
+  const header = headerEnd < 0 ? patch : patch.slice(0, headerEnd);
+  if (/^From: /m.test(header)) return patch;
+  const firstLine = patch.indexOf("\n") + 1;
+  return `${patch.slice(0, firstLine)}From: ${who.name} <${who.email}>\n${patch.slice(firstLine)}`;
+}
 
 /** A fixed date makes the imported base commit the same on every machine. */
 const BASE_DATE = "2020-01-01T00:00:00Z";
@@ -128,15 +165,19 @@ export function seriesPatches(): string[] {
     });
 }
 
-/** Resets the tree to the base and applies the patches with git am; names the patch and hunk that fail. */
-export function applySeries(tree: string, patches: readonly string[]): void {
+/**
+ * Resets the tree to the base and applies the patches with git am, authored by `who`; names the
+ * patch and hunk that fail.
+ */
+export function applySeries(tree: string, patches: readonly string[], who: Identity = BUILD_IDENTITY): void {
   capture(["git", "-C", tree, "am", "--abort"]);
   const stamps = snapshotSeriesFiles(tree, BASE_TAG);
   git(tree, ["checkout", "-q", "-f", "-B", "series", BASE_TAG]);
   git(tree, ["clean", "-q", "-fdx", "-e", ".git"]);
   for (const p of patches) {
-    const r = capture(["git", "-C", tree, "am", "-q", "--keep-cr", p], {
-      env: { ...process.env, ...GIT_ID },
+    const r = capture(["git", "-C", tree, "am", "-q", "--keep-cr"], {
+      env: { ...process.env, ...identityEnv(who) },
+      input: withAuthor(readFileSync(p, "utf8"), who),
     });
     if (r.status !== 0) {
       capture(["git", "-C", tree, "am", "--abort"]);

@@ -45,7 +45,7 @@ export interface BpfEnforcerOptions {
   readonly pinRoot?: string;
   /** The compiler (default codegen's compileProgram); tests inject a broken one. */
   readonly compile?: typeof compileProgram;
-  /** Path of the netns to enter for a request (default /proc/<pid>/ns/net). */
+  /** Path of the netns to enter for a request (default the request's NetnsRef.path; "" for a netns that is gone, which cannot be entered). */
   readonly netnsPath?: (netns: NetnsRef) => string;
   /** Where to log what is attached and released. */
   readonly log?: (line: string) => void;
@@ -74,8 +74,8 @@ const EACCES = 13;
 
 /**
  * Runs fn inside the netns of `netns` (entered by `path`), after checking that it is the netns the
- * request names: /proc/<pid>/ns/net is the netns of the caller's main thread, not of the thread
- * that called. Throws a BpfError (EINVAL) naming both cookies when they differ.
+ * request names (the path is the kernel's own descriptor of it, so a difference is a bug).
+ * Throws a BpfError (EINVAL) naming both cookies when they differ.
  */
 function inCallerNetns<T>(netns: NetnsRef, path: string, fn: () => T): T {
   return inNetns(path, () => {
@@ -113,7 +113,7 @@ export class BpfEnforcer implements Enforcer {
   constructor(options: BpfEnforcerOptions = {}) {
     this.pinRoot = options.pinRoot ?? PIN_ROOT;
     this.compile = options.compile ?? compileProgram;
-    this.netnsPath = options.netnsPath ?? ((netns) => `/proc/${netns.pid}/ns/net`);
+    this.netnsPath = options.netnsPath ?? ((netns) => netns.path ?? "");
     this.log = options.log ?? (() => {});
     reapStalePins(this.pinRoot, this.log);
   }

@@ -6,10 +6,15 @@
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
 
-/** The caller's network namespace: its cookie (the key) and a pid inside it (to enter it). */
+/**
+ * The network namespace of a request's socket: its cookie (the key of everything kept for it)
+ * and a path that opens exactly that netns while the request is served (/proc/self/fd/N of the
+ * descriptor the kernel handed out, or the host-mode peer's /proc/<pid>/fd/N; see
+ * ipc/request_netns.ts). No path once the netns is gone (NETNS_GONE).
+ */
 export interface NetnsRef {
   readonly cookie: bigint;
-  readonly pid: number;
+  readonly path?: string;
 }
 
 /** The outcome of Enforcer.apply. */

@@ -29,9 +29,9 @@ export function requestTableName(req: SockoptRequest): string | undefined {
   return Buffer.from(req.optval.subarray(0, nul)).toString("latin1");
 }
 
-/** Looks a table up in netfilter in the netns of `pid`; returns the errno on failure, 0 on success. */
-export function lookUpInNetfilter(pid: number, table: string): number {
-  return inNetns(`/proc/${pid}/ns/net`, () => {
+/** Looks a table up in netfilter in the netns at `netnsPath`; returns -1 on failure, 0 on success. */
+export function lookUpInNetfilter(netnsPath: string, table: string): number {
+  return inNetns(netnsPath, () => {
     const fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW) as number;
     if (fd < 0) return -1;
     try {
@@ -51,7 +51,7 @@ export class NetfilterPresence {
   constructor(
     private readonly served: string,
     private readonly log: (line: string) => void,
-    private readonly lookUp: (pid: number, table: string) => number = lookUpInNetfilter,
+    private readonly lookUp: (netnsPath: string, table: string) => number = lookUpInNetfilter,
   ) {}
 
   /** Before a request for the served table: make netfilter list it in the caller's netns. */
@@ -60,10 +60,11 @@ export class NetfilterPresence {
     const key = `${req.netns.cookie}:${this.served}`;
     if (this.listed.has(key)) return;
     try {
-      if (this.lookUp(req.netns.pid, this.served) === 0) this.listed.add(key);
+      if (req.netns.path === undefined) return;
+      if (this.lookUp(req.netns.path, this.served) === 0) this.listed.add(key);
       else this.log(`netns ${req.netns.cookie}: netfilter did not look up table '${this.served}'; iptables-save without -t may omit it`);
     } catch (err) {
-      this.log(`netns ${req.netns.cookie}: cannot enter pid ${req.netns.pid}'s netns to list table '${this.served}': ${(err as Error).message}`);
+      this.log(`netns ${req.netns.cookie}: cannot enter ${req.netns.path} to list table '${this.served}': ${(err as Error).message}`);
     }
   }
 }

@@ -32,6 +32,8 @@ export interface SockoptRequest {
   readonly cmd: number;
   /** setsockopt (true) or getsockopt. */
   readonly set: boolean;
+  /** A 32-bit caller on a 64-bit kernel (BPFILTER_IPC_F_COMPAT): its optval has the compat layout. */
+  readonly compat?: boolean;
   readonly optlen: number;
   readonly optval: Uint8Array;
   readonly netns: NetnsRef;
@@ -65,6 +67,17 @@ export class SockoptHandler {
     this.tables = new NetnsTables(store, log);
   }
 
+  /**
+   * A netns the helper served is gone (NETNS_GONE): stop enforcing its table (the programs go
+   * with their links) and forget it, so that its state and pins do not outlive it.
+   */
+  netnsGone(cookie: bigint): void {
+    const state = this.tables.filterOf(cookie);
+    if (state.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie }, SERVED_TABLE);
+    this.tables.forget(cookie);
+    this.log(`netns ${cookie}: gone, its tables are forgotten`);
+  }
+
   /** Answers one request; an IptError becomes its errno, anything else propagates. */
   handle(req: SockoptRequest): SockoptAnswer {
     try {
@@ -91,9 +104,9 @@ export class SockoptHandler {
           out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t)),
         }));
       case IPT_SO_GET.REVISION_MATCH:
-        return this.revision(req, "match");
+        return req.compat ? DECLINE : this.revision(req, "match");
       case IPT_SO_GET.REVISION_TARGET:
-        return this.revision(req, "target");
+        return req.compat ? DECLINE : this.revision(req, "target");
       default:
         return { status: -Errno.EINVAL, out: EMPTY };
     }
@@ -105,7 +118,20 @@ export class SockoptHandler {
     if (name !== SERVED_TABLE) return DECLINE;
     const state = this.tables.filterOf(req.netns.cookie);
     if (state.owner === "netfilter") return DECLINE;
+    if (req.compat) return this.compatCaller(req.netns, state);
     return serve(state);
+  }
+
+  /**
+   * A 32-bit caller (its structures have the compat layout, which only netfilter converts):
+   * a table still in its initial state goes to netfilter, which serves that caller from then
+   * on; a table with rules bpfilter enforces is refused, so that such a caller never changes
+   * or reads a table other than the one enforced.
+   */
+  private compatCaller(netns: NetnsRef, served: ServedTable): SockoptAnswer {
+    if (isInitialTable(served.table)) return this.handOver(netns, served, "a 32-bit (compat) iptables asked for it");
+    this.log(`netns ${netns.cookie}: table filter: refused a 32-bit (compat) caller: bpfilter enforces its rules, and only native iptables can change them`);
+    return { status: -Errno.EOPNOTSUPP, out: EMPTY };
   }
 
   private countersOf(netns: NetnsRef, served: ServedTable): readonly XtCounters[] {

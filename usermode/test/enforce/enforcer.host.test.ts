@@ -41,7 +41,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
 
   beforeAll(() => {
     pair = createVethPair();
-    netns = { cookie: inNetns(pair.b.netnsPath, netnsCookie), pid: 0 };
+    netns = { cookie: inNetns(pair.b.netnsPath, netnsCookie), path: pair.b.netnsPath };
     enforcer = new BpfEnforcer(options());
   });
   afterAll(() => {
@@ -162,7 +162,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on a veth pair", () => {
     try {
       const other = new BpfEnforcer({ ...options(), netnsPath: () => `/run/netns/${doomed}` });
       doomedCookie = inNetns(`/run/netns/${doomed}`, netnsCookie);
-      expect(other.apply({ cookie: doomedCookie, pid: 0 }, dropProbe)).toEqual({ kind: "ok" });
+      expect(other.apply({ cookie: doomedCookie, path: `/run/netns/${doomed}` }, dropProbe)).toEqual({ kind: "ok" });
       expect(reapStalePins(pinRoot)).toEqual([]);
     } finally {
       execFileSync("ip", ["netns", "del", doomed]);

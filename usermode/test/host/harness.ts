@@ -9,6 +9,7 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
+import { requestNetnsOpener } from "../../src/ipc/request_netns.ts";
 import type { ExtensionRevisions } from "../../src/table/revisions.ts";
 import type { Enforcer } from "../../src/table/enforcer.ts";
 import { MemoryEnforcer } from "../../src/table/memory_enforcer.ts";
@@ -95,6 +96,8 @@ export class HostBench {
       answer: (req) => handler.handle(req),
       log: (line) => this.log.push(line),
       trace: false,
+      openNetns: requestNetnsOpener(),
+      netnsGone: (cookie) => handler.netnsGone(cookie),
     });
     for (const ns of [this.nativeNs, this.bpfNs]) {
       execFileSync("ip", ["netns", "add", ns]);

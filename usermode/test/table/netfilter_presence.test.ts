@@ -6,7 +6,7 @@ import type { SockoptRequest } from "../../src/table/sockopt_handler.ts";
 function request(cmd: number, set: boolean, name: string, cookie = 7n): SockoptRequest {
   const optval = new Uint8Array(84);
   optval.set(Buffer.from(name, "latin1"));
-  return { cmd, set, optlen: optval.length, optval, netns: { cookie, pid: 4242 } };
+  return { cmd, set, optlen: optval.length, optval, netns: { cookie, path: "/proc/4242/fd/5" } };
 }
 
 describe("requestTableName", () => {
@@ -31,8 +31,8 @@ describe("NetfilterPresence", () => {
     const calls: string[] = [];
     const results = [-1, 0];
     const logs: string[] = [];
-    const p = new NetfilterPresence("filter", (l) => logs.push(l), (pid, table) => {
-      calls.push(`${pid}:${table}`);
+    const p = new NetfilterPresence("filter", (l) => logs.push(l), (path, table) => {
+      calls.push(`${path}:${table}`);
       return results.shift() ?? 0;
     });
     p.touch(request(64, false, "filter")); // fails: logged, not remembered
@@ -40,7 +40,7 @@ describe("NetfilterPresence", () => {
     p.touch(request(65, false, "filter")); // remembered
     p.touch(request(64, false, "nat")); // not the served table: netfilter answers it anyway
     p.touch(request(64, false, "filter", 8n)); // another netns
-    expect(calls).toEqual(["4242:filter", "4242:filter", "4242:filter"]);
+    expect(calls).toEqual(["/proc/4242/fd/5:filter", "/proc/4242/fd/5:filter", "/proc/4242/fd/5:filter"]);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/netns 7: netfilter did not look up table 'filter'/);
   });
@@ -63,7 +63,7 @@ describe("lookUpInNetfilter on the host kernel", () => {
     // ip netns exec forks then execs sleep: wait until the pid runs in the netns.
     await new Promise((r) => setTimeout(r, 300));
     expect(names()).not.toMatch(/^filter$/m);
-    expect(lookUpInNetfilter(sleeper!.pid!, "filter")).toBe(0);
+    expect(lookUpInNetfilter(`/run/netns/${ns}`, "filter")).toBe(0);
     expect(names()).toMatch(/^filter$/m);
   });
 });
