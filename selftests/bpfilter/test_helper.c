@@ -560,6 +560,9 @@ TEST_F(helper, exec_wait_is_killable)
 
 	child = run_child(slow_get_child, NULL);
 	sleep_ms(500);
+	/* the caller is stuck in the exec: no helper runs, the call goes on */
+	ASSERT_EQ(0, waitpid(child, NULL, WNOHANG));
+	ASSERT_EQ(0, helper_pid());
 	start = now_ms();
 	kill(child, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, wait_child(child));
@@ -595,11 +598,14 @@ static int compat_get(const char *probe, int *err)
 
 TEST_F(helper, compat_callers)
 {
-	const char *probe = sibling_program("compat_probe");
+	const char *found = sibling_program("compat_probe");
+	char probe[PATH_MAX];
 	int err;
 
-	if (!probe)
+	if (!found)
 		SKIP(return, "no compat_probe: the Makefile found no 32-bit compiler (i686-linux-gnu-gcc)");
+	/* sibling_program() reuses its buffer, and use_fake() calls it */
+	snprintf(probe, sizeof(probe), "%s", found);
 	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));
 	if (compat_get(probe, &err))
 		SKIP(return, "compat_probe does not run: no IA32_EMULATION in this kernel?");
