@@ -57,8 +57,9 @@ build/shim/libbpfilter-preload.so: usermode/shim/bpfilter_preload.c uapi/linux/b
 
 # The selftests' programs, built on the host as selftests/bpfilter/Makefile builds them in a
 # kernel tree (compiling them in the guest under TCG takes seconds each). The C tests include
-# "../kselftest_harness.h", which the kernel tree of make kernel provides.
-SELFTEST_CFLAGS := -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Iuapi -Ibuild/linux/tools/testing/selftests/bpfilter
+# "../kselftest_harness.h", which the kernel tree of make kernel provides: -I names a folder
+# beside it that every tree has.
+SELFTEST_CFLAGS := -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Iuapi -Ibuild/linux/tools/testing/selftests/bpf
 SELFTEST_SRC := selftests/bpfilter
 CC32 := $(shell command -v i686-linux-gnu-gcc)
 

@@ -71,19 +71,25 @@ int param_write(const char *name, const char *value)
 
 int params_save(struct saved_params *saved)
 {
-	return param_read("helper", saved->helper, sizeof(saved->helper)) ?:
-	       param_read("timeout_ms", saved->timeout_ms, sizeof(saved->timeout_ms)) ?:
-	       param_read("hello_timeout_ms", saved->hello_timeout_ms,
-			  sizeof(saved->hello_timeout_ms)) ?:
-	       param_read("allow_userns", saved->allow_userns,
-			  sizeof(saved->allow_userns));
+	int err = param_read("helper", saved->helper, sizeof(saved->helper)) ?:
+		  param_read("timeout_ms", saved->timeout_ms,
+			     sizeof(saved->timeout_ms)) ?:
+		  param_read("hello_timeout_ms", saved->hello_timeout_ms,
+			     sizeof(saved->hello_timeout_ms));
+
+	/* a kernel without allow_userns: it is neither saved nor set */
+	if (param_read("allow_userns", saved->allow_userns,
+		       sizeof(saved->allow_userns)))
+		saved->allow_userns[0] = '\0';
+	return err;
 }
 
 void params_restore(const struct saved_params *saved)
 {
 	param_write("timeout_ms", saved->timeout_ms);
 	param_write("hello_timeout_ms", saved->hello_timeout_ms);
-	param_write("allow_userns", saved->allow_userns);
+	if (saved->allow_userns[0])
+		param_write("allow_userns", saved->allow_userns);
 	param_write("helper", saved->helper);
 }
 
@@ -112,9 +118,11 @@ int helper_test_setup(struct helper_test *t)
 		t->dir[0] = '\0';
 		return errno;
 	}
-	return param_write("timeout_ms", "5000") ?:
-	       param_write("hello_timeout_ms", "20000") ?:
-	       param_write("allow_userns", "0");
+	err = param_write("timeout_ms", "5000") ?:
+	      param_write("hello_timeout_ms", "20000");
+	if (!err && t->saved.allow_userns[0])
+		err = param_write("allow_userns", "0");
+	return err;
 }
 
 void helper_test_teardown(struct helper_test *t)

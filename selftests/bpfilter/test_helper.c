@@ -364,19 +364,33 @@ TEST_F(helper, faulting_optval)
 	close(fd);
 }
 
-struct uffd_set {
-	void *area;		/* two pages: the second faults on a userfaultfd */
-	int started;		/* set by the child before it calls */
-};
-
+/*
+ * A set from a child whose optval runs into a page of its own userfaultfd,
+ * which nobody resolves: the copy stops there until the child is killed.
+ * (A registration does not survive fork(), so the child makes its own.)
+ */
 static int uffd_set_child(void *arg)
 {
-	struct uffd_set *u = arg;
-	struct ipt_replace *repl = (void *)((char *)u->area + 4096 - 16);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+	int *started = arg, fd, uffd;
+	struct ipt_replace *repl;
+	char *area;
 
-	__atomic_store_n(&u->started, 1, __ATOMIC_SEQ_CST);
-	/* the copy stops at the second page until the fault is resolved */
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	area = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (uffd < 0 || area == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api))
+		return 100;
+	memset(area, 0, 4096);
+	reg.range.start = (unsigned long)area + 4096;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return 101;
+	repl = (void *)(area + 4096 - 16);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	__atomic_store_n(started, 1, __ATOMIC_SEQ_CST);
 	return sockopt_set(fd, IPT_SO_SET_REPLACE, repl, 4096);
 }
 
@@ -399,45 +413,34 @@ static int get_in_new_netns(void *arg)
  */
 TEST_F(helper, stalled_copy_blocks_nobody)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = {};
-	struct uffdio_zeropage zero = {};
-	struct uffd_set *u;
-	long long *took;
+	long long *shared;
 	pid_t setter, getter;
 	int uffd;
 
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD): errno %d", errno);
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	close(uffd);
 	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));
 	ASSERT_EQ(0, get_info("filter"));
 
-	u = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	took = (long long *)(u + 1);
-	u->area = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, u->area);
-	memset(u->area, 0, 4096);
-	reg.range.start = (unsigned long)u->area + 4096;
-	reg.range.len = 4096;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
-
-	setter = run_child(uffd_set_child, u);
-	while (!__atomic_load_n(&u->started, __ATOMIC_SEQ_CST))
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	setter = run_child(uffd_set_child, &shared[0]);
+	while (!__atomic_load_n((int *)&shared[0], __ATOMIC_SEQ_CST))
 		sleep_ms(10);
 	sleep_ms(300);
-	getter = run_child(get_in_new_netns, took);
+	/* the setter is stuck in its copy */
+	ASSERT_EQ(0, waitpid(setter, NULL, WNOHANG));
+	getter = run_child(get_in_new_netns, &shared[1]);
 	EXPECT_EQ(0, wait_child(getter));
-	TH_LOG("a get while another caller's copy is stalled: %lld ms", *took);
-	EXPECT_LT(*took, 3000);
+	TH_LOG("a get while another caller's copy is stalled: %lld ms", shared[1]);
+	EXPECT_LT(shared[1], 3000);
 
-	zero.range = reg.range;
-	ioctl(uffd, UFFDIO_ZEROPAGE, &zero);
-	wait_child(setter);
-	close(uffd);
+	kill(setter, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, wait_child(setter));
+	munmap(shared, 4096);
 }
 
 /*
