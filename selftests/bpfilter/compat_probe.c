@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&info, 0, sizeof(info));
-	strcpy(info.name, argv[1]);
+	snprintf(info.name, sizeof(info.name), "%s", argv[1]);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		perror("compat_probe: socket");

@@ -25,7 +25,7 @@ const char *bpfilter_unavailable(void)
 	if (getuid())
 		return "must run as root";
 	if (access(BPFILTER_PARAMS "/helper", W_OK))
-		return "no " BPFILTER_PARAMS "/helper: this kernel lacks bpfilter (CONFIG_BPFILTER_UMH)";
+		return "no " BPFILTER_PARAMS "/helper: no bpfilter in this kernel";
 	if (!sibling_program("fake_helper"))
 		return "fake_helper is not installed next to the test";
 	return NULL;
@@ -96,15 +96,17 @@ void params_restore(const struct saved_params *saved)
 /* The pid in the kernel's last "started helper ... as pid N" line, 0 if none. */
 static pid_t helper_pid_from_dmesg(void)
 {
-	FILE *p = popen("dmesg | sed -n 's/.*bpfilter: started helper .* as pid \\([0-9]*\\)$/\\1/p' | tail -n 1", "r");
-	char line[32] = "";
+	FILE *p = popen("dmesg | grep -o 'started helper .* as pid [0-9]*$' | tail -n 1", "r");
+	char line[PATH_MAX + 64] = "";
+	char *pid;
 
 	if (!p)
 		return -1;
 	if (!fgets(line, sizeof(line), p))
 		line[0] = '\0';
 	pclose(p);
-	return atoi(line);
+	pid = strrchr(line, ' ');
+	return pid ? atoi(pid + 1) : 0;
 }
 
 int helper_test_setup(struct helper_test *t)
@@ -113,7 +115,7 @@ int helper_test_setup(struct helper_test *t)
 
 	if (err)
 		return err;
-	strcpy(t->dir, "/tmp/bpfilter-test.XXXXXX");
+	snprintf(t->dir, sizeof(t->dir), "/tmp/bpfilter-test.XXXXXX");
 	if (!mkdtemp(t->dir)) {
 		t->dir[0] = '\0';
 		return errno;
@@ -170,8 +172,10 @@ int use_fake(const char *dir, const char *mode)
 	const char *fake = sibling_program("fake_helper");
 	FILE *f;
 
-	if (!fake)
-		return ENOENT;
+	if (!fake) {
+		errno = ENOENT;
+		return errno;
+	}
 	snprintf(last_fake, sizeof(last_fake), "%s/fake-%d", dir, ++count);
 	f = fopen(last_fake, "w");
 	if (!f)
@@ -208,7 +212,7 @@ int get_info(const char *table)
 	int len = sizeof(info);
 	int fd, err;
 
-	strncpy(info.name, table, sizeof(info.name) - 1);
+	snprintf(info.name, sizeof(info.name), "%s", table);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return errno;

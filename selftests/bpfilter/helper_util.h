@@ -46,7 +46,7 @@ int param_read(const char *name, char *buf, size_t len);
 /* The running helper's pid (bpfilter.helper_pid), 0 if none. */
 pid_t helper_pid(void);
 
-/* A program that is installed next to the running test, or NULL (the next call reuses the buffer). */
+/* A program installed next to the running test, or NULL; the next call reuses the buffer. */
 const char *sibling_program(const char *name);
 
 /*

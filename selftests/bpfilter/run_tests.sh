@@ -27,7 +27,10 @@ if [ $# -gt 0 ]; then
 	tests=""
 	for t in "$@"; do
 		t=${t%.sh}
-		[ -n "$(test_command "$t")" ] || { echo "run_tests.sh: no such test: $t" >&2; exit 2; }
+		if [ -z "$(test_command "$t")" ]; then
+			echo "run_tests.sh: no such test: $t" >&2
+			exit 2
+		fi
 		tests="$tests $t"
 	done
 else

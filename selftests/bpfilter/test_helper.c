@@ -60,7 +60,7 @@ static int scripted_get(const char *name, int optlen, unsigned char *buf)
 
 	memset(buf, 0xee, 4096);
 	memset(buf, 0, XT_TABLE_MAXNAMELEN);
-	strcpy((char *)buf, name);
+	snprintf((char *)buf, XT_TABLE_MAXNAMELEN, "%s", name);
 	err = sockopt_get(fd, IPT_SO_GET_INFO, buf, &optlen);
 	close(fd);
 	return err ? -err : optlen;
@@ -92,7 +92,7 @@ static int scripted_replace(const char *name, unsigned int n,
 	struct ipt_replace repl = {};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), err;
 
-	strcpy(repl.name, name);
+	snprintf(repl.name, sizeof(repl.name), "%s", name);
 	repl.num_counters = n;
 	repl.counters = counters;
 	err = sockopt_set(fd, IPT_SO_SET_REPLACE, &repl, sizeof(repl));
@@ -312,7 +312,7 @@ static int optlen_call(const struct optlen_case *c)
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), len = c->optlen, err;
 
 	memset(buf, 0, sizeof(buf));
-	strcpy((char *)buf, "filter");
+	snprintf((char *)buf, XT_TABLE_MAXNAMELEN, "filter");
 	err = c->set ? sockopt_set(fd, IPT_SO_SET_REPLACE, buf, c->optlen) :
 		       sockopt_get(fd, IPT_SO_GET_INFO, buf, &len);
 	close(fd);
@@ -512,7 +512,7 @@ TEST_F(helper, helper_closing_stdin_raises_no_sigpipe)
 	int i;
 
 	ASSERT_NE(NULL, buf);
-	strcpy(repl->name, "filter");
+	snprintf(repl->name, sizeof(repl->name), "filter");
 	signal(SIGPIPE, SIG_DFL);
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, use_fake(self->t.dir, "closein"));
@@ -532,8 +532,9 @@ static int lease_break_time(char *saved, size_t len, const char *value)
 	if (fd < 0)
 		return errno;
 	n = saved ? read(fd, saved, len - 1) : 0;
-	if (n < 0 || (saved && (saved[n] = '\0', 0)) ||
-	    pwrite(fd, value, strlen(value), 0) < 0)
+	if (n >= 0 && saved)
+		saved[n] = '\0';
+	if (n < 0 || pwrite(fd, value, strlen(value), 0) < 0)
 		err = errno;
 	close(fd);
 	return err;
@@ -606,7 +607,7 @@ TEST_F(helper, compat_callers)
 	int err;
 
 	if (!found)
-		SKIP(return, "no compat_probe: the Makefile found no 32-bit compiler (i686-linux-gnu-gcc)");
+		SKIP(return, "no compat_probe: the Makefile found no 32-bit compiler");
 	/* sibling_program() reuses its buffer, and use_fake() calls it */
 	snprintf(probe, sizeof(probe), "%s", found);
 	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));

@@ -69,7 +69,7 @@ static void netns_get(int fd, struct netns_seen *seen)
 	} buf = {};
 	int len = sizeof(buf);
 
-	strcpy(buf.info.name, "filter");
+	snprintf(buf.info.name, sizeof(buf.info.name), "filter");
 	seen->socket_cookie = socket_cookie(fd);
 	seen->err = sockopt_get(fd, IPT_SO_GET_INFO, &buf, &len);
 	seen->answer = buf.answer;
@@ -81,12 +81,13 @@ static struct netns_seen *shared_seen(void)
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 }
 
-#define ASSERT_SAW_SOCKET_NETNS(seen) do { \
-	ASSERT_EQ(0, (seen)->err); \
-	ASSERT_EQ(0U, (seen)->answer.error); \
-	EXPECT_NE(0ULL, (seen)->socket_cookie); \
-	EXPECT_EQ((seen)->socket_cookie, (seen)->answer.frame_cookie); \
-	EXPECT_EQ((seen)->socket_cookie, (seen)->answer.fd_cookie); \
+#define ASSERT_SAW_SOCKET_NETNS(saw) do { \
+	const struct netns_seen *seen = (saw); \
+	ASSERT_EQ(0, seen->err); \
+	ASSERT_EQ(0U, seen->answer.error); \
+	EXPECT_NE(0ULL, seen->socket_cookie); \
+	EXPECT_EQ(seen->socket_cookie, seen->answer.frame_cookie); \
+	EXPECT_EQ(seen->socket_cookie, seen->answer.fd_cookie); \
 } while (0)
 
 /* A socket made in one netns, used by a thread that moved to another. */
@@ -385,7 +386,7 @@ static int big_set_child(void *arg)
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	(void)arg;
-	strcpy(repl->name, "filter");
+	snprintf(repl->name, sizeof(repl->name), "filter");
 	return sockopt_set(fd, IPT_SO_SET_REPLACE, repl, len);
 }
 

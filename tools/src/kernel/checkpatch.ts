@@ -13,7 +13,7 @@ import { KERNEL_SRC } from "../lib/paths.ts";
 import { EDIT_TREE, PATCHES_DIR, rel, seriesNames } from "./export.ts";
 import { isMain } from "./main-guard.ts";
 import { SERIES_OUT, SERIES_TREE } from "./series.ts";
-import { BUILD_IDENTITY, type Identity, personIdentity, withAuthor } from "./tree.ts";
+import { BASE_TAG, BUILD_IDENTITY, type Identity, personIdentity, withAuthor } from "./tree.ts";
 
 /** What checkpatch.pl said about one patch. */
 export interface CheckpatchRow {
@@ -56,14 +56,23 @@ export function asSent(patch: string, who: Identity): string {
   return `${authored.slice(0, sep)}${joins ? "" : "\n"}\n${signoff}${authored.slice(sep)}`;
 }
 
+/**
+ * Whether checkpatch.pl can check commit ids in `tree`: the trees here are the base tarball as one
+ * commit, without upstream history, where every Fixes: tag would be an "unknown commit id".
+ */
+export function knowsCommitIds(tree: string): boolean {
+  return capture(["git", "-C", tree, "rev-parse", "--verify", "-q", `${BASE_TAG}^`]).status === 0;
+}
+
 /** Runs checkpatch.pl --strict from `tree` on each patch file, as `who` would send it. */
 export function checkpatch(tree: string, patches: readonly string[], who: Identity = personIdentity() ?? BUILD_IDENTITY): CheckpatchRow[] {
   const scratch = mkdtempSync(join(tmpdir(), "bpfilter-checkpatch-"));
+  const ignore = knowsCommitIds(tree) ? [] : ["--ignore", "UNKNOWN_COMMIT_ID"];
   try {
     return patches.map((p) => {
       const sent = join(scratch, basename(p));
       writeFileSync(sent, asSent(readFileSync(p, "utf8"), who));
-      const r = capture(["perl", join(tree, "scripts", "checkpatch.pl"), "--strict", "--show-types", "--no-color", `--root=${tree}`, sent], { cwd: tree });
+      const r = capture(["perl", join(tree, "scripts", "checkpatch.pl"), "--strict", "--show-types", "--no-color", ...ignore, `--root=${tree}`, sent], { cwd: tree });
       return parseCheckpatch(basename(p), r.stdout + r.stderr);
     });
   } finally {
@@ -105,6 +114,9 @@ if (isMain(import.meta.url)) {
     const tree = checkpatchTree();
     const rows = checkpatch(tree, patches);
     console.log(`checkpatch: ${rel(tree)}/scripts/checkpatch.pl --strict on ${patches.length} patch(es)`);
+    if (!knowsCommitIds(tree)) {
+      console.log(`checkpatch: ${rel(tree)} has no history before its base, so commit ids (Fixes:, "commit <sha>") cannot be looked up there: check them in a kernel git tree`);
+    }
     console.log(checkpatchTable(rows));
     for (const r of rows.filter((r) => r.messages.length)) {
       console.log(`\n${r.patch}:`);
