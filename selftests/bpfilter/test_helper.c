@@ -622,4 +622,46 @@ TEST_F(helper, compat_callers)
 	EXPECT_EQ(EPROTO, err);
 }
 
+/* Loads bpfilter again after the rmmod test: $BPFILTER_KO, or modprobe. */
+static int load_bpfilter(void)
+{
+	const char *ko = getenv("BPFILTER_KO");
+	char cmd[PATH_MAX + 32];
+
+	if (ko)
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+	else
+		snprintf(cmd, sizeof(cmd), "modprobe bpfilter");
+	return system(cmd);
+}
+
+/*
+ * rmmod with a helper running kills the helper, takes nobody's request
+ * down, and leaves iptables to netfilter until the module is back.
+ */
+TEST_F(helper, rmmod_with_helper_running)
+{
+	pid_t pid;
+	int i;
+
+	if (access("/sys/module/bpfilter/refcnt", R_OK))
+		SKIP(return, "bpfilter is built in (CONFIG_BPFILTER_UMH=y): rmmod needs it as a module");
+	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));
+	ASSERT_EQ(0, get_info("filter"));
+	pid = helper_pid();
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(0, system("rmmod bpfilter"));
+	for (i = 0; i < 50 && !kill(pid, 0); i++)
+		sleep_ms(100);
+	EXPECT_NE(0, kill(pid, 0)) {
+		TH_LOG("helper pid %d outlived rmmod", pid);
+	}
+	EXPECT_EQ(0, get_info("filter"));
+	ASSERT_EQ(0, load_bpfilter()) {
+		TH_LOG("cannot load bpfilter again: set BPFILTER_KO to its .ko");
+	}
+	/* the module is back with its defaults: the teardown sets them again */
+	EXPECT_EQ(0, get_info("filter"));
+}
+
 TEST_HARNESS_MAIN

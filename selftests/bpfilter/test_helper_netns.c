@@ -81,13 +81,13 @@ static struct netns_seen *shared_seen(void)
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 }
 
-#define ASSERT_SAW_SOCKET_NETNS(saw) do { \
-	const struct netns_seen *seen = (saw); \
-	ASSERT_EQ(0, seen->err); \
-	ASSERT_EQ(0U, seen->answer.error); \
-	EXPECT_NE(0ULL, seen->socket_cookie); \
-	EXPECT_EQ(seen->socket_cookie, seen->answer.frame_cookie); \
-	EXPECT_EQ(seen->socket_cookie, seen->answer.fd_cookie); \
+#define ASSERT_SAW_SOCKET_NETNS(seen_ptr) do { \
+	const struct netns_seen *saw = (seen_ptr); \
+	ASSERT_EQ(0, saw->err); \
+	ASSERT_EQ(0U, saw->answer.error); \
+	EXPECT_NE(0ULL, saw->socket_cookie); \
+	EXPECT_EQ(saw->socket_cookie, saw->answer.frame_cookie); \
+	EXPECT_EQ(saw->socket_cookie, saw->answer.fd_cookie); \
 } while (0)
 
 /* A socket made in one netns, used by a thread that moved to another. */
