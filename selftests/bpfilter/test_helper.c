@@ -645,7 +645,7 @@ TEST_F(helper, rmmod_with_helper_running)
 	int i;
 
 	if (access("/sys/module/bpfilter/refcnt", R_OK))
-		SKIP(return, "bpfilter is built in (CONFIG_BPFILTER_UMH=y): rmmod needs it as a module");
+		SKIP(return, "bpfilter is built in: rmmod needs CONFIG_BPFILTER_UMH=m");
 	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));
 	ASSERT_EQ(0, get_info("filter"));
 	pid = helper_pid();
