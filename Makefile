@@ -56,20 +56,33 @@ build/shim/libbpfilter-preload.so: usermode/shim/bpfilter_preload.c uapi/linux/b
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Iuapi -o $@ $< -ldl
 
-build/selftests/udp_flow: selftests/bpfilter/udp_flow.c
-	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+# The selftests' programs, built on the host as selftests/bpfilter/Makefile builds them in a
+# kernel tree (compiling them in the guest under TCG takes seconds each). The C tests include
+# "../kselftest_harness.h", which the kernel tree of make kernel provides: -I names a folder
+# beside it that every tree has.
+SELFTEST_CFLAGS := -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Iuapi -Ibuild/linux/tools/testing/selftests/bpf
+SELFTEST_SRC := selftests/bpfilter
+CC32 := $(shell command -v i686-linux-gnu-gcc)
 
-build/selftests/fake_helper: selftests/bpfilter/fake/fake_helper.c uapi/linux/bpfilter_ipc.h
+build/selftests/udp_flow: $(SELFTEST_SRC)/udp_flow.c
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -Werror -Iuapi -o $@ $<
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
 
-build/selftests/sockopt_probe: selftests/bpfilter/sockopt_probe.c uapi/linux/bpfilter_ipc.h
+build/selftests/fake_helper: $(SELFTEST_SRC)/fake_helper.c $(SELFTEST_SRC)/fake_helper.h uapi/linux/bpfilter_ipc.h
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -Werror -Iuapi -o $@ $<
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
 
-# Built on the host: compiling them in the guest under TCG takes seconds each.
-selftests-build: build/selftests/udp_flow build/selftests/fake_helper build/selftests/sockopt_probe
+build/selftests/test_%: $(SELFTEST_SRC)/test_%.c $(SELFTEST_SRC)/helper_util.c $(SELFTEST_SRC)/helper_util.h $(SELFTEST_SRC)/fake_helper.h uapi/linux/bpfilter_ipc.h | kernel
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $< $(SELFTEST_SRC)/helper_util.c -lpthread
+
+# A static 32-bit program, for the compat test (gcc-i686-linux-gnu, from make setup).
+build/selftests/compat_probe: $(SELFTEST_SRC)/compat_probe.c
+	@mkdir -p $(@D)
+	$(CC32) -static -O2 -Wall -Werror -o $@ $<
+
+SELFTEST_PROGS := udp_flow fake_helper compat_probe $(patsubst $(SELFTEST_SRC)/%.c,%,$(wildcard $(SELFTEST_SRC)/test_*.c))
+selftests-build: setup $(addprefix build/selftests/,$(SELFTEST_PROGS))
 
 vm-launcher-test: kernel
 	@$(BIN)/vitest run --config vitest.vm.config.ts

@@ -17,7 +17,6 @@ require_bpf_helper() {
 		skip "no $BPFILTER_PARAMS/helper: this kernel lacks the bpfilter helper series"
 	[ -x "$BPF_HELPER" ] || fail "$BPF_HELPER missing: run make helper"
 	need_cmd "$IPT" iptables
-	need_cmd bpftool "bpftool"
 	need_bin udp_flow
 }
 
@@ -40,33 +39,9 @@ bpf_cleanup() {
 		echo "$ORIG_HELLO_TIMEOUT" > "$BPFILTER_PARAMS/hello_timeout_ms"
 }
 
-# Fail unless netns $1's device $2 runs the helper's XDP program and TC
-# egress filter (bpftool prog show names them bpfilter_in, bpfilter_out).
-expect_attached() {
-	xdp_id=$(ip -n "$1" -d link show dev "$2" |
-		sed -n 's/.*prog\/xdp[a-z]* id \([0-9]*\).*/\1/p' | head -n 1)
-	if [ -z "$xdp_id" ]; then
-		dmesg | grep -i bpfilter | tail -n 20 | sed 's/^/dmesg: /'
-		fail "no XDP program on $2 in $1"
-	fi
-	prog=$(bpftool prog show id "$xdp_id" | head -n 1)
-	echo "$prog" | grep -q "xdp  *name bpfilter_in " ||
-		fail "XDP program $xdp_id on $2 in $1 is not bpfilter_in: $prog"
-	ip netns exec "$1" tc filter show dev "$2" egress | grep -q "bpfilter_out" ||
-		fail "no bpfilter_out TC egress filter on $2 in $1"
-}
-
-# Fail if netns $1's device $2 runs an XDP program.
-expect_no_xdp() {
-	if ip -n "$1" -d link show dev "$2" | grep -q "prog/xdp"; then
-		fail "an XDP program is attached to $2 in $1:" \
-			"$(ip -n "$1" -d link show dev "$2" | grep prog/xdp)"
-	fi
-}
-
-# The pid of the helper the kernel started last, from its log line.
+# The pid of the running helper, 0 if none.
 bpf_helper_pid() {
-	dmesg | sed -n 's/.*bpfilter: started helper .* as pid \([0-9][0-9]*\)$/\1/p' | tail -n 1
+	cat "$BPFILTER_PARAMS/helper_pid"
 }
 
 # The common start of a test_bpf_*.sh: checks, the real helper, the netns
@@ -80,3 +55,14 @@ bpf_test_setup() {
 
 # iptables in the receiving netns $NS_B.
 ipt() { ip netns exec "$NS_B" "$IPT" -w "$@"; }
+
+# netfilter's own view of netns $NS_B's chain $1: with no helper configured,
+# requests go to netfilter. The helper is started again afterwards, and
+# takes over what it enforced from its pins.
+netfilter_rules() {
+	local helper
+	helper=$(cat "$BPFILTER_PARAMS/helper")
+	echo "" > "$BPFILTER_PARAMS/helper"
+	ipt -S "$1"
+	echo "$helper" > "$BPFILTER_PARAMS/helper"
+}

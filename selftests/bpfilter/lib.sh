@@ -11,7 +11,11 @@ REPO_DIR=$SELFTEST_DIR
 while [ "$REPO_DIR" != / ] && [ ! -f "$REPO_DIR/uapi/linux/bpfilter_ipc.h" ]; do
 	REPO_DIR=$(dirname "$REPO_DIR")
 done
-# Programs built from this folder by the Makefile (make selftests-build).
+# Programs built from this folder: installed beside the scripts by kselftest,
+# or in the repository's build/selftests (make selftests-build).
+if [ -z "$BPFILTER_SELFTEST_BIN" ] && [ -x "$SELFTEST_DIR/udp_flow" ]; then
+	BPFILTER_SELFTEST_BIN=$SELFTEST_DIR
+fi
 SELFTEST_BIN=${BPFILTER_SELFTEST_BIN:-$REPO_DIR/build/selftests}
 IPT=${IPT:-iptables-legacy}
 

@@ -8,7 +8,19 @@ import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { DecodeError } from "../../usermode/src/ipc/byte_reader.ts";
 import { FrameSplitter, PayloadError } from "../../usermode/src/ipc/frame_codec.ts";
-import { BPFILTER_IPC_F_SET, BPFILTER_IPC_VERSION, type Frame, HDR, HELLO, IpcType, ipcTypeName, SOCKOPT, SOCKOPT_REPLY } from "../../usermode/src/ipc/protocol.ts";
+import {
+  BPFILTER_IPC_F_COMPAT,
+  BPFILTER_IPC_F_SET,
+  BPFILTER_IPC_VERSION,
+  type Frame,
+  HDR,
+  HELLO,
+  IpcType,
+  ipcTypeName,
+  NETNS_GONE,
+  SOCKOPT,
+  SOCKOPT_REPLY,
+} from "../../usermode/src/ipc/protocol.ts";
 import { IPT_SO_GET, IPT_SO_SET, readCString, sockoptName, XT_EXTENSION_MAXNAMELEN, XT_GET_REVISION, XT_TABLE_MAXNAMELEN } from "../../usermode/src/ipt/abi.ts";
 import { isMain } from "./kernel/main-guard.ts";
 import { toolMain, ToolError } from "./lib/proc.ts";
@@ -49,13 +61,17 @@ export function describeFrame(frame: Frame): string {
     }
     case IpcType.SOCKOPT: {
       const set = (frame.flags & BPFILTER_IPC_F_SET) !== 0;
+      const compat = (frame.flags & BPFILTER_IPC_F_COMPAT) !== 0 ? " compat" : "";
+      const peer = frame.peerNetnsFd >= 0 ? ` peer=${frame.peerPid}:fd${frame.peerNetnsFd}` : "";
       return (
-        `SOCKOPT seq=${frame.seq} ${sockoptName(frame.cmd, set)}${optvalSubject(frame.cmd, set, frame.optval)} ` +
-        `optlen=${frame.optlen} inlen=${frame.optval.byteLength} netns=${frame.netnsCookie} pid=${frame.pid}`
+        `SOCKOPT seq=${frame.seq} ${sockoptName(frame.cmd, set)}${compat}${optvalSubject(frame.cmd, set, frame.optval)} ` +
+        `optlen=${frame.optlen} inlen=${frame.optval.byteLength} netns=${frame.netnsCookie}${peer}`
       );
     }
     case IpcType.SOCKOPT_REPLY:
       return `SOCKOPT_REPLY seq=${frame.seq} status=${statusName(frame.status)} outlen=${frame.out.byteLength}`;
+    case IpcType.NETNS_GONE:
+      return `NETNS_GONE seq=${frame.seq} netns=${frame.netnsCookie}`;
   }
 }
 
@@ -69,6 +85,8 @@ function payloadLength(frame: Frame): number {
       return SOCKOPT.SIZE + frame.optval.byteLength;
     case IpcType.SOCKOPT_REPLY:
       return SOCKOPT_REPLY.SIZE + frame.out.byteLength;
+    case IpcType.NETNS_GONE:
+      return NETNS_GONE.SIZE;
   }
 }
 

@@ -11,7 +11,7 @@ import { REPO, RUNTIME_DIR } from "./lib/paths.ts";
 /** Every Debian package the project uses, with why. One place. */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "qemu-system-x86": "boots test kernels (TCG)",
-  "linux-source-6.1": "the kernel base the series applies to",
+  "linux-source-6.12": "the kernel base the series applies to (kernel/BASE names it)",
   iptables: "iptables-legacy, -save, -restore: the real binaries under test and the oracle",
   bpftool: "lists loaded programs in demos and tests",
   "busybox-static": "small tools for the guest",
@@ -34,6 +34,11 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   perl: "scripts/checkpatch.pl",
   nftables: "make bench: nftables, linear and with sets, beside bpfilter and iptables-legacy",
   "netsniff-ng": "make bench: trafgen, the cross-check of the bench's own packet sender",
+  dwarves: "pahole, which generates the kernel's BTF (CONFIG_DEBUG_INFO_BTF, needed by netfilter BPF programs)",
+  "gcc-i686-linux-gnu": "make series-check builds the files each patch touches for a 32-bit arch (ARCH=i386), and the selftests' 32-bit (compat) caller",
+  "libc6-dev-i386-cross": "the C library for gcc-i686-linux-gnu: the selftests' static 32-bit caller (compat_probe)",
+  "gcc-riscv64-linux-gnu": "make series-check builds the files each patch touches for a non-x86 arch (ARCH=riscv)",
+  rsync: "make fastloop copies the checkout into its scratch folder",
 };
 
 /** Debian packages from the list that dpkg does not report as installed. */

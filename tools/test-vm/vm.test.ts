@@ -8,6 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KERNEL_CONFIG_OUT, KERNEL_IMAGE, REPO } from "../src/lib/paths.ts";
+import { pinnedBase } from "../src/kernel/tree.ts";
+
+/** "6.12." for the pinned base: what uname -r of the built kernel starts with. */
+const RELEASE = `${pinnedBase().version.split(".").slice(0, 2).join(".")}.`;
 
 function vm(args: string[], timeoutMs = 120_000) {
   const t0 = Date.now();
@@ -22,8 +26,14 @@ describe("tools/vm on the built kernel", () => {
 
   it("returns the command's exit status and streams its output", () => {
     const r = vm(["--", "sh", "-c", "echo hello from $(uname -r); exit 7"]);
-    expect(r.stdout).toMatch(/^hello from 6\.1\.\d+/m);
+    expect(r.stdout).toMatch(new RegExp(`^hello from ${RELEASE.replace(/\./g, "\\.")}\\d+`, "m"));
     expect(r.status).toBe(7);
+  });
+
+  it("boots with the host root read-only on 9p, tmpfs where the guest writes, and bpffs", () => {
+    const r = vm(["--", "sh", "-c", "grep -E ' / 9p | /tmp tmpfs | /sys/fs/bpf bpf ' /proc/mounts | cut -d' ' -f2,3,4 | cut -d, -f1; echo probe > /tmp/probe && cat /tmp/probe"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(["/ 9p ro", "/sys/fs/bpf bpf rw", "/tmp tmpfs rw", "probe"]);
   });
 
   it("finds the exit status after output that does not end its line", () => {

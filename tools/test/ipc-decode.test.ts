@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeFrame } from "../../usermode/src/ipc/frame_codec.ts";
-import { BPFILTER_IPC_F_SET, BPFILTER_IPC_MAGIC, type Frame, IpcType } from "../../usermode/src/ipc/protocol.ts";
+import { BPFILTER_IPC_F_SET, BPFILTER_IPC_MAGIC, BPFILTER_IPC_VERSION, type Frame, IpcType } from "../../usermode/src/ipc/protocol.ts";
 import { decodeStream, parseHex, statusName } from "../src/ipc-decode.ts";
 
 /** optval bytes starting with a NUL-padded name of `size` bytes. */
@@ -11,11 +11,11 @@ function named(name: string, size: number, total: number, tail: number[] = []): 
   return b;
 }
 
-const hello: Frame = { type: IpcType.HELLO, seq: 1, version: 1, flags: 0 };
-const getInfo: Frame = { type: IpcType.SOCKOPT, seq: 2, cmd: 64, flags: 0, optlen: 84, netnsCookie: 4097n, pid: 321, optval: named("filter", 32, 84) };
+const hello: Frame = { type: IpcType.HELLO, seq: 1, version: BPFILTER_IPC_VERSION, flags: 0 };
+const getInfo: Frame = { type: IpcType.SOCKOPT, seq: 2, cmd: 64, flags: 0, optlen: 84, netnsCookie: 4097n, peerPid: 0, peerNetnsFd: -1, optval: named("filter", 32, 84) };
 const decline: Frame = { type: IpcType.SOCKOPT_REPLY, seq: 2, status: -92, out: new Uint8Array(0) };
-const replace: Frame = { type: IpcType.SOCKOPT, seq: 3, cmd: 64, flags: BPFILTER_IPC_F_SET, optlen: 200, netnsCookie: 1n, pid: 9, optval: named("nat", 32, 200) };
-const revision: Frame = { type: IpcType.SOCKOPT, seq: 4, cmd: 66, flags: 0, optlen: 30, netnsCookie: 1n, pid: 9, optval: named("tcp", 29, 30, [1]) };
+const replace: Frame = { type: IpcType.SOCKOPT, seq: 3, cmd: 64, flags: BPFILTER_IPC_F_SET, optlen: 200, netnsCookie: 1n, peerPid: 9, peerNetnsFd: 5, optval: named("nat", 32, 200) };
+const revision: Frame = { type: IpcType.SOCKOPT, seq: 4, cmd: 66, flags: 0, optlen: 30, netnsCookie: 1n, peerPid: 0, peerNetnsFd: -1, optval: named("tcp", 29, 30, [1]) };
 const answer: Frame = { type: IpcType.SOCKOPT_REPLY, seq: 4, status: 0, out: new Uint8Array([1, 0, 0, 0]) };
 
 function stream(...frames: (Frame | Uint8Array)[]): Uint8Array {
@@ -26,11 +26,11 @@ describe("tools/ipc-decode", () => {
   it("prints one trace line per frame, with offsets, command names, table or extension, and errno names", () => {
     const d = decodeStream(stream(hello, getInfo, decline, replace, revision, answer));
     expect(d.lines).toEqual([
-      "@0 HELLO seq=1 version=1",
-      "@24 SOCKOPT seq=2 IPT_SO_GET_INFO table=filter optlen=84 inlen=84 netns=4097 pid=321",
+      `@0 HELLO seq=1 version=${BPFILTER_IPC_VERSION}`,
+      "@24 SOCKOPT seq=2 IPT_SO_GET_INFO table=filter optlen=84 inlen=84 netns=4097",
       "@156 SOCKOPT_REPLY seq=2 status=-92 (ENOPROTOOPT) outlen=0",
-      "@180 SOCKOPT seq=3 IPT_SO_SET_REPLACE table=nat optlen=200 inlen=200 netns=1 pid=9",
-      "@428 SOCKOPT seq=4 IPT_SO_GET_REVISION_MATCH name=tcp revision=1 optlen=30 inlen=30 netns=1 pid=9",
+      "@180 SOCKOPT seq=3 IPT_SO_SET_REPLACE table=nat optlen=200 inlen=200 netns=1 peer=9:fd5",
+      "@428 SOCKOPT seq=4 IPT_SO_GET_REVISION_MATCH name=tcp revision=1 optlen=30 inlen=30 netns=1",
       "@506 SOCKOPT_REPLY seq=4 status=0 outlen=4",
     ]);
     expect([d.frames, d.errors]).toEqual([6, 0]);

@@ -109,7 +109,7 @@ describe("kernel/doc/bpfilter.rst documents uapi/linux/bpfilter_ipc.h", () => {
     expect([...documentedStructs().keys()].filter((s) => !structs.has(s))).toEqual([]);
   });
 
-  it.each(["helper", "timeout_ms"])("documents the module parameter bpfilter.%s", (p) => {
+  it.each(["helper", "timeout_ms", "hello_timeout_ms", "allow_userns", "helper_pid"])("documents the module parameter bpfilter.%s", (p) => {
     expect(DOC).toMatch(new RegExp(`^\`\`${p}\`\`$`, "m"));
   });
 });

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkpatch, checkpatchTable, parseCheckpatch } from "../src/kernel/checkpatch.ts";
 import { exportSeries, seriesNames } from "../src/kernel/export.ts";
+import { pinnedBase } from "../src/kernel/tree.ts";
 import { commit, commitTwoPatches, makeBaseTree, scratch } from "./kernel-fixture.ts";
 
 /** A kernel tree on this machine whose scripts/checkpatch.pl the test runs. */
-const KERNEL = ["/tmp/linux-source-6.1", join(import.meta.dirname, "../../build/linux")].find((t) => existsSync(join(t, "scripts/checkpatch.pl")));
+const KERNEL = [`/tmp/${pinnedBase().pkg}`, join(import.meta.dirname, "../../build/linux")].find((t) => existsSync(join(t, "scripts/checkpatch.pl")));
 const root = scratch("checkpatch");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -32,7 +32,7 @@ export function writeFiles(tree: string, files: Record<string, string>): void {
 
 /** The base: a small "kernel" with net/bpfilter, a MAINTAINERS entry and a get_maintainer stand-in. */
 export const BASE_FILES: Record<string, string> = {
-  Makefile: "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n",
+  Makefile: "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n",
   "net/bpfilter/bpfilter_kern.c": "// SPDX-License-Identifier: GPL-2.0\nstatic int timeout_ms = 5000;\n\nint bpfilter_timeout(void)\n{\n\treturn timeout_ms;\n}\n",
   "net/bpfilter/Kconfig": "config BPFILTER_UMH\n\ttristate \"bpfilter helper\"\n",
   "include/uapi/linux/bpfilter_ipc.h": "/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */\n#define BPFILTER_IPC_VERSION 1\n",
@@ -45,7 +45,7 @@ export function makeBaseTree(root: string, name = "tree", extra: Record<string, 
   fgit(tree, ["init", "-q", "-b", "master"]);
   writeFiles(tree, { ...BASE_FILES, ...extra });
   fgit(tree, ["add", "-A"]);
-  fgit(tree, ["commit", "-q", "-m", "Linux 6.1.0 (fixture)"], "2020-01-01T00:00:00Z");
+  fgit(tree, ["commit", "-q", "-m", "Linux 6.12.0 (fixture)"], "2020-01-01T00:00:00Z");
   fgit(tree, ["tag", "base"]);
   fgit(tree, ["checkout", "-q", "-b", "series"]);
   return tree;

@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCoverLetter } from "../src/kernel/cover-letter.ts";
 import { formatSeries } from "../src/kernel/series.ts";
 import { describeMessages, parseDryRun, recipients, sendEmail, sendEmailArgv, writeMbox, type MailedMessage } from "../src/kernel/send.ts";
+import { pinnedBase } from "../src/kernel/tree.ts";
 import { commitTwoPatches, fixtureEnv, makeBaseTree, scratch } from "./kernel-fixture.ts";
 
 /** Where this machine has the kernel's own get_maintainer.pl (the test runs it on a fixture MAINTAINERS). */
-const GET_MAINTAINER = ["/tmp/linux-source-6.1/scripts/get_maintainer.pl", join(import.meta.dirname, "../../build/linux/scripts/get_maintainer.pl")].find(existsSync);
+const BASE_PKG = pinnedBase().pkg;
+const GET_MAINTAINER = [`/tmp/${BASE_PKG}/scripts/get_maintainer.pl`, join(import.meta.dirname, "../../build/linux/scripts/get_maintainer.pl")].find(existsSync);
 
 const MAINTAINERS = `NETWORKING [GENERAL]
 M:\tNet Maintainer <net@example.org>
@@ -40,6 +42,7 @@ The helper times out sooner and says what it is.
 - first version
 `;
 
+const ADA = { name: "Ada Dev", email: "ada@example.org" };
 const root = scratch("send");
 let tree = "";
 let out = "";
@@ -54,7 +57,7 @@ beforeAll(() => {
   for (const d of ["Documentation", "arch", "drivers", "fs", "init", "ipc", "kernel", "lib", "sound"]) mkdirSync(join(tree, d), { recursive: true });
   commitTwoPatches(tree);
   out = join(root, "v2");
-  files = asAda(() => formatSeries(tree, parseCoverLetter(COVER, "cover-letter.md"), 2, out, "cover-letter.md"));
+  files = asAda(() => formatSeries(tree, parseCoverLetter(COVER, "cover-letter.md"), 2, out, "cover-letter.md", ADA));
   messages = parseDryRun(runDry());
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -130,13 +133,13 @@ describe("make series: refusals", () => {
     const t = makeBaseTree(root, "refusals");
     commitTwoPatches(t);
     const cover = parseCoverLetter(COVER, "cover-letter.md");
-    expect(() => formatSeries(t, cover, 3, join(root, "v3"), "kernel/cover-letter.md")).toThrow(/kernel\/cover-letter\.md has no changelog entry for v3: add a "### v3" subsection/);
+    expect(() => formatSeries(t, cover, 3, join(root, "v3"), "kernel/cover-letter.md", ADA)).toThrow(/kernel\/cover-letter\.md has no changelog entry for v3: add a "### v3" subsection/);
     const typo = parseCoverLetter(COVER.replace("[bpfilter: shorten", "[bpfilter: shortn"), "c.md");
-    expect(() => formatSeries(t, typo, 2, join(root, "v2b"), "c.md")).toThrow(/names patch \[bpfilter: shortn the default helper timeout\], which is not in the series/);
+    expect(() => formatSeries(t, typo, 2, join(root, "v2b"), "c.md", ADA)).toThrow(/names patch \[bpfilter: shortn the default helper timeout\], which is not in the series/);
     expect(existsSync(join(root, "v3"))).toBe(false);
   });
 });
 
 if (!GET_MAINTAINER) {
-  console.log("kernel-send.test: skipped the send dry run: no scripts/get_maintainer.pl (install linux-source-6.1 and run make kernel, or unpack it to /tmp/linux-source-6.1)");
+  console.log(`kernel-send.test: skipped the send dry run: no scripts/get_maintainer.pl (install ${BASE_PKG} and run make kernel, or unpack it to /tmp/${BASE_PKG})`);
 }

@@ -3,8 +3,26 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { amFailure, relaxDebianIgnore } from "../src/kernel/tree.ts";
+import { amFailure, parseBase, pinnedBase, relaxDebianIgnore } from "../src/kernel/tree.ts";
+import { DEBIAN_PACKAGES } from "../src/setup.ts";
 import { isStep, KbuildProgress } from "../src/kernel/progress.ts";
+
+describe("kernel/BASE", () => {
+  it("names a Debian linux-source package, the version it carries and its tarball", () => {
+    expect(parseBase("# comment\nlinux-source-6.12 6.12.117\n")).toEqual({
+      pkg: "linux-source-6.12",
+      version: "6.12.117",
+      tarball: "/usr/src/linux-source-6.12.tar.xz",
+    });
+  });
+  it("refuses a version that is not of the package's series, naming the file", () => {
+    expect(() => parseBase("linux-source-6.12 6.1.192\n")).toThrow(/kernel\/BASE: expected "linux-source-X.Y X.Y.Z"/);
+    expect(() => parseBase("linux 6.12.1\n")).toThrow(/got "linux 6.12.1"/);
+  });
+  it("pins a package that make setup installs", () => {
+    expect(Object.keys(DEBIAN_PACKAGES)).toContain(pinnedBase().pkg);
+  });
+});
 
 describe("amFailure", () => {
   it("names the file and hunk of a failed patch", () => {

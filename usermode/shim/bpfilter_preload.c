@@ -7,6 +7,11 @@
  * with the reply what the kernel side does: copy get bytes back, copy the old
  * counters of a SET_REPLACE to ipt_replace.counters, and hand a declined
  * request (-ENOPROTOOPT) to netfilter through the real call.
+ *
+ * There is no kernel here to hand the helper the socket's network namespace,
+ * so the shim does it: it opens the socket's netns (SIOCGSKNS) and names
+ * that descriptor and its own pid in the request (peer_netns_fd, peer_pid);
+ * the helper opens /proc/<pid>/fd/<fd> while the shim waits for the reply.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -15,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
@@ -166,7 +173,8 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 		.optlen = optlen,
 		.inlen = (flags & BPFILTER_IPC_F_SET) || optlen < GET_REQUEST_MAX ?
 			 optlen : GET_REQUEST_MAX,
-		.pid = getpid(),
+		.peer_pid = getpid(),
+		.peer_netns_fd = -1,
 	};
 	struct bpfilter_ipc_sockopt_reply rep;
 	socklen_t cookie_len = sizeof(req.netns_cookie);
@@ -179,9 +187,14 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 		shim_log("SO_NETNS_COOKIE", errno);
 		return -EIO;
 	}
+	req.peer_netns_fd = ioctl(sockfd, SIOCGSKNS);
+	if (req.peer_netns_fd < 0) {
+		shim_log("SIOCGSKNS", errno);
+		return -EIO;
+	}
 	fd = helper_connect();
 	if (fd < 0)
-		return -EIO;
+		goto out_close_netns;
 	seq = next_seq++;
 	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), optval, req.inlen) ||
 	    read_header(fd, BPFILTER_IPC_SOCKOPT_REPLY, seq, &len) ||
@@ -198,7 +211,8 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 			goto out_close;
 		}
 	}
-	if (rep.status > 0 || (rep.status < 0 && rep.outlen)) {
+	if (rep.status > 0 || rep.status < -BPFILTER_IPC_MAX_ERRNO ||
+	    (rep.status < 0 && rep.outlen)) {
 		fprintf(stderr, "bpfilter-preload: reply status %d with %u bytes breaks the protocol\n",
 			rep.status, rep.outlen);
 		free(*out);
@@ -209,6 +223,8 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 	ret = rep.status;
 out_close:
 	close(fd);
+out_close_netns:
+	close(req.peer_netns_fd);
 	return ret;
 }
 

@@ -9,7 +9,9 @@
  */
 import { isProgram } from "./program_entry.ts";
 import { listenHost } from "./ipc/host_server.ts";
+import { requestNetnsOpener } from "./ipc/request_netns.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
+import { BPFILTER_IPC_VERSION } from "./ipc/protocol.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
 import { KernelNetfilter } from "./service/kernel_netfilter.ts";
 import { SockoptHandler } from "./service/sockopt_handler.ts";
@@ -62,7 +64,13 @@ export function helperLoopOptions(): LoopOptions {
   };
   const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog });
   const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores });
-  return { answer: (req) => handler.handle(req), log, trace: process.env.BPFILTER_TRACE === "1" };
+  return {
+    answer: (req) => handler.handle(req),
+    log,
+    trace: process.env.BPFILTER_TRACE === "1",
+    openNetns: requestNetnsOpener(),
+    netnsGone: (cookie: bigint) => handler.netnsGone(cookie),
+  };
 }
 
 async function runStdio(opts: LoopOptions): Promise<number> {
@@ -73,7 +81,7 @@ async function runStdio(opts: LoopOptions): Promise<number> {
     case "eof":
       return 0;
     case "version-mismatch":
-      log(`the kernel speaks bpfilter protocol version ${end.peerVersion}, this helper speaks 1: exiting`);
+      log(`the kernel speaks bpfilter protocol version ${end.peerVersion}, this helper speaks ${BPFILTER_IPC_VERSION}: exiting`);
       return 1;
     case "protocol-error":
       log(`protocol error, exiting: ${end.message}`);

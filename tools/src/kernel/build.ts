@@ -12,7 +12,7 @@ import { BUILD, KERNEL_CACHE, KERNEL_CONFIG_OUT, KERNEL_IMAGE, KERNEL_OBJ, KERNE
 import { describeMismatch, parseFragment, verifyConfig } from "./config.ts";
 import { configInputsKey } from "./incremental.ts";
 import { KbuildProgress } from "./progress.ts";
-import { applySeries, ensureBaseTree, seriesPatches, tarballPackageVersion } from "./tree.ts";
+import { applySeries, ensureBaseTree, pinnedBase, seriesPatches, tarballPackageVersion } from "./tree.ts";
 
 /** The config fragments merged over tinyconfig, in order. */
 export const FRAGMENTS = ["kernel/config/base.config", "kernel/config/bpfilter.config"];
@@ -82,12 +82,13 @@ async function build(): Promise<void> {
   const patches = seriesPatches();
   const key = cacheKey(pkg, patches, FRAGMENTS);
   const cached = join(KERNEL_CACHE, key);
-  log(`base linux-source-6.1 ${pkg}, ${patches.length} patch(es) in kernel/patches/series, key ${key}`);
+  log(`base ${pinnedBase().pkg} ${pkg}, ${patches.length} patch(es) in kernel/patches/series, key ${key}`);
   if (!existsSync(join(cached, "bzImage"))) {
     mkdirSync(BUILD, { recursive: true });
     ensureBaseTree(KERNEL_SRC, log);
     log(`applying ${patches.length} patch(es) with git am`);
     applySeries(KERNEL_SRC, patches);
+    writeFileSync(seriesStamp(), key);
     mkdirSync(KERNEL_OBJ, { recursive: true });
     const logFile = join(BUILD, "kernel", "build.log");
     mkdirSync(join(BUILD, "kernel"), { recursive: true });
@@ -109,6 +110,13 @@ async function build(): Promise<void> {
     copyFileSync(join(KERNEL_OBJ, ".config"), join(cached, "config"));
   } else {
     log(`cached image found (build/kernel-cache/${key})`);
+    // The tree is left as the series is, for the selftests and checks that read it.
+    if (!treeHoldsSeries(key)) {
+      ensureBaseTree(KERNEL_SRC, log);
+      log(`applying ${patches.length} patch(es) with git am (build/linux held another series)`);
+      applySeries(KERNEL_SRC, patches);
+      writeFileSync(seriesStamp(), key);
+    }
     const now = new Date();
     utimesSync(cached, now, now);
   }
@@ -117,6 +125,16 @@ async function build(): Promise<void> {
   copyFileSync(join(cached, "config"), KERNEL_CONFIG_OUT);
   pruneCache();
   log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s: build/kernel/bzImage`);
+}
+
+/** Where make kernel notes the key of the series build/linux holds. */
+function seriesStamp(): string {
+  return join(KERNEL_SRC, ".git", "bpfilter-series-key");
+}
+
+/** Whether build/linux holds the series (and config) of `key`. */
+function treeHoldsSeries(key: string): boolean {
+  return existsSync(seriesStamp()) && readFileSync(seriesStamp(), "utf8") === key;
 }
 
 /** Keeps the most recently used images only. */

@@ -1,15 +1,19 @@
 /**
  * make checkpatch [V=N]: scripts/checkpatch.pl --strict on every patch of kernel/patches (or of the
  * formatted series build/series/vN/), one table row per patch: errors, warnings, checks. Any
- * error or warning fails it; checks are shown, and listed, but do not fail.
+ * error or warning fails it; checks are shown, and listed, but do not fail. A patch of
+ * kernel/patches names no author (make series adds the sender's); it is checked as make series
+ * would send it, from and signed off by the person running this, or the build's stand-in.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { capture, toolMain, ToolError } from "../lib/proc.ts";
 import { KERNEL_SRC } from "../lib/paths.ts";
 import { EDIT_TREE, PATCHES_DIR, rel, seriesNames } from "./export.ts";
 import { isMain } from "./main-guard.ts";
 import { SERIES_OUT, SERIES_TREE } from "./series.ts";
+import { BASE_TAG, BUILD_IDENTITY, type Identity, personIdentity, withAuthor } from "./tree.ts";
 
 /** What checkpatch.pl said about one patch. */
 export interface CheckpatchRow {
@@ -39,12 +43,41 @@ export function checkpatchTree(): string {
   return tree;
 }
 
-/** Runs checkpatch.pl --strict from `tree` on each patch file. */
-export function checkpatch(tree: string, patches: readonly string[]): CheckpatchRow[] {
-  return patches.map((p) => {
-    const r = capture(["perl", join(tree, "scripts", "checkpatch.pl"), "--strict", "--show-types", "--no-color", `--root=${tree}`, p], { cwd: tree });
-    return parseCheckpatch(basename(p), r.stdout + r.stderr);
-  });
+/** A patch as make series would send it: with `who` as its author and Signed-off-by, if it names no author. */
+export function asSent(patch: string, who: Identity): string {
+  const authored = withAuthor(patch, who);
+  if (authored === patch) return patch;
+  const sep = authored.indexOf("\n---\n");
+  const signoff = `Signed-off-by: ${who.name} <${who.email}>`;
+  if (sep < 0 || authored.slice(0, sep).split("\n").includes(signoff)) return authored;
+  // the sign-off joins the last trailer block, or starts one
+  const lastLine = authored.slice(0, sep).split("\n").at(-1) ?? "";
+  const joins = /^[A-Za-z-]+: /.test(lastLine);
+  return `${authored.slice(0, sep)}${joins ? "" : "\n"}\n${signoff}${authored.slice(sep)}`;
+}
+
+/**
+ * Whether checkpatch.pl can check commit ids in `tree`: the trees here are the base tarball as one
+ * commit, without upstream history, where every Fixes: tag would be an "unknown commit id".
+ */
+export function knowsCommitIds(tree: string): boolean {
+  return capture(["git", "-C", tree, "rev-parse", "--verify", "-q", `${BASE_TAG}^`]).status === 0;
+}
+
+/** Runs checkpatch.pl --strict from `tree` on each patch file, as `who` would send it. */
+export function checkpatch(tree: string, patches: readonly string[], who: Identity = personIdentity() ?? BUILD_IDENTITY): CheckpatchRow[] {
+  const scratch = mkdtempSync(join(tmpdir(), "bpfilter-checkpatch-"));
+  const ignore = knowsCommitIds(tree) ? [] : ["--ignore", "UNKNOWN_COMMIT_ID"];
+  try {
+    return patches.map((p) => {
+      const sent = join(scratch, basename(p));
+      writeFileSync(sent, asSent(readFileSync(p, "utf8"), who));
+      const r = capture(["perl", join(tree, "scripts", "checkpatch.pl"), "--strict", "--show-types", "--no-color", ...ignore, `--root=${tree}`, sent], { cwd: tree });
+      return parseCheckpatch(basename(p), r.stdout + r.stderr);
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** The table: one row per patch, then a total. */
@@ -81,6 +114,9 @@ if (isMain(import.meta.url)) {
     const tree = checkpatchTree();
     const rows = checkpatch(tree, patches);
     console.log(`checkpatch: ${rel(tree)}/scripts/checkpatch.pl --strict on ${patches.length} patch(es)`);
+    if (!knowsCommitIds(tree)) {
+      console.log(`checkpatch: ${rel(tree)} has no history before its base, so commit ids (Fixes:, "commit <sha>") cannot be looked up there: check them in a kernel git tree`);
+    }
     console.log(checkpatchTable(rows));
     for (const r of rows.filter((r) => r.messages.length)) {
       console.log(`\n${r.patch}:`);

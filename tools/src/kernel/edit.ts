@@ -22,7 +22,7 @@ import {
   unsavedCommits,
   writeSync,
 } from "./export.ts";
-import { applySeries, BASE_TAG, ensureBaseTree, git, relaxDebianIgnore, tarballPackageVersion } from "./tree.ts";
+import { applySeries, BASE_TAG, BUILD_IDENTITY, ensureBaseTree, git, personIdentity, relaxDebianIgnore, tarballPackageVersion } from "./tree.ts";
 
 const log = (s: string) => console.log(`kernel-edit: ${s}`);
 const STAMP = "bpfilter-base";
@@ -96,7 +96,8 @@ export function editTree(tree: string, patchesDir: string, source: string): "cre
     const unsaved = unsavedCommits(tree, patchesDir);
     if (unsaved.length) throw new ToolError(describeUnsaved(tree, unsaved));
   }
-  applySeries(tree, patches);
+  // The person's commits are theirs; kernel-export drops the author again.
+  applySeries(tree, patches, personIdentity() ?? BUILD_IDENTITY);
   relaxDebianIgnore(tree);
   writeSync(tree, patchesDir);
   return created ? "created" : "reset";

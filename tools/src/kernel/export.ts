@@ -2,7 +2,9 @@
  * make kernel-export: writes the commits of the edit tree (build/kernel-edit, base..HEAD) back to
  * kernel/patches/ and its series file. The output depends only on the commits: no hashes, no
  * signature, no numbering in subjects, each patch keeps its commit's author Date:, so exporting
- * an unchanged tree is byte-identical and leaves git status clean.
+ * an unchanged tree is byte-identical and leaves git status clean. Nor does it name anyone: the
+ * From: line and the author's own Signed-off-by are dropped, and make series puts back those of
+ * the person who sends the series.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
@@ -58,9 +60,39 @@ export function commitsSinceBase(tree: string, rev = "HEAD"): EditCommit[] {
   return out.split("\n").map((l) => ({ sha: l.slice(0, 40), subject: l.slice(41) }));
 }
 
+/**
+ * A formatted patch without its author: the From: header line goes, and so does a Signed-off-by
+ * (or an empty line left before "---") of the same person. Other trailers stay.
+ */
+export function withoutAuthor(patch: string): string {
+  const headerEnd = patch.indexOf("\n\n");
+  if (headerEnd < 0) return patch;
+  const lines = patch.slice(0, headerEnd).split("\n");
+  const at = lines.findIndex((l) => l.startsWith("From: "));
+  if (at < 0) return patch;
+  // a long From: is folded onto lines that start with white space
+  let end = at + 1;
+  while (end < lines.length && /^[ \t]/.test(lines[end]!)) end++;
+  const author = lines.slice(at, end).join("").slice("From: ".length);
+  const header = [...lines.slice(0, at), ...lines.slice(end)].join("\n");
+  let body = patch.slice(headerEnd);
+  const sep = body.indexOf("\n---\n");
+  if (sep >= 0) {
+    const message = body
+      .slice(0, sep)
+      .split("\n")
+      .filter((l) => l !== `Signed-off-by: ${author}`)
+      .join("\n")
+      .replace(/\n+$/, "");
+    // a commit without a body keeps the blank line that ends the header
+    body = (message || "\n") + body.slice(sep);
+  }
+  return header + body;
+}
+
 /** The text one commit exports to (the same bytes as its file in a whole-series export). */
 export function exportText(tree: string, sha: string): string {
-  return formatPatch(tree, ["--stdout", "-1", sha]);
+  return withoutAuthor(formatPatch(tree, ["--stdout", "-1", sha]));
 }
 
 /** git's blob id of a text, to compare exported patches with files and git history without writing objects. */
@@ -215,7 +247,7 @@ export function exportSeries(tree: string, patchesDir: string): ExportResult {
   try {
     formatPatch(tree, ["-q", "-o", scratch, `${BASE_TAG}..HEAD`]);
     const names = readdirSync(scratch).filter((n) => n.endsWith(".patch")).sort();
-    const written = names.filter((n) => writeIfChanged(join(patchesDir, n), readFileSync(join(scratch, n))));
+    const written = names.filter((n) => writeIfChanged(join(patchesDir, n), withoutAuthor(readFileSync(join(scratch, n), "utf8"))));
     const removed = seriesNames(patchesDir).filter((n) => !names.includes(n) && existsSync(join(patchesDir, n)));
     for (const n of removed) unlinkSync(join(patchesDir, n));
     const series = seriesHeader(patchesDir) + names.map((n) => `${n}\n`).join("");

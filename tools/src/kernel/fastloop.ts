@@ -16,7 +16,7 @@ import { isMain } from "./main-guard.ts";
 
 /** The file the loop changes, and the selftest it runs. */
 export const FASTLOOP_FILE = "net/bpfilter/bpfilter_kern.c";
-const DEFAULT_TEST = "test_boot";
+const DEFAULT_TEST = "test_iptables_basic";
 /**
  * build/ entries the scratch copy gets its own of; every other one is shared through a symlink.
  * helper/ is private: its wrapper names absolute paths, and the scratch copy is deleted after.

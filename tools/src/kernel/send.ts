@@ -10,7 +10,7 @@ import { capture, toolMain, ToolError } from "../lib/proc.ts";
 import { KERNEL_SRC } from "../lib/paths.ts";
 import { PATCHES_DIR, rel } from "./export.ts";
 import { isMain } from "./main-guard.ts";
-import { prepareTree, SERIES_OUT, SERIES_TREE } from "./series.ts";
+import { prepareTree, senderIdentity, SERIES_OUT, SERIES_TREE } from "./series.ts";
 
 /** The list a bpf-next series goes to. */
 export const SERIES_TO = "bpf@vger.kernel.org";
@@ -145,7 +145,7 @@ if (isMain(import.meta.url)) {
     const version = chooseVersion(process.env.V);
     const dir = join(SERIES_OUT, `v${version}`);
     const files = seriesFiles(dir);
-    prepareTree(SERIES_TREE, PATCHES_DIR, KERNEL_SRC);
+    prepareTree(SERIES_TREE, PATCHES_DIR, KERNEL_SRC, senderIdentity());
     const who = recipients(SERIES_TREE, files);
     const mbox = join(SERIES_OUT, `v${version}.mbox`);
     writeMbox(files, who, mbox);

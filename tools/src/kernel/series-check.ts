@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { capture, mustCapture, toolMain, ToolError } from "../lib/proc.ts";
 import { BUILD, KERNEL_CONFIG_OUT, KERNEL_SRC, REPO } from "../lib/paths.ts";
+import { CROSS_ARCHES, crossCheck, type CrossResult } from "./cross-check.ts";
 import { createEditTree } from "./edit.ts";
 import { commitsSinceBase, PATCHES_DIR, rel, seriesNames } from "./export.ts";
 import { isMain } from "./main-guard.ts";
@@ -34,7 +35,14 @@ export interface PatchCheck {
   readonly w1Warnings: readonly string[];
   /** W=1 warnings elsewhere in those files (the base already had them): shown, not failed. */
   readonly w1Elsewhere: readonly string[];
+  /** The touched C files compiled for the other arches (cross-check.ts). */
+  readonly cross: readonly CrossResult[];
   readonly seconds: number;
+}
+
+/** Whether a patch passed: it builds, adds no W=1 warning, and its files build on the other arches. */
+export function patchPassed(r: PatchCheck): boolean {
+  return r.built && r.w1Warnings.length === 0 && r.cross.every((c) => c.ok);
 }
 
 /** The compiler's error lines in a build log (what to show for a broken patch). */
@@ -80,15 +88,21 @@ export function classifyWarnings(log: string, added: ReadonlyMap<string, Readonl
 
 /** One row per patch, then what failed. */
 export function seriesCheckTable(rows: readonly PatchCheck[]): string {
-  const out = ["| # | patch | builds | W=1 warnings | time |", "|---|---|---|---|---|"];
+  const arches = CROSS_ARCHES.map((a) => a.arch);
+  const out = [`| # | patch | builds | W=1 warnings | ${arches.join(" | ")} | time |`, `|---|---|---|---|${arches.map(() => "---|").join("")}---|`];
   for (const r of rows) {
     const w1 = r.w1Files.length ? `${r.w1Warnings.length} on its lines (${r.w1Elsewhere.length} elsewhere) in ${r.w1Files.length} file(s)` : "no C file built";
-    out.push(`| ${r.index} | ${r.subject} | ${r.built ? "yes" : "**NO**"} | ${w1} | ${r.seconds.toFixed(0)} s |`);
+    const cross = arches.map((a) => {
+      const c = r.cross.find((x) => x.arch === a);
+      return !c ? "-" : !c.files.length ? "no C file" : c.ok ? "yes" : "**NO**";
+    });
+    out.push(`| ${r.index} | ${r.subject} | ${r.built ? "yes" : "**NO**"} | ${w1} | ${cross.join(" | ")} | ${r.seconds.toFixed(0)} s |`);
   }
-  for (const r of rows.filter((r) => !r.built || r.w1Warnings.length)) {
+  for (const r of rows.filter((r) => !patchPassed(r))) {
     out.push("", `patch ${r.index} (${r.subject}):`);
     if (!r.built) out.push("  breaks the build:", ...r.errors.map((e) => `    ${e}`));
     if (r.w1Warnings.length) out.push("  W=1 warnings on lines it adds:", ...r.w1Warnings.map((w) => `    ${w}`));
+    for (const c of r.cross.filter((c) => !c.ok)) out.push(`  ${c.arch}:`, ...c.problems.map((p) => `    ${p}`));
   }
   return out.join("\n");
 }
@@ -99,12 +113,12 @@ function kmake(args: readonly string[]): { ok: boolean; log: string } {
 }
 
 /** Builds the tree as it stands at one commit: config, bzImage, then the touched C files with W=1. */
-function checkCommit(index: number, sha: string, subject: string, jobs: string): PatchCheck {
+function checkCommit(index: number, sha: string, subject: string, jobs: string, log: (s: string) => void): PatchCheck {
   const t0 = Date.now();
   git(CHECK_TREE, ["checkout", "-q", "--detach", sha]);
   copyFileSync(KERNEL_CONFIG_OUT, join(CHECK_OBJ, ".config"));
   const config = kmake(["olddefconfig"]);
-  if (!config.ok) return { index, subject, built: false, errors: buildErrors(config.log), w1Files: [], w1Warnings: [], w1Elsewhere: [], seconds: (Date.now() - t0) / 1000 };
+  if (!config.ok) return { index, subject, built: false, errors: buildErrors(config.log), w1Files: [], w1Warnings: [], w1Elsewhere: [], cross: [], seconds: (Date.now() - t0) / 1000 };
   const build = kmake([`-j${jobs}`, "bzImage"]);
   const touched = mustCapture(["git", "-C", CHECK_TREE, "diff", "--name-only", `${sha}~1`, sha, "--", "*.c"]).split("\n").filter(Boolean);
   const built = touched.filter((f) => existsSync(join(CHECK_OBJ, f.replace(/\.c$/, ".o"))));
@@ -117,7 +131,8 @@ function checkCommit(index: number, sha: string, subject: string, jobs: string):
     kmake([`-j${jobs}`, ...built.map((f) => f.replace(/\.c$/, ".o"))]);
   }
   const errors = build.ok ? [] : buildErrors(build.log);
-  return { index, subject, built: build.ok, errors, w1Files: built, w1Warnings: warnings.mine, w1Elsewhere: warnings.elsewhere, seconds: (Date.now() - t0) / 1000 };
+  const cross = crossCheck(CHECK_TREE, CHECK_DIR, touched, log);
+  return { index, subject, built: build.ok, errors, w1Files: built, w1Warnings: warnings.mine, w1Elsewhere: warnings.elsewhere, cross, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Checks every patch of kernel/patches; returns the rows, and the bzImage of the last patch if it built. */
@@ -132,8 +147,9 @@ export function checkSeries(log: (s: string) => void): { rows: PatchCheck[]; ima
   const rows: PatchCheck[] = [];
   for (const [i, c] of commits.entries()) {
     log(`patch ${i + 1}/${commits.length}: ${c.subject}: building`);
-    const row = checkCommit(i + 1, c.sha, c.subject, jobs);
-    log(`patch ${i + 1}/${commits.length}: ${row.built ? "builds" : "BREAKS THE BUILD"}, ${row.w1Warnings.length} W=1 warning(s) in ${row.w1Files.length} touched C file(s) (${row.seconds.toFixed(0)} s)`);
+    const row = checkCommit(i + 1, c.sha, c.subject, jobs, log);
+    const cross = row.cross.map((c) => `${c.arch} ${c.ok ? "ok" : "FAILS"}`).join(", ");
+    log(`patch ${i + 1}/${commits.length}: ${row.built ? "builds" : "BREAKS THE BUILD"}, ${row.w1Warnings.length} W=1 warning(s) in ${row.w1Files.length} touched C file(s), ${cross || "no cross build"} (${row.seconds.toFixed(0)} s)`);
     rows.push(row);
   }
   const image = join(CHECK_OBJ, "arch/x86/boot/bzImage");
@@ -146,14 +162,15 @@ if (isMain(import.meta.url)) {
     const { rows, image } = checkSeries(log);
     console.log(seriesCheckTable(rows));
     let selftests = "not run: the last patch does not build";
-    let ok = rows.every((r) => r.built && r.w1Warnings.length === 0);
+    let ok = rows.every(patchPassed);
     if (image) {
       log(`booting the last patch's kernel (${rel(image)}) and running the selftests`);
       const r = capture([join(REPO, "node_modules/.bin/tsx"), join(REPO, "tools/src/selftests.ts"), "--kernel", image], { cwd: REPO, stdio: ["ignore", "inherit", "inherit"] });
       selftests = r.status === 0 ? "pass" : `FAIL (exit ${r.status}; see the KTAP above)`;
       ok &&= r.status === 0;
     }
-    console.log(`series-check: bisectable: ${rows.every((r) => r.built) ? "yes" : "NO"}; W=1: ${rows.reduce((n, r) => n + r.w1Warnings.length, 0)} warning(s); selftests on the last patch: ${selftests}`);
+    const crossFails = rows.flatMap((r) => r.cross.filter((c) => !c.ok).map((c) => `${r.index}/${c.arch}`));
+    console.log(`series-check: bisectable: ${rows.every((r) => r.built) ? "yes" : "NO"}; W=1: ${rows.reduce((n, r) => n + r.w1Warnings.length, 0)} warning(s); ${CROSS_ARCHES.map((a) => a.arch).join(" and ")}: ${crossFails.length ? `FAIL (${crossFails.join(", ")})` : "every patch's files build"}; selftests on the last patch: ${selftests}`);
     return ok ? 0 : 1;
   });
 }

@@ -11,7 +11,7 @@ import { parseCoverLetter, renderChangelog, type ChangelogLine, type CoverLetter
 import { createEditTree, matchesSeries } from "./edit.ts";
 import { commitsSinceBase, PATCHES_DIR, rel, seriesNames } from "./export.ts";
 import { isMain } from "./main-guard.ts";
-import { applySeries, BASE_TAG, git } from "./tree.ts";
+import { applySeries, BASE_TAG, BUILD_IDENTITY, git, type Identity, identityEnv, personIdentity } from "./tree.ts";
 
 /** The tree make series applies kernel/patches to (the person's build/kernel-edit is never touched). */
 export const SERIES_TREE = join(BUILD, "series-tree");
@@ -25,14 +25,33 @@ export const COVER_LETTER = join(REPO, "kernel", "cover-letter.md");
 const SUBJECT_PLACEHOLDER = "*** SUBJECT HERE ***";
 const BLURB_PLACEHOLDER = "*** BLURB HERE ***";
 
-/** Makes `tree` hold base + kernel/patches as commits (cloning the base on first use). */
-export function prepareTree(tree: string, patchesDir: string, source: string): void {
+/** Whether every commit base..HEAD of `tree` is authored by `who`. */
+function authoredBy(tree: string, who: Identity): boolean {
+  const authors = git(tree, ["log", "--format=%an <%ae>", `${BASE_TAG}..HEAD`]).trim().split("\n").filter(Boolean);
+  return authors.every((a) => a === `${who.name} <${who.email}>`);
+}
+
+/** Makes `tree` hold base + kernel/patches as commits authored by `who` (cloning the base on first use). */
+export function prepareTree(tree: string, patchesDir: string, source: string, who: Identity = BUILD_IDENTITY): void {
   if (!existsSync(join(tree, ".git"))) createEditTree(tree, source, (m) => console.log(`series: ${m}`));
-  if (matchesSeries(tree, patchesDir)) return;
+  if (matchesSeries(tree, patchesDir) && authoredBy(tree, who)) return;
   applySeries(
     tree,
     seriesNames(patchesDir).map((n) => join(patchesDir, n)),
+    who,
   );
+}
+
+/** The identity a series goes out under: the person's, or a refusal that says how to set one. */
+export function senderIdentity(): Identity {
+  const who = personIdentity();
+  if (!who) {
+    throw new ToolError(
+      "no git identity to sign the series with: the patches go out under your name and Signed-off-by. " +
+        'Set it with git config user.name "Your Name" and git config user.email you@example.org (or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL), then run this again',
+    );
+  }
+  return who;
 }
 
 /** The vN lines below a patch's "---", or "" when the vN changelog does not name the patch. */
@@ -72,8 +91,11 @@ export function fillCoverLetter(text: string, cover: CoverLetter, version: numbe
   return text.replace(SUBJECT_PLACEHOLDER, cover.subject).replace(BLURB_PLACEHOLDER, `${cover.body}\n\n${renderChangelog(cover, version)}`);
 }
 
-/** Formats base..HEAD of `tree` as version `version` into outDir; returns the file paths, cover letter first. */
-export function formatSeries(tree: string, cover: CoverLetter, version: number, outDir: string, coverFile: string): string[] {
+/**
+ * Formats base..HEAD of `tree` as version `version` into outDir, each patch signed off by `who`
+ * (the commits' author); returns the file paths, cover letter first.
+ */
+export function formatSeries(tree: string, cover: CoverLetter, version: number, outDir: string, coverFile: string, who: Identity): string[] {
   const commits = commitsSinceBase(tree);
   if (commits.length === 0) throw new ToolError(`the series is empty: ${rel(tree)} has no commits on top of ${BASE_TAG}`);
   const lines = checkChangelog(
@@ -85,12 +107,12 @@ export function formatSeries(tree: string, cover: CoverLetter, version: number, 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const base = git(tree, ["rev-parse", `${BASE_TAG}^{commit}`]).trim();
-  // Plain git, not tree.ts's fixed build identity: the cover letter is from the person sending it.
+  // The person sending it is the cover letter's author and signs off every patch.
   mustCapture(["git", "-C", tree,
     "-c", "format.coverLetter=false", "-c", "format.signOff=false", "-c", "format.numbered=auto",
-    "format-patch", "-q", "--cover-letter", `-v${version}`, `--subject-prefix=${SUBJECT_PREFIX}`, `--base=${base}`,
+    "format-patch", "-q", "--cover-letter", "--signoff", `-v${version}`, `--subject-prefix=${SUBJECT_PREFIX}`, `--base=${base}`,
     "--thread=shallow", "--no-to", "--no-cc", "-o", outDir, `${BASE_TAG}..HEAD`,
-  ]);
+  ], { env: { ...process.env, ...identityEnv(who) } });
   const files = readdirSync(outDir).filter((n) => n.endsWith(".patch")).sort();
   if (files.length !== commits.length + 1) throw new ToolError(`git format-patch wrote ${files.length} files for ${commits.length} commits`);
   const coverPath = join(outDir, files[0]!);
@@ -124,11 +146,12 @@ export function parseVersion(v: string | undefined): number {
 if (isMain(import.meta.url)) {
   await toolMain("series", () => {
     const version = parseVersion(process.env.V);
+    const who = senderIdentity();
     const cover = parseCoverLetter(readFileSync(COVER_LETTER, "utf8"), rel(COVER_LETTER));
-    prepareTree(SERIES_TREE, PATCHES_DIR, KERNEL_SRC);
+    prepareTree(SERIES_TREE, PATCHES_DIR, KERNEL_SRC, who);
     const outDir = join(SERIES_OUT, `v${version}`);
-    const files = formatSeries(SERIES_TREE, cover, version, outDir, rel(COVER_LETTER));
-    console.log(`series: v${version}, ${files.length - 1} patch(es) and a cover letter in ${rel(outDir)}/`);
+    const files = formatSeries(SERIES_TREE, cover, version, outDir, rel(COVER_LETTER), who);
+    console.log(`series: v${version}, ${files.length - 1} patch(es) and a cover letter in ${rel(outDir)}/, from and signed off by ${who.name} <${who.email}>`);
     for (const f of files) console.log(`  ${rel(f)}`);
     const subjects = commitsSinceBase(SERIES_TREE).map((c) => c.subject);
     const mentioned = new Set(cover.changelog.get(version)!.flatMap((l) => (l.patch ? [l.patch] : [])));

@@ -8,15 +8,18 @@ import { netnsCookie } from "./netns_cookie.ts";
 
 const EINVAL = 22;
 
-/** Where a request's netns is entered: /proc/<pid>/ns/net, the netns of the caller's main thread. */
+/**
+ * Where a request's netns is entered: the path the ipc loop opened for exactly the socket's netns
+ * (NetnsRef.path); "" for a netns that is gone, which cannot be entered (setns then fails, named).
+ */
 export function defaultNetnsPath(netns: NetnsRef): string {
-  return `/proc/${netns.pid}/ns/net`;
+  return netns.path ?? "";
 }
 
 /**
  * Runs fn inside the netns of `netns`, entered by `locate(netns)`, after checking that it is the
- * netns the request names: /proc/<pid>/ns/net is the netns of the caller's main thread, not of the
- * thread that called. Throws a BpfError (EINVAL) naming both cookies when they differ.
+ * netns the request names (the path is the kernel's own descriptor of it, so a difference is a
+ * bug). Throws a BpfError (EINVAL) naming both cookies when they differ.
  */
 export function inCallerNetns<T>(netns: NetnsRef, fn: () => T, locate: (netns: NetnsRef) => string = defaultNetnsPath): T {
   const path = locate(netns);

@@ -11,9 +11,12 @@ import {
   BPFILTER_IPC_VERSION,
   type Frame,
   HDR,
+  BPFILTER_IPC_F_COMPAT,
+  BPFILTER_IPC_MAX_ERRNO,
   HELLO,
   IpcType,
   ipcTypeName,
+  NETNS_GONE,
   SOCKOPT,
   SOCKOPT_REPLY,
 } from "./protocol.ts";
@@ -84,14 +87,15 @@ export function decodePayload(header: IpcHeader, payload: Uint8Array): Frame {
         const optlen = r.u32("optlen");
         const inlen = r.u32("inlen");
         const netnsCookie = r.u64("netns_cookie");
-        const pid = r.u32("pid");
-        const pad = r.u32("pad");
-        if ((flags & ~BPFILTER_IPC_F_SET) !== 0) fail(`bpfilter_ipc_sockopt.flags 0x${flags.toString(16)} has unknown bits`);
-        if (pad !== 0) fail(`bpfilter_ipc_sockopt.pad ${pad} must be zero`);
+        const peerPid = r.u32("peer_pid");
+        const peerNetnsFd = r.s32("peer_netns_fd");
+        if ((flags & ~(BPFILTER_IPC_F_SET | BPFILTER_IPC_F_COMPAT)) !== 0) fail(`bpfilter_ipc_sockopt.flags 0x${flags.toString(16)} has unknown bits`);
+        if (peerNetnsFd < -1) fail(`bpfilter_ipc_sockopt.peer_netns_fd ${peerNetnsFd} is neither -1 nor a descriptor`);
+        if ((peerNetnsFd === -1) !== (peerPid === 0)) fail(`bpfilter_ipc_sockopt: peer_pid ${peerPid} and peer_netns_fd ${peerNetnsFd} must be set together`);
         if (inlen > optlen) fail(`bpfilter_ipc_sockopt.inlen ${inlen} exceeds optlen ${optlen}`);
         const optval = r.bytesOf("optval", inlen);
         r.end();
-        return { type: IpcType.SOCKOPT, seq: header.seq, cmd, flags, optlen, netnsCookie, pid, optval };
+        return { type: IpcType.SOCKOPT, seq: header.seq, cmd, flags, optlen, netnsCookie, peerPid, peerNetnsFd, optval };
       }
       case IpcType.SOCKOPT_REPLY: {
         const r = new ByteReader(payload, "bpfilter_ipc_sockopt_reply");
@@ -99,9 +103,15 @@ export function decodePayload(header: IpcHeader, payload: Uint8Array): Frame {
         const outlen = r.u32("outlen");
         const out = r.bytesOf("out", outlen);
         r.end();
-        if (status > 0) fail(`bpfilter_ipc_sockopt_reply.status ${status} is neither 0 nor a negative errno`);
+        if (status > 0 || status < -BPFILTER_IPC_MAX_ERRNO) fail(`bpfilter_ipc_sockopt_reply.status ${status} is neither 0 nor a negative errno of userspace`);
         if (status < 0 && outlen !== 0) fail(`bpfilter_ipc_sockopt_reply: failed status ${status} carries ${outlen} bytes`);
         return { type: IpcType.SOCKOPT_REPLY, seq: header.seq, status, out };
+      }
+      case IpcType.NETNS_GONE: {
+        const r = new ByteReader(payload, "bpfilter_ipc_netns_gone");
+        const netnsCookie = r.u64("netns_cookie");
+        r.end();
+        return { type: IpcType.NETNS_GONE, seq: header.seq, netnsCookie };
       }
       default:
         return fail(`unknown frame type ${header.type}`);
@@ -139,6 +149,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case IpcType.SOCKOPT_REPLY:
       payloadSize = SOCKOPT_REPLY.SIZE + frame.out.byteLength;
       break;
+    case IpcType.NETNS_GONE:
+      payloadSize = NETNS_GONE.SIZE;
+      break;
   }
   if (payloadSize > BPFILTER_IPC_MAX_PAYLOAD) {
     throw new RangeError(`${ipcTypeName(frame.type)} seq ${frame.seq}: payload ${payloadSize} exceeds BPFILTER_IPC_MAX_PAYLOAD`);
@@ -162,14 +175,17 @@ export function encodeFrame(frame: Frame): Uint8Array {
       view.setUint32(p + SOCKOPT.optlen, frame.optlen, true);
       view.setUint32(p + SOCKOPT.inlen, frame.optval.byteLength, true);
       view.setBigUint64(p + SOCKOPT.netns_cookie, frame.netnsCookie, true);
-      view.setUint32(p + SOCKOPT.pid, frame.pid, true);
-      view.setUint32(p + SOCKOPT.pad, 0, true);
+      view.setUint32(p + SOCKOPT.peer_pid, frame.peerPid, true);
+      view.setInt32(p + SOCKOPT.peer_netns_fd, frame.peerNetnsFd, true);
       bytes.set(frame.optval, p + SOCKOPT.SIZE);
       break;
     case IpcType.SOCKOPT_REPLY:
       view.setInt32(p + SOCKOPT_REPLY.status, frame.status, true);
       view.setUint32(p + SOCKOPT_REPLY.outlen, frame.out.byteLength, true);
       bytes.set(frame.out, p + SOCKOPT_REPLY.SIZE);
+      break;
+    case IpcType.NETNS_GONE:
+      view.setBigUint64(p + NETNS_GONE.netns_cookie, frame.netnsCookie, true);
       break;
   }
   view.setUint32(HDR.len, payloadSize, true);

@@ -1,14 +1,17 @@
 /**
  * The frame loop: reads frames from a byte stream (stdin in kernel mode, a unix socket
- * connection in host mode), answers HELLO, hands each SOCKOPT to the sockopt handler and writes
- * its SOCKOPT_REPLY with the same seq. A malformed payload gets an error reply; a handler
+ * connection in host mode), answers HELLO, hands each SOCKOPT to the sockopt handler with the
+ * request's netns open, and writes its SOCKOPT_REPLY with the same seq; a NETNS_GONE goes to
+ * the netnsGone callback and has no reply. A malformed payload gets an error reply; a handler
  * exception gets -EINVAL and a log line; only a header that puts the stream out of step ends
  * the session.
  */
 import { DecodeError } from "./byte_reader.ts";
 import { encodeFrame, FrameSplitter, PayloadError } from "./frame_codec.ts";
 import {
+  BPFILTER_IPC_F_COMPAT,
   BPFILTER_IPC_F_SET,
+  BPFILTER_IPC_MAX_ERRNO,
   BPFILTER_IPC_VERSION,
   type Frame,
   IpcType,
@@ -17,6 +20,7 @@ import {
 } from "./protocol.ts";
 import { Errno, sockoptName } from "../ipt/abi.ts";
 import type { SockoptAnswer, SockoptRequest } from "./sockopt_call.ts";
+import { type RequestNetns, RequestNetnsError, type RequestNetnsOpener } from "./request_netns.ts";
 
 /** How a session ended. */
 export type SessionEnd =
@@ -32,6 +36,10 @@ export interface LoopOptions {
   readonly log: (line: string) => void;
   /** BPFILTER_TRACE=1: log every frame. */
   readonly trace: boolean;
+  /** Opens the netns a SOCKOPT names, for as long as it is served (request_netns.ts). */
+  readonly openNetns: RequestNetnsOpener;
+  /** A netns the helper was asked about is gone: drop what is kept for it. */
+  readonly netnsGone?: (cookie: bigint) => void;
 }
 
 /** Writes encoded frames to the peer, in order. */
@@ -44,10 +52,14 @@ function describe(frame: Frame): string {
       return `${ipcTypeName(frame.type)} seq=${frame.seq} version=${frame.version}`;
     case IpcType.SOCKOPT: {
       const set = (frame.flags & BPFILTER_IPC_F_SET) !== 0;
-      return `SOCKOPT seq=${frame.seq} ${sockoptName(frame.cmd, set)} optlen=${frame.optlen} inlen=${frame.optval.byteLength} netns=${frame.netnsCookie} pid=${frame.pid}`;
+      const compat = (frame.flags & BPFILTER_IPC_F_COMPAT) !== 0 ? " compat" : "";
+      const peer = frame.peerNetnsFd >= 0 ? ` peer=${frame.peerPid}:fd${frame.peerNetnsFd}` : "";
+      return `SOCKOPT seq=${frame.seq} ${sockoptName(frame.cmd, set)}${compat} optlen=${frame.optlen} inlen=${frame.optval.byteLength} netns=${frame.netnsCookie}${peer}`;
     }
     case IpcType.SOCKOPT_REPLY:
       return `SOCKOPT_REPLY seq=${frame.seq} status=${frame.status} outlen=${frame.out.byteLength}`;
+    case IpcType.NETNS_GONE:
+      return `NETNS_GONE seq=${frame.seq} netns=${frame.netnsCookie}`;
   }
 }
 
@@ -101,6 +113,13 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
           }
           await answerSockopt(frame, opts, (status, out) => reply(frame.seq, status, out, started));
           break;
+        case IpcType.NETNS_GONE:
+          try {
+            opts.netnsGone?.(frame.netnsCookie);
+          } catch (err) {
+            opts.log(`NETNS_GONE netns ${frame.netnsCookie}: ${(err as Error).stack ?? String(err)}`);
+          }
+          break;
         default:
           opts.log(`unexpected ${ipcTypeName(frame.type)} seq ${frame.seq} from the peer: ignored`);
       }
@@ -116,21 +135,27 @@ async function answerSockopt(
   reply: (status: number, out: Uint8Array) => Promise<void>,
 ): Promise<void> {
   const set = (frame.flags & BPFILTER_IPC_F_SET) !== 0;
+  const compat = (frame.flags & BPFILTER_IPC_F_COMPAT) !== 0;
+  let netns: RequestNetns;
+  try {
+    netns = opts.openNetns(frame);
+  } catch (err) {
+    if (!(err instanceof RequestNetnsError)) throw err;
+    opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: netns ${frame.netnsCookie}: ${err.message}`);
+    await reply(-err.errno, new Uint8Array(0));
+    return;
+  }
   let answer: SockoptAnswer;
   try {
-    answer = await opts.answer({
-      cmd: frame.cmd,
-      set,
-      optlen: frame.optlen,
-      optval: frame.optval,
-      netns: { cookie: frame.netnsCookie, pid: frame.pid },
-    });
+    answer = await opts.answer({ cmd: frame.cmd, set, compat, optlen: frame.optlen, optval: frame.optval, netns: netns.ref });
   } catch (err) {
+    netns.close();
     opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: handler failed, answered -EINVAL: ${(err as Error).stack ?? String(err)}`);
     await reply(-Errno.EINVAL, new Uint8Array(0));
     return;
   }
-  if (answer.status > 0) {
+  netns.close();
+  if (answer.status > 0 || answer.status < -BPFILTER_IPC_MAX_ERRNO) {
     opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: handler returned status ${answer.status}, not 0 or -errno: answered -EINVAL`);
     await reply(-Errno.EINVAL, new Uint8Array(0));
     return;

@@ -4,10 +4,15 @@
  * service (service/) implements SockoptService; ipc/ knows nothing above this file.
  */
 
-/** The caller's network namespace: its cookie (the key) and a pid inside it (to enter it). */
+/**
+ * The network namespace of a request's socket: its cookie (the key of everything kept for it)
+ * and a path that opens exactly that netns while the request is served (/proc/self/fd/N of the
+ * descriptor the kernel handed out, or the host-mode peer's /proc/<pid>/fd/N; see
+ * request_netns.ts). No path once the netns is gone (NETNS_GONE).
+ */
 export interface NetnsRef {
   readonly cookie: bigint;
-  readonly pid: number;
+  readonly path?: string;
 }
 
 /** One IPT_SO_* call, as the frame carries it. */

@@ -82,7 +82,7 @@ export class SockoptHandler {
   /** The kernel says a netns is gone: its programs go, and its state is forgotten. */
   netnsGone(cookie: bigint): void {
     const state = this.tables.get(cookie);
-    if (state?.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie, pid: 0 }, SERVED_TABLE); // no process left in it
+    if (state?.owner === "bpfilter" && state.enforced) this.enforcer.release({ cookie }, SERVED_TABLE); // no path: the netns cannot be entered any more
     this.tables.forget(cookie);
     this.logLine(`netns ${cookie}: gone, forgotten`);
   }

@@ -75,6 +75,12 @@ export function readStatusDir(dir: string): { statuses: NetnsStatus[]; problems:
   return { statuses, problems };
 }
 
+/** The caller's pid when the request's netns path names it (host mode: /proc/<pid>/fd/N), for display. */
+function callerPid(netns: NetnsRef): number | undefined {
+  const m = /^\/proc\/(\d+)\//.exec(netns.path ?? "");
+  return m === null ? undefined : Number(m[1]);
+}
+
 /** The helper's side: keeps one status per netns in memory and writes it through to `dir`. */
 export class StatusStore {
   private readonly byCookie = new Map<bigint, NetnsStatus>();
@@ -93,7 +99,7 @@ export class StatusStore {
   update(netns: NetnsRef, change: StatusChange): void {
     const old = this.byCookie.get(netns.cookie);
     const inode = old?.inode ?? this.inodeOf(netns);
-    const pid = netns.pid > 0 ? netns.pid : old?.pid;
+    const pid = callerPid(netns) ?? old?.pid;
     // A table taken over from pins keeps the listing its programs were loaded with.
     const kept = change.owner === "bpfilter" && change.enforced === true;
     const programs = change.programs?.map((p) => ({ name: p.name, id: p.id, chains: p.chains, instructions: p.text.length })) ?? (kept ? old?.programs : undefined);

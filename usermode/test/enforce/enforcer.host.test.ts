@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
   beforeAll(() => {
     pair = createVethPair();
     ip("-n", pair.b.netns, "link", "set", "lo", "up");
-    netns = { cookie: inNetns(pair.b.netnsPath, netnsCookie), pid: 0 };
+    netns = { cookie: inNetns(pair.b.netnsPath, netnsCookie), path: pair.b.netnsPath };
     enforcer = new BpfEnforcer(options());
   });
   afterAll(() => {
@@ -180,7 +180,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
 
   it("declines every table on a kernel that cannot run netfilter programs, touching nothing", () => {
     const old = new BpfEnforcer({ ...options(), kernel: () => { throw new Error("BTF /sys/kernel/btf/vmlinux: no struct 'bpf_nf_ctx'"); } });
-    const decision = old.apply({ cookie: netns.cookie + 2n, pid: 0 }, dropProbe);
+    const decision = old.apply({ cookie: netns.cookie + 2n }, dropProbe);
     expect(decision).toEqual({
       kind: "declined",
       reason: "this kernel cannot run the filter table as BPF netfilter programs (Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK and CONFIG_DEBUG_INFO_BTF): BTF /sys/kernel/btf/vmlinux: no struct 'bpf_nf_ctx'",
@@ -193,7 +193,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
     const doomed = createVethPair(); // a's end stays, to watch b's netns go
     const other = make(doomed);
     const cookie = inNetns(doomed.b.netnsPath, netnsCookie);
-    expect(other.apply({ cookie, pid: 0 }, dropProbe)).toMatchObject({ kind: "ok" });
+    expect(other.apply({ cookie }, dropProbe)).toMatchObject({ kind: "ok" });
     expect(existsSync(`${pinRoot}/${cookie}/filter/counters`)).toBe(true);
     ip("netns", "del", doomed.b.netns);
     return { doomed, cookie, other };
@@ -236,7 +236,7 @@ describe.skipIf(unavailable !== undefined)("BpfEnforcer on veth pairs", () => {
   });
 
   it("refuses a first apply in a netns whose cookie is not the one the request names (a thread of the caller moved)", () => {
-    const wrong = { cookie: netns.cookie + 1n, pid: 0 };
+    const wrong = { cookie: netns.cookie + 1n };
     const decision = enforcer.apply(wrong, empty);
     expect(decision).toMatchObject({ kind: "error", errno: 22 });
     expect(decision.kind === "error" && decision.message).toContain(`that is netns cookie ${netns.cookie}, the request names netns cookie ${wrong.cookie}`);

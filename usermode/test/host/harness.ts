@@ -9,6 +9,7 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { listenHost } from "../../src/ipc/host_server.ts";
+import { requestNetnsOpener } from "../../src/ipc/request_netns.ts";
 import type { Enforcer } from "../../src/service/enforcer.ts";
 import { MemoryEnforcer } from "../service/memory_enforcer.ts";
 import { KernelNetfilter } from "../../src/service/kernel_netfilter.ts";
@@ -107,6 +108,8 @@ export class HostBench {
       answer: (req) => handler.handle(req),
       log: (line) => this.log.push(line),
       trace: false,
+      openNetns: requestNetnsOpener(),
+      netnsGone: (cookie) => handler.netnsGone(cookie),
     });
     for (const ns of [this.nativeNs, this.bpfNs]) {
       execFileSync("ip", ["netns", "add", ns]);

@@ -58,7 +58,7 @@ describe.skipIf(unavailable !== undefined)("KernelNetfilter on the host kernel",
     execFileSync("ip", ["netns", "add", ns]);
     sleeper = spawn("ip", ["netns", "exec", ns, "sleep", "120"], { stdio: "ignore" });
     await new Promise((done) => setTimeout(done, 300)); // ip netns exec forks, then execs sleep in the netns
-    netns = { cookie: inNetns(namedNetnsPath(ns), netnsCookie), pid: sleeper.pid! };
+    netns = { cookie: inNetns(namedNetnsPath(ns), netnsCookie), path: `/proc/${sleeper.pid!}/ns/net` };
   });
   afterAll(() => {
     sleeper.kill("SIGKILL");
