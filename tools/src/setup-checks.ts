@@ -18,6 +18,7 @@ export interface ToolCheck {
   /** Passes when stdout+stderr match, whatever the exit status (trafgen -v exits 1). */
   readonly expect?: RegExp;
   readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A C header the build or the layout tests include: compiled, not just looked for. */
@@ -67,6 +68,9 @@ export function toolChecks(kernelPackage: string, kernelTarball: string): ToolCh
   ];
 }
 
+const SENDER = "bpfilter setup";
+const SENDER_EMAIL = "setup@localhost.localdomain";
+
 /** A one-patch mbox that git send-email --dry-run reads as a user's patch would be. */
 const FIXTURE_PATCH = `From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
 From: bpfilter setup <setup@localhost.localdomain>
@@ -104,9 +108,11 @@ export function sendEmailCheck(dir: string, patch: string): ToolCheck {
   return {
     packages: ["git-email", "libmailtools-perl"],
     usedBy: "make send",
-    argv: ["git", "send-email", "--dry-run", "--confirm=never", "--no-thread", "--suppress-cc=all", "--from=bpfilter setup <setup@localhost.localdomain>", "--to=nobody@localhost.localdomain", patch],
+    argv: ["git", "send-email", "--dry-run", "--confirm=never", "--no-thread", "--suppress-cc=all", `--from=${SENDER} <${SENDER_EMAIL}>`, "--to=nobody@localhost.localdomain", patch],
     expect: /^Dry-OK\. Log says:$/m,
     cwd: dir,
+    // A new machine has no git identity, and git send-email wants a committer even for a dry run.
+    env: { GIT_AUTHOR_NAME: SENDER, GIT_AUTHOR_EMAIL: SENDER_EMAIL, GIT_COMMITTER_NAME: SENDER, GIT_COMMITTER_EMAIL: SENDER_EMAIL },
   };
 }
 
@@ -114,7 +120,7 @@ export function sendEmailCheck(dir: string, patch: string): ToolCheck {
 export function runCheck(check: ToolCheck): string | undefined {
   let r;
   try {
-    r = capture(check.argv, { cwd: check.cwd, input: "", env: { ...process.env, LC_ALL: "C" } });
+    r = capture(check.argv, { cwd: check.cwd, input: "", env: { ...process.env, ...check.env, LC_ALL: "C" } });
   } catch (err) {
     r = { status: 127, stdout: "", stderr: (err as Error).message };
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCheck, sendEmailCheck, toolChecks, withFixturePatch } from "../src/setup-checks.ts";
 import { allPackages, DEBIAN_PACKAGES, kernelBasePackage, unavailableCause, unavailablePackages } from "../src/setup.ts";
@@ -66,7 +69,15 @@ describe("make setup: tool checks", () => {
     expect(runCheck({ packages: ["x"], usedBy: "t", argv: ["sh", "-c", "echo other; exit 0"], expect: /^trafgen \d/m })).toMatch(/`echo other; exit 0` \(t\) does not run: other/);
   });
 
-  it("git send-email --dry-run of the fixture patch works on this machine", () => {
+  it("git send-email --dry-run of the fixture patch works here, also for a user with no git identity", () => {
     expect(withFixturePatch((d, p) => runCheck(sendEmailCheck(d, p)))).toBeUndefined();
+    const home = process.env.HOME;
+    process.env.HOME = mkdtempSync(join(tmpdir(), "bpfilter-nohome-"));
+    try {
+      expect(withFixturePatch((d, p) => runCheck(sendEmailCheck(d, p)))).toBeUndefined();
+    } finally {
+      rmSync(process.env.HOME, { recursive: true, force: true });
+      process.env.HOME = home;
+    }
   });
 });
