@@ -51,7 +51,9 @@ export function skipReport(skipped: readonly SkippedTest[]): { lines: string[]; 
   const lines: string[] = [];
   const refused: string[] = [];
   for (const g of groups.values()) {
-    const count = g.names.length === 1 ? `"${g.names[0]}"` : `${g.names.length} tests`;
+    // A test whose name is its reason (it.skip(REASON)) is not named twice.
+    const named = g.names.length === 1 && !g.reason?.includes(g.names[0]!);
+    const count = named ? `"${g.names[0]}"` : g.names.length === 1 ? "1 test" : `${g.names.length} tests`;
     const line = `${g.file}: skipped ${count}: ${g.reason ?? "(no reason printed)"}`;
     lines.push(line);
     const verdict = judgeSkip(g.reason);

@@ -34,11 +34,13 @@ describe("which skips make test accepts", () => {
       { file: "a.test.ts", name: "two", reason: "needs root" },
       { file: "b.test.ts", name: "three", reason: "not built yet: run make kernel" },
       { file: "c.test.ts", name: "four", reason: undefined },
+      { file: "d.test.ts", name: "known gap: x", reason: "d tests: known gap: x" },
     ]);
     expect(lines).toEqual([
       "a.test.ts: skipped 2 tests: needs root",
       'b.test.ts: skipped "three": not built yet: run make kernel',
       'c.test.ts: skipped "four": (no reason printed)',
+      "d.test.ts: skipped 1 test: d tests: known gap: x",
     ]);
     expect(refused).toHaveLength(2);
     expect(refused[0]).toMatch(/^b\.test\.ts: .*\[refused: its reason names a step/);
