@@ -27,6 +27,22 @@ const HEARTBEAT_MS = 120_000;
 let interrupted = false;
 let running: ReturnType<typeof spawn> | undefined;
 
+/** Ends the running step's process group: SIGTERM, then SIGKILL after a grace period. */
+function interrupt(): void {
+  interrupted = true;
+  const pid = running?.pid;
+  if (pid === undefined) return;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      // the group is gone
+    }
+  };
+  signal("SIGTERM");
+  setTimeout(() => signal("SIGKILL"), 10_000).unref();
+}
+
 /** Runs one step in the root, its output to `logFile`; heartbeats with elapsed time, load and the log's last line. */
 function runStep(command: string, logFile: string, say: (s: string) => void): Promise<StepResult> {
   const start = Date.now();
@@ -34,7 +50,8 @@ function runStep(command: string, logFile: string, say: (s: string) => void): Pr
   writeFileSync(logFile, `# ${command} in ${CLONE}, clean root, started ${new Date(start).toISOString()}\n`);
   return new Promise((done) => {
     const [cmd, ...args] = enterArgv(ROOT, `cd ${CLONE} && exec ${command}`);
-    const child = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: unshare ignores SIGTERM while its child runs, so an interrupt ends the group.
+    const child = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     running = child;
     const write = (d: Buffer) => appendFileSync(logFile, d);
     child.stdout!.on("data", write);
@@ -44,11 +61,17 @@ function runStep(command: string, logFile: string, say: (s: string) => void): Pr
       const last = readFileSync(logFile, "utf8").trimEnd().split("\n").pop()?.slice(0, 120) ?? "";
       say(`${command}: ${duration(Date.now() - start)}, load ${load.at(-1)!.toFixed(1)}: ${last}`);
     }, HEARTBEAT_MS);
-    child.on("close", (code, signal) => {
+    // On exit, not close: a process the step left behind may hold its output open.
+    child.on("exit", (code, signal) => {
       clearInterval(beat);
       running = undefined;
       load.push(loadavg()[0]!);
-      done({ command, status: interrupted ? "interrupted" : (code ?? (signal ? 128 : 255)), ms: Date.now() - start, load });
+      const ms = Date.now() - start;
+      const status = interrupted ? "interrupted" : (code ?? (signal ? 128 : 255));
+      endProcessesIn(ROOT).then(
+        (left) => left && say(`${command} left ${left} process(es) running in the root; ended them`),
+        (err: Error) => say(err.message),
+      ).finally(() => done({ command, status, ms, load }));
     });
   });
 }
@@ -83,10 +106,7 @@ await toolMain("rehearse", async () => {
   const prepLog = join(logs, "prepare.log");
   const log = (s: string) => appendFileSync(prepLog, s);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(sig, () => {
-      interrupted = true;
-      running?.kill("SIGTERM");
-    });
+    process.on(sig, interrupt);
   }
 
   say(`${new Date().toISOString()}, ${REPO}: ${head}${dirty ? " (uncommitted changes are not rehearsed)" : ""}; logs in ${logs.replace(REPO + "/", "")}/`);
