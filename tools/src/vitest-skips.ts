@@ -38,15 +38,22 @@ export default class SkipReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const skipped: SkippedTest[] = [];
+    let notRun = 0;
     for (const module of modules) {
       const ids = taskIds(module);
       const printed = this.printed.filter((p) => p.taskId !== undefined && ids.has(p.taskId)).map((p) => p.content);
       for (const test of module.children.allTests("skipped") as Iterable<TestCase>) {
+        // A failed beforeAll leaves its tests skipped; that failure already fails the run.
+        if (test.parent.state() === "failed") {
+          notRun++;
+          continue;
+        }
         const result = test.result();
         const note = result.state === "skipped" ? result.note : undefined;
         skipped.push({ file: module.relativeModuleId, name: test.name, reason: skipReason({ name: test.name, note }, printed) });
       }
     }
+    if (notRun) console.log(`skips: ${notRun} test(s) did not run because their file or suite failed (errors above)`);
     if (!skipped.length) {
       console.log("skips: no test was skipped");
       return;

@@ -35,6 +35,8 @@ export const LOGIN_ENV = [
 /** Mounts the pseudo filesystems below $1 and runs the rest of argv chrooted there, with a login env. */
 const ENTER = `set -eu
 root=$1; shift
+# The root must be a mount point, as / is on a machine: ip netns exec and ip -n make / a slave mount.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount -t bpf bpf "$root/sys/fs/bpf"
