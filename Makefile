@@ -7,11 +7,11 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 CC ?= cc
-# A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
 export BPFILTER_SKIPS := strict
+# A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
 GUEST_HELPER := bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000
 
-.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test rehearse clean help
+.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test rehearse bench bench-report clean help
 
 all: help
 
@@ -23,6 +23,7 @@ help:
 	@echo "make helper   bundle the helper: build/helper/bpfilter-helper (pinned node + esbuild bundle)"
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
 	@echo "make rehearse make run + make test in a clean Debian 12 root, as a new machine would (slow)"
+	@echo "make bench    bpfilter vs iptables-legacy and nftables, side by side (BENCH=quick: a few minutes)"
 	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
 	@echo ""
 	@echo "the kernel developer's workflow (README: Working on the series):"
@@ -95,6 +96,18 @@ rehearse: setup
 	@mkdir -p build
 	@flock -n -E 75 build/.rehearse.lock $(TSX) tools/src/rehearse.ts || \
 		{ s=$$?; [ $$s != 75 ] || echo "rehearse: another rehearsal holds build/.rehearse.lock"; exit $$s; }
+
+# bpfilter against iptables-legacy and nftables in one interleaved run (tools/src/bench/main.ts).
+build/bench/bench-sender: tools/src/bench/sender.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: setup helper shim build/bench/bench-sender
+	@$(TSX) tools/src/bench/main.ts
+
+# report.md and plot.svg again from build/bench/results.json, measuring nothing.
+bench-report: setup
+	@$(TSX) tools/src/bench/main.ts --report
 
 clean:
 	rm -rf build

@@ -41,8 +41,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "git-email": "make send (dry run)",
   "libmailtools-perl": "Mail::Address, which git send-email loads (only a recommends of git-email)",
   perl: "scripts/checkpatch.pl, scripts/get_maintainer.pl",
-  nftables: "make bench: nftables rulesets (linear and sets) beside bpfilter and iptables-legacy",
-  "netsniff-ng": "make bench: trafgen sends the packets over veth",
+  nftables: "make bench: nftables, linear and with sets, beside bpfilter and iptables-legacy",
+  "netsniff-ng": "make bench: trafgen, the cross-check of the bench's own packet sender",
   debootstrap: "make rehearse: the clean Debian 12 root",
   "dpkg-repack": "make rehearse: this machine's Node.js as a .deb for the clean root",
 };
