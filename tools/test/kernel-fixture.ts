@@ -1,8 +1,23 @@
 /** Tiny git trees standing in for the kernel tree in the workflow tests (no kernel source needed). */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { KERNEL_SRC, REPO } from "../src/lib/paths.ts";
 import { mustCapture } from "../src/lib/proc.ts";
+
+/**
+ * The tree that make kernel unpacks (build/linux), for the tests that run the kernel's own
+ * scripts (checkpatch.pl, get_maintainer.pl); undefined until make kernel has run. make test
+ * builds the kernel before the unit tests, so there this is never undefined.
+ */
+export function builtKernelTree(script: string): string | undefined {
+  return existsSync(join(KERNEL_SRC, script)) ? KERNEL_SRC : undefined;
+}
+
+/** The skip line of a test that needs builtKernelTree(script); make test refuses it. */
+export function kernelTreeSkip(test: string, script: string): string {
+  return `${test}: skipped: not built yet: ${KERNEL_SRC.replace(REPO + "/", "")}/${script} is missing (make kernel builds it)`;
+}
 
 /** A fixed author, and a fixed date per commit, so that fixture patches are reproducible. */
 export function fixtureEnv(date: string): NodeJS.ProcessEnv {

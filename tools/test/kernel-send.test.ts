@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCoverLetter } from "../src/kernel/cover-letter.ts";
 import { formatSeries } from "../src/kernel/series.ts";
 import { describeMessages, parseDryRun, recipients, sendEmail, sendEmailArgv, writeMbox, type MailedMessage } from "../src/kernel/send.ts";
-import { pinnedBase } from "../src/kernel/tree.ts";
-import { commitTwoPatches, fixtureEnv, makeBaseTree, scratch } from "./kernel-fixture.ts";
+import { builtKernelTree, commitTwoPatches, fixtureEnv, kernelTreeSkip, makeBaseTree, scratch } from "./kernel-fixture.ts";
 
-/** Where this machine has the kernel's own get_maintainer.pl (the test runs it on a fixture MAINTAINERS). */
-const BASE_PKG = pinnedBase().pkg;
-const GET_MAINTAINER = [`/tmp/${BASE_PKG}/scripts/get_maintainer.pl`, join(import.meta.dirname, "../../build/linux/scripts/get_maintainer.pl")].find(existsSync);
+/** The kernel's own get_maintainer.pl, from the tree make kernel builds (run on a fixture MAINTAINERS). */
+const KERNEL = builtKernelTree("scripts/get_maintainer.pl");
+const GET_MAINTAINER = KERNEL && join(KERNEL, "scripts/get_maintainer.pl");
 
 const MAINTAINERS = `NETWORKING [GENERAL]
 M:\tNet Maintainer <net@example.org>
@@ -140,6 +139,4 @@ describe("make series: refusals", () => {
   });
 });
 
-if (!GET_MAINTAINER) {
-  console.log(`kernel-send.test: skipped the send dry run: no scripts/get_maintainer.pl (install ${BASE_PKG} and run make kernel, or unpack it to /tmp/${BASE_PKG})`);
-}
+if (!GET_MAINTAINER) console.log(kernelTreeSkip("the send dry run", "scripts/get_maintainer.pl"));
