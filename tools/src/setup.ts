@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } 
 import { join } from "node:path";
 import { capture, mustCapture, mustRun, toolMain, ToolError } from "./lib/proc.ts";
 import { REPO, RUNTIME_DIR } from "./lib/paths.ts";
+import { pinnedBase } from "./kernel/tree.ts";
 import { runCheck, sendEmailCheck, toolChecks, withFixturePatch } from "./setup-checks.ts";
 
 /**
@@ -54,17 +55,9 @@ const SUITE_OF: Readonly<Record<string, string>> = {
   "linux-source-6.12": "bookworm-security",
 };
 
-/** The kernel base package and its tarball, from kernel/BASE ("linux-source-X.Y VERSION"). */
-export function kernelBasePackage(text = readFileSync(join(REPO, "kernel", "BASE"), "utf8")): { pkg: string; tarball: string } {
-  const line = text.split("\n").find((l) => l.trim() && !l.startsWith("#"));
-  const m = line ? /^(linux-source-\d+\.\d+)\s/.exec(line.trim() + " ") : null;
-  if (!m) throw new ToolError(`kernel/BASE: expected "linux-source-X.Y VERSION", got ${JSON.stringify(line)}`);
-  return { pkg: m[1]!, tarball: `/usr/src/${m[1]}.tar.xz` };
-}
-
 /** Every package make setup installs: the list and the kernel base. */
 export function allPackages(): Record<string, string> {
-  return { ...DEBIAN_PACKAGES, [kernelBasePackage().pkg]: "the kernel base the series applies to (kernel/BASE)" };
+  return { ...DEBIAN_PACKAGES, [pinnedBase().pkg]: "the kernel base the series applies to (kernel/BASE)" };
 }
 
 /** Debian packages from the list that dpkg does not report as installed. */
@@ -117,7 +110,7 @@ function setupDebian(): void {
 
 /** Runs every tool check; throws one line per tool that does not run. */
 function checkTools(): void {
-  const { pkg, tarball } = kernelBasePackage();
+  const { pkg, tarball } = pinnedBase();
   const failures = withFixturePatch((dir, patch) =>
     [...toolChecks(pkg, tarball), sendEmailCheck(dir, patch)].flatMap((c) => runCheck(c) ?? []),
   );

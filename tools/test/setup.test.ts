@@ -3,13 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCheck, sendEmailCheck, toolChecks, withFixturePatch } from "../src/setup-checks.ts";
-import { allPackages, DEBIAN_PACKAGES, kernelBasePackage, unavailableCause, unavailablePackages } from "../src/setup.ts";
+import { allPackages, DEBIAN_PACKAGES, unavailableCause, unavailablePackages } from "../src/setup.ts";
+import { pinnedBase } from "../src/kernel/tree.ts";
 
 describe("make setup: the package list", () => {
   it("takes the kernel base package from kernel/BASE", () => {
-    expect(kernelBasePackage("# comment\nlinux-source-6.12 6.12.117\n")).toEqual({ pkg: "linux-source-6.12", tarball: "/usr/src/linux-source-6.12.tar.xz" });
-    expect(() => kernelBasePackage("6.12.117\n")).toThrow(/kernel\/BASE: expected "linux-source-X\.Y VERSION", got "6\.12\.117"/);
-    expect(Object.keys(allPackages())).toContain(kernelBasePackage().pkg);
+    expect(Object.keys(allPackages())).toContain(pinnedBase().pkg);
   });
 
   it("lists the recommends that --no-install-recommends would leave out", () => {
@@ -18,7 +17,7 @@ describe("make setup: the package list", () => {
   });
 
   it("every package a tool check names is one that setup installs", () => {
-    const { pkg, tarball } = kernelBasePackage();
+    const { pkg, tarball } = pinnedBase();
     const listed = new Set(Object.keys(allPackages()));
     const named = withFixturePatch((d, p) => [...toolChecks(pkg, tarball), sendEmailCheck(d, p)]).flatMap((c) => c.packages);
     expect(named.filter((n) => !listed.has(n))).toEqual([]);
