@@ -67,7 +67,8 @@ build/shim/libbpfilter-preload.so: usermode/shim/bpfilter_preload.c uapi/linux/b
 # beside it that every tree has.
 SELFTEST_CFLAGS := -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Iuapi -Ibuild/linux/tools/testing/selftests/bpf
 SELFTEST_SRC := selftests/bpfilter
-CC32 := $(shell command -v i686-linux-gnu-gcc)
+# By name, not looked up when make starts: make setup installs it after that.
+CC32 ?= i686-linux-gnu-gcc
 
 build/selftests/udp_flow: $(SELFTEST_SRC)/udp_flow.c
 	@mkdir -p $(@D)

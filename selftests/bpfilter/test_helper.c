@@ -607,7 +607,7 @@ TEST_F(helper, compat_callers)
 	int err;
 
 	if (!found)
-		SKIP(return, "no compat_probe: the Makefile found no 32-bit compiler");
+		SKIP(return, "compat_probe not built: it needs i686-linux-gnu-gcc");
 	/* sibling_program() reuses its buffer, and use_fake() calls it */
 	snprintf(probe, sizeof(probe), "%s", found);
 	ASSERT_EQ(0, use_fake(self->t.dir, "decline"));

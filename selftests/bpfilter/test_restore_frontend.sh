@@ -24,8 +24,9 @@ expect_flow 0 "UDP to port 5000 under ufw's default deny"
 
 helper=/sys/module/bpfilter/parameters/helper
 if [ -r "$helper" ] && [ -n "$(cat "$helper")" ]; then
-	line=$(dmesg | grep "table filter declined" | tail -n 1)
-	[ -n "$line" ] || fail "bpfilter did not log declining the table"
+	line=$(dmesg | grep -E "table filter: (stays with netfilter|netfilter enforces it)" |
+		tail -n 1)
+	[ -n "$line" ] || fail "bpfilter did not log handing the table to netfilter"
 	log "${line#*] }"
 fi
 exit $KSFT_PASS

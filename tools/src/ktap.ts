@@ -1,7 +1,7 @@
 /**
  * A KTAP (kselftest TAP) parser for the host side of the selftests: it reads what the guest's
- * runner printed and decides pass or fail. Only the top level is judged; indented subtests are
- * kept as diagnostics.
+ * runner printed and decides pass or fail. Only the top level is judged, and indented subtests are
+ * kept as diagnostics, except their skips (subtestSkips), which make vm-test judges too.
  */
 
 /** One top-level test line. */
@@ -61,6 +61,19 @@ export function parseKtap(text: string): KtapReport {
     if (r.number !== i + 1) problems.push(`test ${r.name} is numbered ${r.number}, expected ${i + 1}`);
   });
   return { version, plan, results, problems };
+}
+
+/**
+ * The skipped subtests (kselftest_harness prints them indented under their program, "# ok 17
+ * helper.compat_callers # SKIP reason"): a subtest can skip for a missing build step too.
+ */
+export function subtestSkips(text: string): { name: string; reason: string }[] {
+  const out: { name: string; reason: string }[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const m = /^(?:#\s*)+ok \d+ (\S+) # SKIP\s*(.*)$/.exec(raw);
+    if (m) out.push({ name: m[1]!, reason: m[2]!.trim() });
+  }
+  return out;
 }
 
 /** Counts of a report: skipped tests are ok; a TIMEOUT or not ok is a failure. */

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO } from "./lib/paths.ts";
 import { toolMain } from "./lib/proc.ts";
-import { isPass, parseKtap, summarize } from "./ktap.ts";
+import { isPass, parseKtap, subtestSkips, summarize } from "./ktap.ts";
 import { skipReport } from "./skips.ts";
 
 /** Boot + all selftests must finish within this; each test has its own bound in settings. */
@@ -44,7 +44,9 @@ await toolMain("vm-test", async () => {
   const skips = report.results.filter((r) => r.directive === "SKIP");
   for (const r of skips) console.log(`vm-test: skipped ${r.name}: ${r.reason}`);
   // Under make test the guest runs the kernel and helper make test built: no skip for lack of them.
-  const { refused } = skipReport(skips.map((r) => ({ file: "selftests", name: r.name, reason: r.reason || undefined })));
+  const subtests = subtestSkips(output);
+  for (const r of subtests) console.log(`vm-test: skipped subtest ${r.name}: ${r.reason}`);
+  const { refused } = skipReport([...skips, ...subtests].map((r) => ({ file: "selftests", name: r.name, reason: r.reason || undefined })));
   const strict = process.env.BPFILTER_SKIPS === "strict";
   if (strict) for (const r of refused) console.log(`vm-test: FAILED ${r}`);
   for (const p of report.problems) console.log(`vm-test: malformed KTAP: ${p}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPass, parseKtap, summarize } from "../src/ktap.ts";
+import { isPass, parseKtap, summarize, subtestSkips } from "../src/ktap.ts";
 
 const ok = `boot noise
 TAP version 13
@@ -41,5 +41,15 @@ describe("parseKtap", () => {
     expect(summarize(r)).toEqual(counts);
     expect(r.problems).toEqual(problems);
     expect(isPass(r)).toBe(false);
+  });
+});
+
+describe("subtestSkips", () => {
+  it("finds a harness subtest's skip and its reason, at any nesting", () => {
+    const text = "TAP version 13\n1..1\n# # SKIP      x\n# ok 17 helper.compat_callers # SKIP compat_probe not built: it needs i686-linux-gnu-gcc\n# ok 18 helper.other\n# # ok 2 a.b # SKIP no root\nok 1 selftests: bpfilter: test_helper\n";
+    expect(subtestSkips(text)).toEqual([
+      { name: "helper.compat_callers", reason: "compat_probe not built: it needs i686-linux-gnu-gcc" },
+      { name: "a.b", reason: "no root" },
+    ]);
   });
 });
