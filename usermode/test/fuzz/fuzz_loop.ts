@@ -1,0 +1,114 @@
+/**
+ * The fuzz loop: two fresh netns (native netfilter in one, the helper's handler in process over
+ * the other), cases made from a seed number and an index (FUZZ_SEED and the case replay exactly),
+ * divergences grouped by kind, the first of each kind saved as a reproducer.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { namedNetnsPath } from "../../src/bpf/index.ts";
+import { IPT_REPLACE } from "../../src/ipt/abi.ts";
+import { describe, type Divergence, runCase } from "./differential.ts";
+import { HelperSide } from "./helper_side.ts";
+import { mutatedReplace, type Parsed, parseSeed } from "./mutate_replace.ts";
+import { NativeSocket } from "./native.ts";
+import { type FuzzRequest, otherRequest } from "./requests.ts";
+import { Rng } from "./rng.ts";
+import type { Seed } from "./seeds.ts";
+
+/** How long and from what. */
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly seeds: readonly Seed[];
+  readonly firstCase?: number;
+  readonly maxCases?: number;
+  readonly seconds?: number;
+  /** Where reproducers go (one JSON file per kind of divergence). */
+  readonly outDir?: string;
+  readonly print?: (line: string) => void;
+}
+
+/** One kind of divergence: how often, and its first case. */
+export interface DivergenceKind {
+  readonly key: string;
+  count: number;
+  readonly caseIndex: number;
+  readonly seedName: string;
+  readonly divergence: Divergence;
+}
+
+/** What a run found. */
+export interface FuzzReport {
+  readonly cases: number;
+  readonly kinds: DivergenceKind[];
+}
+
+/** Case `index` of run `seed`: a seed table and a request made for it. */
+export function makeCase(seed: number, index: number, tables: readonly { name: string; parsed: Parsed }[]): { table: { name: string; parsed: Parsed }; request: FuzzRequest } {
+  const rng = new Rng(seed ^ Math.imul(index + 1, 0x9e3779b9));
+  const table = rng.pick(tables);
+  const view = new DataView(table.parsed.replace.buffer);
+  const shape = { numEntries: view.getUint32(IPT_REPLACE.num_entries, true), size: view.getUint32(IPT_REPLACE.size, true) };
+  const request = rng.below(10) < 7 ? mutatedReplace(rng, table.parsed) : otherRequest(rng, shape);
+  return { table, request };
+}
+
+function keyOf(d: Divergence): string {
+  const r = d.request;
+  const errnos = [d.netfilter, d.helper].map((s) => /^errno \d+/.exec(s)?.[0] ?? s.slice(0, 20)).join(" vs ");
+  return `${d.stage} ${r.set ? "set" : "get"} ${r.cmd} ${r.mutation.replace(/-?\d+/g, "N").replace(/'[^']*'/g, "'…'")}: ${errnos}`;
+}
+
+/** Runs the cases; the netns it makes are removed afterwards. */
+export function fuzz(opts: FuzzOptions): FuzzReport {
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const tables = opts.seeds.map((s) => ({ name: s.name, parsed: parseSeed(s.replace) }));
+  const names = [`bpft-fuzz-nf-${process.pid}`, `bpft-fuzz-helper-${process.pid}`];
+  for (const n of names) execFileSync("ip", ["netns", "add", n]);
+  const native = new NativeSocket(namedNetnsPath(names[0]!));
+  const helper = new HelperSide(names[1]!);
+  const kinds = new Map<string, DivergenceKind>();
+  const deadline = Date.now() + (opts.seconds ?? Infinity) * 1000;
+  let index = opts.firstCase ?? 0;
+  try {
+    for (; index < (opts.maxCases ?? Infinity) && Date.now() < deadline; index++) {
+      const { table, request } = makeCase(opts.seed, index, tables);
+      const d = runCase(native, helper, table.parsed.replace, request);
+      if (d === undefined) continue;
+      const key = keyOf(d);
+      const kind = kinds.get(key);
+      if (kind !== undefined) {
+        kind.count++;
+        continue;
+      }
+      kinds.set(key, { key, count: 1, caseIndex: index, seedName: table.name, divergence: d });
+      print(`divergence (FUZZ_SEED=${opts.seed} FUZZ_CASE=${index}, seed table ${table.name}):\n${describe(d)}`);
+      if (opts.outDir !== undefined) save(opts, index, table.name, table.parsed.replace, d, helper.log);
+    }
+  } finally {
+    native.close();
+    helper.close();
+    for (const n of names) execFileSync("ip", ["netns", "del", n]);
+  }
+  return { cases: index, kinds: [...kinds.values()] };
+}
+
+function save(opts: FuzzOptions, index: number, seedName: string, seedTable: Uint8Array, d: Divergence, log: readonly string[]): void {
+  mkdirSync(opts.outDir!, { recursive: true });
+  const file = join(opts.outDir!, `${opts.seed}-${index}.json`);
+  const r = d.request;
+  const reproducer = {
+    fuzzSeed: opts.seed,
+    fuzzCase: index,
+    stage: d.stage,
+    seedTable: seedName,
+    mutated: r.mutation,
+    request: { set: r.set, cmd: r.cmd, optlen: r.optlen, hex: Buffer.from(r.bytes).toString("hex") },
+    seedTableHex: Buffer.from(seedTable).toString("hex"),
+    netfilter: d.netfilter,
+    helper: d.helper,
+    helperLog: log.slice(-8),
+  };
+  writeFileSync(file, `${JSON.stringify(reproducer, null, 1)}\n`);
+  (opts.print ?? console.log)(`  saved ${file}`);
+}
