@@ -13,8 +13,9 @@
  * So a GET always describes the rules that are enforced. GET_REVISION_* are always declined:
  * netfilter is the judge of which revisions it accepts.
  */
+import { matchDataSize } from "../ext/registry.ts";
 import type { NetnsRef, SockoptAnswer, SockoptRequest } from "../ipc/sockopt_call.ts";
-import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName } from "../ipt/abi.ts";
+import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName, XT_COUNTERS, XT_MAX_TABLE_SIZE } from "../ipt/abi.ts";
 import { addCounters, decodeCountersInfo, encodeCounters, type XtCounters } from "../ipt/counters.ts";
 import { encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
 import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
@@ -100,7 +101,7 @@ export class SockoptHandler {
       case IPT_SO_GET.ENTRIES:
         return this.withServedTable(req, (t) => ({
           status: 0,
-          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t)),
+          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t), matchDataSize),
         }));
       case IPT_SO_GET.REVISION_MATCH:
       case IPT_SO_GET.REVISION_TARGET:
@@ -167,6 +168,7 @@ export class SockoptHandler {
     if (state.owner === "netfilter") return this.replaceNetfilters(req);
     const header = decodeReplaceHeader(req.optval, req.optlen);
     const table = translateTable(header, req.optval);
+    checkCountersAllocation(header);
     checkFilterHooks(header);
     if (header.numCounters !== state.table.entries.length) {
       throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${state.table.entries.length} entries (it changed)`);
@@ -214,6 +216,13 @@ export class SockoptHandler {
     if (served.enforced) this.enforcer.addCounters(req.netns, SERVED_TABLE, info.counters);
     else served.counters = served.counters.map((c, i) => addCounters(c, info.counters[i]!));
     return { status: 0, out: EMPTY };
+  }
+}
+
+/** __do_replace() allocates the old counters first (xt_counters_alloc): ENOMEM beyond XT_MAX_TABLE_SIZE bytes. */
+function checkCountersAllocation(header: ReplaceHeader): void {
+  if (header.numCounters * XT_COUNTERS.SIZE > XT_MAX_TABLE_SIZE) {
+    throw new IptError(Errno.ENOMEM, `ipt_replace: num_counters ${header.numCounters} needs more than XT_MAX_TABLE_SIZE bytes of counters`);
   }
 }
 
