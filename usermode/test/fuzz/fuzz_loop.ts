@@ -7,8 +7,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { namedNetnsPath } from "../../src/bpf/index.ts";
-import { IPT_REPLACE } from "../../src/ipt/abi.ts";
-import { describe, type Divergence, runCase } from "./differential.ts";
+import { IPT_REPLACE, IPT_SO_SET } from "../../src/ipt/abi.ts";
+import { describe, type Divergence, runCase, type Side } from "./differential.ts";
 import { HelperSide } from "./helper_side.ts";
 import { mutatedReplace, type Parsed, parseSeed } from "./mutate_replace.ts";
 import { NativeSocket } from "./native.ts";
@@ -83,7 +83,9 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
       }
       kinds.set(key, { key, count: 1, caseIndex: index, seedName: table.name, divergence: d });
       print(`divergence (FUZZ_SEED=${opts.seed} FUZZ_CASE=${index}, seed table ${table.name}):\n${describe(d)}`);
-      if (opts.outDir !== undefined) save(opts, index, table.name, table.parsed.replace, d, helper.log);
+      const small = shrink(native, helper, table.parsed.replace, request, key);
+      print(`  ${reproducerText(small)}`);
+      if (opts.outDir !== undefined) save(opts, index, table.name, table.parsed.replace, { ...d, request: small.request }, helper.log);
     }
   } finally {
     native.close();
@@ -91,6 +93,32 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
     for (const n of names) execFileSync("ip", ["netns", "del", n]);
   }
   return { cases: index, kinds: [...kinds.values()] };
+}
+
+/**
+ * The request with as few of its bytes changed from the seed table as still give the same kind
+ * of divergence: each changed byte is put back in turn, and stays back if the divergence stays.
+ */
+function shrink(native: Side, helper: Side, seed: Uint8Array, request: FuzzRequest, key: string): { request: FuzzRequest; changed: number[] } {
+  if (!request.set || request.cmd !== IPT_SO_SET.REPLACE || request.bytes.length !== seed.length) return { request, changed: [] };
+  const bytes = request.bytes.slice();
+  const changed: number[] = [];
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== seed[i]) changed.push(i);
+  for (const i of [...changed]) {
+    const kept = bytes[i]!;
+    bytes[i] = seed[i]!;
+    const d = runCase(native, helper, seed, { ...request, bytes });
+    if (d !== undefined && keyOf(d) === key) changed.splice(changed.indexOf(i), 1);
+    else bytes[i] = kept;
+  }
+  return { request: { ...request, bytes }, changed };
+}
+
+/** The request in hex when small, else the bytes it changes in the seed table. */
+function reproducerText({ request, changed }: { request: FuzzRequest; changed: number[] }): string {
+  const r = request;
+  if (r.bytes.length <= 256 || changed.length === 0) return `request (${r.bytes.length} bytes, optlen ${r.optlen}): ${Buffer.from(r.bytes).toString("hex")}`;
+  return `request: the seed table (${r.bytes.length} bytes, optlen ${r.optlen}) with ${changed.map((i) => `byte ${i} = 0x${r.bytes[i]!.toString(16)}`).join(", ")}`;
 }
 
 function save(opts: FuzzOptions, index: number, seedName: string, seedTable: Uint8Array, d: Divergence, log: readonly string[]): void {
