@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
 #include <unistd.h>
@@ -247,6 +248,22 @@ static void touch_netfilter_table(int fd, const void *optval, socklen_t optlen)
 	errno = saved;
 }
 
+/*
+ * netfilter ignores a failed copy of the old counters (do_replace: the new
+ * table is already in place) and the kernel side does the same. A plain
+ * memcpy would fault on an unwritable ipt_replace.counters; process_vm_writev
+ * on the shim's own process fails with EFAULT instead.
+ */
+static void copy_old_counters(void *to, const void *from, size_t len)
+{
+	struct iovec local = { .iov_base = (void *)from, .iov_len = len };
+	struct iovec remote = { .iov_base = to, .iov_len = len };
+	int saved = errno;
+
+	process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+	errno = saved;
+}
+
 static int is_ipt_opt(int level, int optname)
 {
 	return level == IPPROTO_IP && optname >= IPT_OPT_MIN && optname <= IPT_OPT_MAX;
@@ -259,7 +276,8 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 	__u32 outlen;
 	int ret;
 
-	if (!is_ipt_opt(level, optname))
+	/* setsockopt(2) refuses a negative optlen (EINVAL) before any hook. */
+	if (!is_ipt_opt(level, optname) || (int)optlen < 0)
 		return real(fd, level, optname, optval, optlen);
 	touch_netfilter_table(fd, optval, optlen);
 	ret = helper_call(fd, optname, BPFILTER_IPC_F_SET, optval, optlen, &out, &outlen);
@@ -275,7 +293,7 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 				optname, outlen);
 			ret = -EIO;
 		} else {
-			memcpy(repl->counters, out, outlen);
+			copy_old_counters(repl->counters, out, outlen);
 		}
 	}
 	free(out);
@@ -293,7 +311,8 @@ int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 	__u32 outlen;
 	int ret;
 
-	if (!is_ipt_opt(level, optname) || !optlen)
+	/* A missing or negative optlen: the kernel answers (EFAULT, EINVAL). */
+	if (!is_ipt_opt(level, optname) || !optlen || (int)*optlen < 0)
 		return real(fd, level, optname, optval, optlen);
 	if (optname == IPT_SO_GET_INFO || optname == IPT_SO_GET_ENTRIES)
 		touch_netfilter_table(fd, optval, *optlen);

@@ -12,6 +12,12 @@
  * with IPT_SO_SET_REPLACE and prints the errno (0 on success). On success it
  * prints the returned old counters and the dump, then puts the initial table
  * in file INITIAL back (num_counters patched to the new count).
+ *
+ * ipt_probe badlen: each IPT_SO_* call with optlen -1, and prints the errnos.
+ *
+ * ipt_probe badcounters INITIAL: replaces the table with INITIAL (num_counters
+ * set to the current count) and ipt_replace.counters pointing at an unmapped
+ * page, and prints the errno (netfilter: 0, the counters are lost).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -94,6 +100,39 @@ static int dump(int fd)
 	return gi.num_entries;
 }
 
+static int badlen(int fd)
+{
+	static const int sets[] = { IPT_SO_SET_REPLACE, IPT_SO_SET_ADD_COUNTERS };
+	static const int gets[] = { IPT_SO_GET_INFO, IPT_SO_GET_ENTRIES,
+				    IPT_SO_GET_REVISION_MATCH, IPT_SO_GET_REVISION_TARGET };
+	char buf[sizeof(struct ipt_replace) + 64] = "filter";
+	socklen_t sl;
+	size_t i;
+
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		printf("set %d errno %d\n", sets[i],
+		       setsockopt(fd, IPPROTO_IP, sets[i], buf, (socklen_t)-1) ? errno : 0);
+	for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		sl = (socklen_t)-1;
+		printf("get %d errno %d\n", gets[i],
+		       getsockopt(fd, IPPROTO_IP, gets[i], buf, &sl) ? errno : 0);
+	}
+	return 0;
+}
+
+static int badcounters(int fd, struct ipt_replace *repl, size_t len)
+{
+	struct ipt_getinfo gi = { .name = "filter" };
+	socklen_t sl = sizeof(gi);
+
+	if (getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &gi, &sl))
+		return 1;
+	repl->num_counters = gi.num_entries;
+	repl->counters = (struct xt_counters *)8;
+	printf("errno %d\n", setsockopt(fd, IPPROTO_IP, IPT_SO_SET_REPLACE, repl, len) ? errno : 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
@@ -103,8 +142,14 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "dump") == 0)
 		return dump(fd) < 0;
+	if (argc == 2 && strcmp(argv[1], "badlen") == 0)
+		return badlen(fd);
+	if (argc == 3 && strcmp(argv[1], "badcounters") == 0) {
+		initial = slurp(argv[2], &ilen);
+		return badcounters(fd, initial, ilen);
+	}
 	if (argc != 4 || strcmp(argv[1], "replace") != 0) {
-		fprintf(stderr, "usage: ipt_probe dump | ipt_probe replace REQUEST INITIAL\n");
+		fprintf(stderr, "usage: ipt_probe dump | replace REQUEST INITIAL | badlen | badcounters INITIAL\n");
 		return 2;
 	}
 	repl = slurp(argv[2], &len);
