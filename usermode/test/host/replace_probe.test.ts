@@ -123,6 +123,14 @@ describe.skipIf(unavailable !== undefined)("the shim against netfilter, on what 
     expect(bpfilter).toEqual(native);
   });
 
+  it("reads and writes an optval that ends at an unmapped page as far as netfilter does", async () => {
+    const file = join(bench.dir, "initial-badoptval.bin");
+    writeFileSync(file, initialFilterReplace());
+    const { native, bpfilter } = await bench.both([bench.probe, "badoptval", file]);
+    expect(native.stdout).toContain("replace, optlen past the readable table errno 0\nreplace, the table's last bytes unreadable errno 14\n");
+    expect(bpfilter).toEqual(native);
+  });
+
   it("succeeds, as netfilter, when ipt_replace.counters cannot be written", async () => {
     const file = join(bench.dir, "initial-badcounters.bin");
     writeFileSync(file, initialFilterReplace());
