@@ -21,6 +21,8 @@ export interface Divergence {
   readonly request: FuzzRequest;
   readonly netfilter: string;
   readonly helper: string;
+  /** The requests sent after the seed and before this one, which both sides answered alike. */
+  readonly before?: readonly FuzzRequest[];
 }
 
 const hex = (b: Uint8Array | undefined): string => (b === undefined ? "-" : Buffer.from(b).toString("hex"));
@@ -66,7 +68,7 @@ export function send(side: Side, r: FuzzRequest): string {
 }
 
 /** Runs one case; undefined when both sides agree. */
-export function runCase(netfilter: Side, helper: Side, seed: Uint8Array, request: FuzzRequest): Divergence | undefined {
+export function runCase(netfilter: Side, helper: Side, seed: Uint8Array, request: FuzzRequest, before: readonly FuzzRequest[] = []): Divergence | undefined {
   const install: FuzzRequest = { set: true, cmd: IPT_SO_SET.REPLACE, bytes: seed, optlen: seed.length, mutation: "the seed itself" };
   let stage: Divergence["stage"] = "install the seed";
   try {
@@ -74,13 +76,17 @@ export function runCase(netfilter: Side, helper: Side, seed: Uint8Array, request
     const b = send(helper, { ...install, bytes: installRequest(helper, seed) });
     if (a !== b) return { stage, request: install, netfilter: a, helper: b };
     stage = "request";
+    for (const r of before) {
+      const [x, y] = [send(netfilter, r), send(helper, r)];
+      if (x !== y) return { stage, request: r, netfilter: x, helper: y, before: before.slice(0, before.indexOf(r)) };
+    }
     const x = send(netfilter, request);
     const y = send(helper, request);
-    if (x !== y) return { stage, request, netfilter: x, helper: y };
+    if (x !== y) return { stage, request, netfilter: x, helper: y, before };
     stage = "table afterwards";
     const s = tableOf(netfilter);
     const t = tableOf(helper);
-    if (s !== t) return { stage, request, netfilter: s, helper: t };
+    if (s !== t) return { stage, request, netfilter: s, helper: t, before };
     return undefined;
   } catch (err) {
     if (!(err instanceof HandlerCrash)) throw err;
@@ -92,6 +98,7 @@ export function runCase(netfilter: Side, helper: Side, seed: Uint8Array, request
 export function describe(d: Divergence): string {
   const r = d.request;
   const lines = [`${d.stage}: ${sockoptName(r.cmd, r.set)} optlen ${r.optlen}, mutated: ${r.mutation}`];
+  for (const b of d.before ?? []) lines.push(`  after ${sockoptName(b.cmd, b.set)} optlen ${b.optlen}, mutated: ${b.mutation}`);
   let i = 0;
   while (i < d.netfilter.length && d.netfilter[i] === d.helper[i]) i++;
   const from = Math.max(0, i - 40);

@@ -12,9 +12,16 @@ import { describe, type Divergence, runCase, type Side } from "./differential.ts
 import { HelperSide } from "./helper_side.ts";
 import { mutatedReplace, type Parsed, parseSeed } from "./mutate_replace.ts";
 import { NativeSocket } from "./native.ts";
-import { type FuzzRequest, otherRequest } from "./requests.ts";
+import { addCountersRequest, type FuzzRequest, otherRequest } from "./requests.ts";
 import { Rng } from "./rng.ts";
 import type { Seed } from "./seeds.ts";
+
+/** One case: the seed table put in place, then the requests. */
+export interface FuzzCase {
+  readonly table: { name: string; parsed: Parsed };
+  readonly before: readonly FuzzRequest[];
+  readonly request: FuzzRequest;
+}
 
 /** How long and from what. */
 export interface FuzzOptions {
@@ -44,13 +51,17 @@ export interface FuzzReport {
 }
 
 /** Case `index` of run `seed`: a seed table and a request made for it. */
-export function makeCase(seed: number, index: number, tables: readonly { name: string; parsed: Parsed }[]): { table: { name: string; parsed: Parsed }; request: FuzzRequest } {
+export function makeCase(seed: number, index: number, tables: readonly { name: string; parsed: Parsed }[]): FuzzCase {
   const rng = new Rng(seed ^ Math.imul(index + 1, 0x9e3779b9));
   const table = rng.pick(tables);
   const view = new DataView(table.parsed.replace.buffer);
   const shape = { numEntries: view.getUint32(IPT_REPLACE.num_entries, true), size: view.getUint32(IPT_REPLACE.size, true) };
+  const before: FuzzRequest[] = [];
+  const lead = rng.below(8);
+  if (lead === 0) before.push(addCountersRequest(rng, shape)); // counters to carry through what follows
+  if (lead === 1) before.push(mutatedReplace(rng, table.parsed)); // a replace that may fail first
   const request = rng.below(10) < 7 ? mutatedReplace(rng, table.parsed) : otherRequest(rng, shape);
-  return { table, request };
+  return { table, before, request };
 }
 
 function keyOf(d: Divergence): string {
@@ -72,8 +83,8 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
   let index = opts.firstCase ?? 0;
   try {
     for (; index < (opts.maxCases ?? Infinity) && Date.now() < deadline; index++) {
-      const { table, request } = makeCase(opts.seed, index, tables);
-      const d = runCase(native, helper, table.parsed.replace, request);
+      const { table, before, request } = makeCase(opts.seed, index, tables);
+      const d = runCase(native, helper, table.parsed.replace, request, before);
       if (d === undefined) continue;
       const key = keyOf(d);
       const kind = kinds.get(key);
@@ -83,7 +94,7 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
       }
       kinds.set(key, { key, count: 1, caseIndex: index, seedName: table.name, divergence: d });
       print(`divergence (FUZZ_SEED=${opts.seed} FUZZ_CASE=${index}, seed table ${table.name}):\n${describe(d)}`);
-      const small = shrink(native, helper, table.parsed.replace, request, key);
+      const small = d.before?.length ? { request: d.request, changed: [] } : shrink(native, helper, table.parsed.replace, d.request, key);
       print(`  ${reproducerText(small)}`);
       if (opts.outDir !== undefined) save(opts, index, table.name, table.parsed.replace, { ...d, request: small.request }, helper.log);
     }
@@ -131,6 +142,7 @@ function save(opts: FuzzOptions, index: number, seedName: string, seedTable: Uin
     stage: d.stage,
     seedTable: seedName,
     mutated: r.mutation,
+    before: (d.before ?? []).map((b) => ({ set: b.set, cmd: b.cmd, optlen: b.optlen, mutated: b.mutation, hex: Buffer.from(b.bytes).toString("hex") })),
     request: { set: r.set, cmd: r.cmd, optlen: r.optlen, hex: Buffer.from(r.bytes).toString("hex") },
     seedTableHex: Buffer.from(seedTable).toString("hex"),
     netfilter: d.netfilter,

@@ -216,6 +216,7 @@ export function mutatedReplace(rng: Rng, p: Parsed): FuzzRequest {
     return { set: true, cmd: IPT_SO_SET.REPLACE, bytes, optlen, mutation: `optlen ${optlen} (padded with zeros; right: ${bytes.length})` };
   }
   if (kind === 2) return { set: true, cmd: IPT_SO_SET.REPLACE, bytes, optlen: bytes.length, mutation: "none" };
-  const mutation = rng.pick(MUTATORS)(rng, bytes, view, p);
+  let mutation = rng.pick(MUTATORS)(rng, bytes, view, p);
+  if (kind === 3) mutation += `; ${rng.pick(MUTATORS)(rng, bytes, view, p)}`; // two at once
   return { set: true, cmd: IPT_SO_SET.REPLACE, bytes, optlen: bytes.length, mutation };
 }

@@ -95,6 +95,19 @@ function getRevision(rng: Rng): FuzzRequest {
   return { set: false, cmd, bytes, optlen, mutation: described([`name '${name}' revision ${revision}`, what]) };
 }
 
+/** A valid ADD_COUNTERS of the table in place, with random counts. */
+export function addCountersRequest(rng: Rng, shape: TableShape): FuzzRequest {
+  const bytes = new Uint8Array(XT_COUNTERS_INFO.SIZE + shape.numEntries * XT_COUNTERS.SIZE);
+  writeCString(bytes, 0, XT_TABLE_MAXNAMELEN, "filter");
+  const view = new DataView(bytes.buffer);
+  view.setUint32(XT_COUNTERS_INFO.num_counters, shape.numEntries, true);
+  for (let i = 0; i < shape.numEntries; i++) {
+    view.setBigUint64(XT_COUNTERS_INFO.counters + i * XT_COUNTERS.SIZE, BigInt(rng.below(100)), true);
+    view.setBigUint64(XT_COUNTERS_INFO.counters + i * XT_COUNTERS.SIZE + 8, BigInt(rng.u32()), true);
+  }
+  return { set: true, cmd: IPT_SO_SET.ADD_COUNTERS, bytes, optlen: bytes.length, mutation: "none (valid counters)" };
+}
+
 /** A random GET_INFO, GET_ENTRIES, ADD_COUNTERS or GET_REVISION_* request. */
 export function otherRequest(rng: Rng, shape: TableShape): FuzzRequest {
   switch (rng.below(4)) {
