@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { namedNetnsPath } from "../../src/bpf/index.ts";
-import { IPT_REPLACE, IPT_SO_SET, STD_VERDICT } from "../../src/ipt/abi.ts";
+import { IPT_ENTRY, IPT_REPLACE, IPT_SO_SET, STD_VERDICT, XT_ENTRY_MATCH, XT_STANDARD_TARGET_LAYOUT } from "../../src/ipt/abi.ts";
 import { encodeEntry, encodeReplace } from "../../src/ipt/entry_builder.ts";
 import { FILTER_VALID_HOOKS, initialFilterReplace } from "../../src/ipt/initial_table.ts";
 import { hostTierUnavailable } from "../host/harness.ts";
@@ -30,6 +30,9 @@ function initialWithRule(ruleHex: readonly string[], numCounters = 4): Uint8Arra
     [rule, policy, policy, policy, encodeEntry({ target: { kind: "error", errorName: "ERROR" } })],
   );
 }
+
+/** An unconditional standard entry of the initial table: ipt_entry + xt_standard_target. */
+const POLICY_SIZE = IPT_ENTRY.SIZE + XT_STANDARD_TARGET_LAYOUT.SIZE;
 
 const replace = (bytes: Uint8Array, mutation: string): FuzzRequest => ({ set: true, cmd: IPT_SO_SET.REPLACE, bytes, optlen: bytes.length, mutation });
 
@@ -64,6 +67,40 @@ const REPRODUCERS: [string, () => FuzzRequest][] = [
       const b = initialFilterReplace();
       new DataView(b.buffer).setUint32(IPT_REPLACE.num_counters, 33913987, true);
       return replace(b, "num_counters = 33913987 (was 4)");
+    },
+  ],
+  [
+    // FUZZ_SEED=4 FUZZ_CASE=16813: netfilter ENOENT (no ERROR target of revision 3), the helper EAGAIN
+    "the initial table with an ERROR target of revision 3 and num_counters 3",
+    () => {
+      const b = initialFilterReplace();
+      b[IPT_REPLACE.entries + 3 * POLICY_SIZE + IPT_ENTRY.SIZE + XT_ENTRY_MATCH.revision] = 3;
+      new DataView(b.buffer).setUint32(IPT_REPLACE.num_counters, 3, true);
+      return replace(b, "entry 3 target 'ERROR': revision 3; num_counters = 3 (was 4)");
+    },
+  ],
+  [
+    // FUZZ_SEED=4 FUZZ_CASE=5810: netfilter refuses entry 0's target revision first, the helper entry 2's target_size
+    "the initial table with a standard target of revision 1, then one of target_size 32",
+    () => {
+      const b = initialFilterReplace();
+      b[IPT_REPLACE.entries + IPT_ENTRY.SIZE + XT_ENTRY_MATCH.revision] = 1;
+      new DataView(b.buffer).setUint16(IPT_REPLACE.entries + 2 * POLICY_SIZE + IPT_ENTRY.SIZE + XT_ENTRY_MATCH.size, 32, true);
+      return replace(b, "entry 0 target '': revision 1; entry 2 target '': size 32 (was 40)");
+    },
+  ],
+  [
+    // FUZZ_SEED=4 FUZZ_CASE=18850: netfilter ENOENT (no match 'nosuch'), the helper EINVAL (valid_hooks)
+    "-p udp -m nosuch, with valid_hooks 0x2e",
+    () => {
+      const b = initialWithRule([
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000011000000000000009800c00000000000",
+        "0000000000000000000000000000000028006e6f73756368000000000000000000000000000000000000000000000000",
+        "00000000000000002800000000000000000000000000000000000000000000000000000000000000ffffffff00000000",
+      ]);
+      new DataView(b.buffer).setUint32(IPT_REPLACE.valid_hooks, 0x2e, true);
+      return replace(b, "valid_hooks = 0x2e (was 0xe); a match named 'nosuch'");
     },
   ],
 ];

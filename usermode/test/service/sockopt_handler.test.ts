@@ -111,6 +111,15 @@ describe("SockoptHandler", () => {
     expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
   });
 
+  it("lets netfilter answer first when a refused replace has extensions netfilter judges", () => {
+    const { handler, netfilter } = setup(undefined, (t) => (t.entries.some((e) => e.matches.some((m) => m.name === "nosuch")) ? Errno.ENOENT : 0));
+    // num_counters 5 where the table has 4: EAGAIN, but netfilter finds the unknown match before that count
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "nosuch")).status).toBe(-Errno.ENOENT);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.EAGAIN);
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+    expect(netfilter.calls.filter((c) => c.startsWith("replace"))).toHaveLength(1);
+  });
+
   it("gives back a match's data up to its struct and zeros in the padding after it, as xt_data_to_user", () => {
     const { handler } = setup();
     const ip = new Uint8Array(84);
