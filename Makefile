@@ -11,7 +11,7 @@ export BPFILTER_SKIPS := strict
 # A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
 GUEST_HELPER := bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000
 
-.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test rehearse bench bench-report clean help
+.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test rehearse bench bench-report fuzz clean help
 
 all: help
 
@@ -24,6 +24,7 @@ help:
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
 	@echo "make rehearse make run + make test in a clean Debian 12 root, as a new machine would (slow)"
 	@echo "make bench    bpfilter vs iptables-legacy and nftables, side by side (BENCH=quick: a few minutes)"
+	@echo "make fuzz     the sockopt interface against native netfilter (FUZZ_SECONDS=120, FUZZ_SEED=n)"
 	@echo "make clean    remove build/ (the kernel tree, images, runtime)"
 	@echo ""
 	@echo "the kernel developer's workflow (README: Working on the series):"
@@ -118,6 +119,10 @@ build/bench/bench-sender: tools/src/bench/sender.c
 
 bench: setup helper shim build/bench/bench-sender
 	@$(TSX) tools/src/bench/main.ts
+
+# Bounded exploration, not part of make test (test/fuzz/divergences.host.test.ts replays a slice).
+fuzz: setup
+	@$(TSX) usermode/test/fuzz/main.ts
 
 # report.md and plot.svg again from build/bench/results.json, measuring nothing.
 bench-report: setup

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
 #include <unistd.h>
@@ -159,8 +160,56 @@ out_close:
 }
 
 /*
+ * Copies what can be read of [src, src + len) to dst, a page at a time, and
+ * returns how many bytes that is: netfilter's copies stop at the first page
+ * that cannot be read, and the helper answers an optval shorter than optlen
+ * with EFAULT, or with the errno netfilter would find before that copy.
+ */
+static size_t copy_readable(void *dst, const void *src, size_t len)
+{
+	size_t page = sysconf(_SC_PAGESIZE), done = 0;
+	int saved = errno;
+
+	while (done < len) {
+		uintptr_t at = (uintptr_t)src + done;
+		size_t chunk = page - at % page;
+		struct iovec local, remote;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		local = (struct iovec){ .iov_base = (char *)dst + done, .iov_len = chunk };
+		remote = (struct iovec){ .iov_base = (void *)at, .iov_len = chunk };
+		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)chunk)
+			break;
+		done += chunk;
+	}
+	errno = saved;
+	return done;
+}
+
+/*
+ * The optval bytes netfilter reads of a set: the header and the size it
+ * gives (ipt_replace.size, xt_counters_info.num_counters), not past optlen.
+ */
+static size_t set_request_len(int cmd, const void *optval, socklen_t optlen)
+{
+	struct ipt_replace repl;
+	struct xt_counters_info info;
+	__u64 want = optlen;
+
+	if (cmd == IPT_SO_SET_REPLACE &&
+	    copy_readable(&repl, optval, sizeof(repl)) == sizeof(repl))
+		want = sizeof(repl) + (__u64)repl.size;
+	else if (cmd == IPT_SO_SET_ADD_COUNTERS &&
+		 copy_readable(&info, optval, sizeof(info)) == sizeof(info))
+		want = sizeof(info) + (__u64)info.num_counters * sizeof(struct xt_counters);
+	return want < optlen ? want : optlen;
+}
+
+/*
  * Sends one sockopt to the helper, with the optval bytes the kernel side
- * would copy (all of a set, at most GET_REQUEST_MAX of a get). Returns the
+ * would copy (all of a set, at most GET_REQUEST_MAX of a get), as far as
+ * they can be read and netfilter would read them. Returns the
  * helper's status (0 or -errno), or -EIO when the helper cannot be reached
  * or breaks the protocol. On success *out holds *outlen malloc'd bytes.
  */
@@ -171,11 +220,12 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 		.cmd = cmd,
 		.flags = flags,
 		.optlen = optlen,
-		.inlen = (flags & BPFILTER_IPC_F_SET) || optlen < GET_REQUEST_MAX ?
-			 optlen : GET_REQUEST_MAX,
+		.inlen = (flags & BPFILTER_IPC_F_SET) ? set_request_len(cmd, optval, optlen) :
+			 optlen < GET_REQUEST_MAX ? optlen : GET_REQUEST_MAX,
 		.peer_pid = getpid(),
 		.peer_netns_fd = -1,
 	};
+	void *in = malloc(req.inlen ? req.inlen : 1);
 	struct bpfilter_ipc_sockopt_reply rep;
 	socklen_t cookie_len = sizeof(req.netns_cookie);
 	__u32 seq, len;
@@ -183,20 +233,23 @@ static int helper_call(int sockfd, int cmd, __u32 flags, const void *optval,
 
 	*out = NULL;
 	*outlen = 0;
+	if (!in)
+		return -ENOMEM;
+	req.inlen = copy_readable(in, optval, req.inlen);
 	if (getsockopt(sockfd, SOL_SOCKET, SO_NETNS_COOKIE, &req.netns_cookie, &cookie_len)) {
 		shim_log("SO_NETNS_COOKIE", errno);
-		return -EIO;
+		goto out_free;
 	}
 	req.peer_netns_fd = ioctl(sockfd, SIOCGSKNS);
 	if (req.peer_netns_fd < 0) {
 		shim_log("SIOCGSKNS", errno);
-		return -EIO;
+		goto out_free;
 	}
 	fd = helper_connect();
 	if (fd < 0)
 		goto out_close_netns;
 	seq = next_seq++;
-	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), optval, req.inlen) ||
+	if (send_frame(fd, BPFILTER_IPC_SOCKOPT, seq, &req, sizeof(req), in, req.inlen) ||
 	    read_header(fd, BPFILTER_IPC_SOCKOPT_REPLY, seq, &len) ||
 	    len < sizeof(rep) || read_all(fd, &rep, sizeof(rep)) ||
 	    rep.outlen != len - sizeof(rep)) {
@@ -225,6 +278,8 @@ out_close:
 	close(fd);
 out_close_netns:
 	close(req.peer_netns_fd);
+out_free:
+	free(in);
 	return ret;
 }
 
@@ -240,11 +295,27 @@ static void touch_netfilter_table(int fd, const void *optval, socklen_t optlen)
 	socklen_t len = sizeof(info);
 	int saved = errno;
 
-	if (!optval || optlen < sizeof(info.name))
+	if (!optval || optlen < sizeof(info.name) ||
+	    copy_readable(info.name, optval, sizeof(info.name) - 1) != sizeof(info.name) - 1)
 		return;
-	memcpy(info.name, optval, sizeof(info.name) - 1);
 	real(fd, IPPROTO_IP, IPT_SO_GET_INFO, &info, &len);
 	errno = saved;
+}
+
+/*
+ * Copies to the caller's memory as copy_to_user does: an unwritable page
+ * fails with -EFAULT (process_vm_writev on the shim's own process) instead
+ * of faulting in the shim.
+ */
+static int copy_to_caller(void *to, const void *from, size_t len)
+{
+	struct iovec local = { .iov_base = (void *)from, .iov_len = len };
+	struct iovec remote = { .iov_base = to, .iov_len = len };
+	int saved = errno;
+	ssize_t n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+
+	errno = saved;
+	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
 static int is_ipt_opt(int level, int optname)
@@ -259,7 +330,8 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 	__u32 outlen;
 	int ret;
 
-	if (!is_ipt_opt(level, optname))
+	/* setsockopt(2) refuses a negative optlen (EINVAL) before any hook. */
+	if (!is_ipt_opt(level, optname) || (int)optlen < 0)
 		return real(fd, level, optname, optval, optlen);
 	touch_netfilter_table(fd, optval, optlen);
 	ret = helper_call(fd, optname, BPFILTER_IPC_F_SET, optval, optlen, &out, &outlen);
@@ -275,7 +347,8 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 				optname, outlen);
 			ret = -EIO;
 		} else {
-			memcpy(repl->counters, out, outlen);
+			/* netfilter ignores a failed copy: the new table is in place */
+			copy_to_caller(repl->counters, out, outlen);
 		}
 	}
 	free(out);
@@ -293,7 +366,8 @@ int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 	__u32 outlen;
 	int ret;
 
-	if (!is_ipt_opt(level, optname) || !optlen)
+	/* A missing or negative optlen: the kernel answers (EFAULT, EINVAL). */
+	if (!is_ipt_opt(level, optname) || !optlen || (int)*optlen < 0)
 		return real(fd, level, optname, optval, optlen);
 	if (optname == IPT_SO_GET_INFO || optname == IPT_SO_GET_ENTRIES)
 		touch_netfilter_table(fd, optval, *optlen);
@@ -306,8 +380,9 @@ int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 		ret = -EIO;
 	} else if (ret == 0) {
 		/* As the kernel side: copy the output, optlen becomes its length. */
-		memcpy(optval, out, outlen);
-		*optlen = outlen;
+		ret = copy_to_caller(optval, out, outlen);
+		if (!ret)
+			*optlen = outlen;
 	}
 	free(out);
 	if (ret < 0) {

@@ -9,6 +9,7 @@ export const XT_COMMENT_SIZE = 256;
 export const comment = defineMatch<CommentMatch>({
   name: "comment",
   revisions: [0],
+  structSize: XT_COMMENT_SIZE,
   proto: 0,
   decode(data) {
     const bytes = new Uint8Array(expectXtSize("match 'comment'", data, XT_COMMENT_SIZE).buffer, data.byteOffset, XT_COMMENT_SIZE);

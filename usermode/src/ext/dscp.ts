@@ -12,6 +12,7 @@ const DSCP_MAX = 0x3f;
 export const dscp = defineMatch<DscpMatch>({
   name: "dscp",
   revisions: [0],
+  structSize: XT_DSCP_SIZE,
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'dscp'", data, XT_DSCP_SIZE);

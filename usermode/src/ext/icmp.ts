@@ -13,6 +13,7 @@ const IPT_ICMP_INV = 0x01;
 export const icmp = defineMatch<IcmpMatch>({
   name: "icmp",
   revisions: [0],
+  structSize: IPT_ICMP_SIZE,
   proto: IPPROTO_ICMP,
   decode(data) {
     const view = expectXtSize("match 'icmp'", data, IPT_ICMP_SIZE);

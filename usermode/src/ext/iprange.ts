@@ -17,6 +17,7 @@ const ADDRESS = { src: "ip.saddr", dst: "ip.daddr" } as const;
 export const iprange = defineMatch<IprangeMatch>({
   name: "iprange",
   revisions: [1],
+  structSize: XT_IPRANGE_SIZE,
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'iprange'", data, XT_IPRANGE_SIZE);

@@ -10,6 +10,7 @@ export const XT_LENGTH_SIZE = 6;
 export const length = defineMatch<LengthMatch>({
   name: "length",
   revisions: [0],
+  structSize: XT_LENGTH_SIZE,
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'length'", data, XT_LENGTH_SIZE);

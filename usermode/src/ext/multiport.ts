@@ -2,7 +2,7 @@
 import type { Reg } from "../codegen/asm/index.ts";
 import { L4 } from "../codegen/layout.ts";
 import type { MultiportMatch, MultiportSide } from "../ir/matches.ts";
-import { defineMatch, expectXtSize, UnsupportedFeature } from "./types.ts";
+import { defineMatch, expectXtSize } from "./types.ts";
 
 /** XT_MULTI_PORTS. */
 const MAX_PORTS = 15;
@@ -18,6 +18,7 @@ const SIDES: readonly MultiportSide[] = ["source", "destination", "either"];
 export const multiport = defineMatch<MultiportMatch>({
   name: "multiport",
   revisions: [1],
+  structSize: XT_MULTIPORT_V1_SIZE,
   proto: 0,
   protos: PROTOS,
   decode(data) {
@@ -34,9 +35,15 @@ export const multiport = defineMatch<MultiportMatch>({
         ports.push([first, first]);
         continue;
       }
-      if (i + 1 >= MAX_PORTS) throw new UnsupportedFeature(`match 'multiport': range at port ${i + 1} has no end within the array`);
+      // multiport_valid_ranges() (Linux 6.18): a range needs an end within count that starts no
+      // range itself, and from <= to. An older netfilter accepts such a rule and reads past
+      // count: netfilter judges it either way.
+      if (i + 1 >= count) throw new Error(`match 'multiport': the range at port ${i + 1} has no end within count ${count}`);
       i++;
-      ports.push([first, view.getUint16(OFF.PORTS + 2 * i, true)]);
+      const last = view.getUint16(OFF.PORTS + 2 * i, true);
+      if (view.getUint8(OFF.PFLAGS + i) !== 0) throw new Error(`match 'multiport': the end of the range at port ${i} starts a range too`);
+      if (first > last) throw new Error(`match 'multiport': range ${first}:${last} is reversed`);
+      ports.push([first, last]);
     }
     return { kind: "multiport", side, ports, invert: view.getUint8(OFF.INVERT) !== 0 };
   },

@@ -43,6 +43,11 @@ export function findTarget(name: string, revision: number): TargetExtension | un
   return TARGETS.find((t) => t.name === name && t.revisions.includes(revision));
 }
 
+/** The bytes of a known match's data that netfilter gives back (its matchsize), or undefined. */
+export function matchDataSize(name: string, revision: number): number | undefined {
+  return findMatch(name, revision)?.structSize;
+}
+
 /** Revisions of the named match the compiler supports ([] when unknown). */
 export function matchRevisions(name: string): number[] {
   return MATCHES.filter((m) => m.name === name).flatMap((m) => [...m.revisions]);

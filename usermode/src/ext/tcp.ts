@@ -18,6 +18,7 @@ const INV_MASK = 0x0f;
 export const tcp = defineMatch<TcpMatch>({
   name: "tcp",
   revisions: [0],
+  structSize: XT_TCP_SIZE,
   proto: IPPROTO_TCP,
   decode(data) {
     const view = expectXtSize("match 'tcp'", data, XT_TCP_SIZE);

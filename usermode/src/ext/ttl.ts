@@ -10,6 +10,7 @@ const MODES = ["eq", "ne", "lt", "gt"] as const;
 export const ttl = defineMatch<TtlMatch>({
   name: "ttl",
   revisions: [0],
+  structSize: IPT_TTL_SIZE,
   proto: 0,
   decode(data) {
     const view = expectXtSize("match 'ttl'", data, IPT_TTL_SIZE);

@@ -16,6 +16,7 @@ const INV_MASK = 0x03;
 export const udp = defineMatch<UdpMatch>({
   name: "udp",
   revisions: [0],
+  structSize: XT_UDP_SIZE,
   proto: IPPROTO_UDP,
   decode(data) {
     const view = expectXtSize("match 'udp'", data, XT_UDP_SIZE);

@@ -183,6 +183,28 @@ function markSourceChains(
 
 /** translate_table(): checks the blob of an ipt_replace and returns it in kernel form. */
 export function translateTable(header: ReplaceHeader, optval: Uint8Array): TranslatedTable {
+  const table = translateLayout(header, optval);
+  checkStandardTargets(table);
+  return table;
+}
+
+/**
+ * find_check_entry() of the built-in targets, entry by entry as netfilter checks each entry's
+ * matches and target: xt_check_target() wants XT_ALIGN(targetsize) == target_size - header.
+ */
+export function checkStandardTargets(table: TranslatedTable): void {
+  for (const e of table.entries) {
+    if (e.target.name === XT_STANDARD_TARGET && e.target.size !== XT_STANDARD_TARGET_LAYOUT.SIZE) {
+      throw new IptError(Errno.EINVAL, `entry ${e.index}: standard target_size ${e.target.size} is not ${XT_STANDARD_TARGET_LAYOUT.SIZE}`);
+    }
+  }
+}
+
+/**
+ * translate_table() up to its walk of find_check_entry(): the offsets, hooks, underflows and
+ * loops of the blob, which netfilter checks before any extension; the table in kernel form.
+ */
+export function translateLayout(header: ReplaceHeader, optval: Uint8Array): TranslatedTable {
   const blob = optval.slice(IPT_REPLACE.entries, IPT_REPLACE.entries + header.size);
   const view = new DataView(blob.buffer);
   const hookEntry = new Array<number>(NF_INET_NUMHOOKS).fill(0xffffffff);
@@ -215,10 +237,6 @@ export function translateTable(header: ReplaceHeader, optval: Uint8Array): Trans
     throw new IptError(Errno.ELOOP, "ipt_replace: the rules loop, or a path runs off the end of the table");
   }
   for (const e of entries) {
-    // xt_check_target() of the built-in targets: XT_ALIGN(targetsize) == target_size - header.
-    if (e.target.name === XT_STANDARD_TARGET && e.target.size !== XT_STANDARD_TARGET_LAYOUT.SIZE) {
-      throw new IptError(Errno.EINVAL, `entry ${e.index}: standard target_size ${e.target.size} is not ${XT_STANDARD_TARGET_LAYOUT.SIZE}`);
-    }
     view.setUint32(e.offset + IPT_ENTRY.comefrom, comefrom.get(e.offset) ?? 0, true);
     blob.fill(0, e.offset + IPT_ENTRY.counters, e.offset + IPT_ENTRY.counters + XT_COUNTERS.SIZE);
   }

@@ -101,6 +101,24 @@ export function handToNetfilter(
 }
 
 /**
+ * What netfilter objects to in a replace, without letting it take effect: the request goes to
+ * netfilter with num_counters one more than netfilter's table has, so that a table it accepts
+ * fails at the last check (EAGAIN), and any earlier refusal (an unknown extension, a checkentry)
+ * comes back as its errno. Undefined when netfilter's only objection is that count.
+ */
+export function netfilterObjection(ctx: HandoverContext, netns: NetnsRef, header: ReplaceHeader, optval: Uint8Array): IptError | undefined {
+  try {
+    const current = ctx.netfilter.info(netns, SERVED_TABLE);
+    ctx.netfilter.replace(netns, withNumCounters(optval, header.size, current.numEntries + 1));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    return err.errno === Errno.EAGAIN ? undefined : err;
+  }
+  ctx.log(netns, "table filter: netfilter accepted a replace whose num_counters does not match its table; it holds that table now");
+  return undefined;
+}
+
+/**
  * bpfilter → netfilter without a new replace (a 32-bit caller, which only netfilter can answer):
  * the table bpfilter holds goes into netfilter as it is, then bpfilter's programs go, then their
  * final counters are added to netfilter's (ADD_COUNTERS), so counters stay continuous. Returns

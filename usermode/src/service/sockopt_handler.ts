@@ -13,15 +13,16 @@
  * So a GET always describes the rules that are enforced. GET_REVISION_* are always declined:
  * netfilter is the judge of which revisions it accepts.
  */
+import { matchDataSize } from "../ext/registry.ts";
 import type { NetnsRef, SockoptAnswer, SockoptRequest } from "../ipc/sockopt_call.ts";
-import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName } from "../ipt/abi.ts";
+import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName, XT_COUNTERS, XT_MAX_TABLE_SIZE } from "../ipt/abi.ts";
 import { addCounters, decodeCountersInfo, encodeCounters, type XtCounters } from "../ipt/counters.ts";
 import { encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
 import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
-import { decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateTable } from "../ipt/translate.ts";
+import { checkStandardTargets, decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateLayout, translateTable } from "../ipt/translate.ts";
 import type { Enforcer } from "./enforcer.ts";
-import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
+import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, netfilterObjection, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
 import { type FilterTableState, initialTableCounters, NetnsTables, type ServedTable } from "./netns_tables.ts";
 import { planTable } from "./plan.ts";
@@ -100,7 +101,7 @@ export class SockoptHandler {
       case IPT_SO_GET.ENTRIES:
         return this.withServedTable(req, (t) => ({
           status: 0,
-          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t)),
+          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t), matchDataSize),
         }));
       case IPT_SO_GET.REVISION_MATCH:
       case IPT_SO_GET.REVISION_TARGET:
@@ -166,12 +167,11 @@ export class SockoptHandler {
   private replace(req: SockoptRequest, state: FilterTableState): SockoptAnswer {
     if (state.owner === "netfilter") return this.replaceNetfilters(req);
     const header = decodeReplaceHeader(req.optval, req.optlen);
-    const table = translateTable(header, req.optval);
-    checkFilterHooks(header);
-    if (header.numCounters !== state.table.entries.length) {
-      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${state.table.entries.length} entries (it changed)`);
-    }
+    const table = translateLayout(header, req.optval);
     const plan = planTable(table);
+    const late = laterRefusal(header, table, state.table.entries.length);
+    // netfilter checks each entry's extensions before these: if some are its to judge, it answers first.
+    if (late !== undefined) throw plan.kind === "netfilter" ? (netfilterObjection(this.handover, req.netns, header, req.optval) ?? late) : late;
     if (plan.kind === "netfilter") return handToNetfilter(this.handover, req.netns, state, header, req.optval, plan.reason);
     const before = this.countersOf(req.netns, state);
     const decision = this.enforcer.apply(req.netns, plan.table);
@@ -214,6 +214,32 @@ export class SockoptHandler {
     if (served.enforced) this.enforcer.addCounters(req.netns, SERVED_TABLE, info.counters);
     else served.counters = served.counters.map((c, i) => addCounters(c, info.counters[i]!));
     return { status: 0, out: EMPTY };
+  }
+}
+
+/**
+ * What netfilter refuses after the layout of a replace, in its order: find_check_entry() of
+ * the standard targets, then __do_replace(): the counters' allocation, valid_hooks, num_counters.
+ */
+function laterRefusal(header: ReplaceHeader, table: TranslatedTable, entriesNow: number): IptError | undefined {
+  try {
+    checkStandardTargets(table);
+    checkCountersAllocation(header);
+    checkFilterHooks(header);
+    if (header.numCounters !== entriesNow) {
+      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${entriesNow} entries (it changed)`);
+    }
+    return undefined;
+  } catch (err) {
+    if (err instanceof IptError) return err;
+    throw err;
+  }
+}
+
+/** __do_replace() allocates the old counters first (xt_counters_alloc): ENOMEM beyond XT_MAX_TABLE_SIZE bytes. */
+function checkCountersAllocation(header: ReplaceHeader): void {
+  if (header.numCounters * XT_COUNTERS.SIZE > XT_MAX_TABLE_SIZE) {
+    throw new IptError(Errno.ENOMEM, `ipt_replace: num_counters ${header.numCounters} needs more than XT_MAX_TABLE_SIZE bytes of counters`);
   }
 }
 

@@ -51,7 +51,7 @@ export class HostBench {
   readonly dir: string;
   readonly socket: string;
   readonly shim: string;
-  /** The ipt_probe tool (ipt_probe.c): `dump`, or `replace REQUEST INITIAL`. */
+  /** The ipt_probe tool (ipt_probe.c): `dump`, `replace REQUEST INITIAL`, `badlen` or `badcounters INITIAL`. */
   readonly probe: string;
   readonly nativeNs: string;
   readonly bpfNs: string;

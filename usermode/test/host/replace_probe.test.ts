@@ -111,3 +111,31 @@ describe.skipIf(unavailable !== undefined)("SET_REPLACE through bpfilter equals 
     expect(bpfilter).toEqual(native);
   });
 });
+
+describe.skipIf(unavailable !== undefined)("the shim against netfilter, on what the kernel checks itself", () => {
+  const bench = new HostBench(new MemoryEnforcer());
+  beforeAll(() => bench.start(), 60_000);
+  afterAll(() => bench.close());
+
+  it("answers every IPT_SO_* call with optlen -1 as netfilter does (EINVAL)", async () => {
+    const { native, bpfilter } = await bench.both([bench.probe, "badlen"]);
+    expect(native.stdout).toMatch(/^set 64 errno 22$/m);
+    expect(bpfilter).toEqual(native);
+  });
+
+  it("reads and writes an optval that ends at an unmapped page as far as netfilter does", async () => {
+    const file = join(bench.dir, "initial-badoptval.bin");
+    writeFileSync(file, initialFilterReplace());
+    const { native, bpfilter } = await bench.both([bench.probe, "badoptval", file]);
+    expect(native.stdout).toContain("replace, optlen past the readable table errno 0\nreplace, the table's last bytes unreadable errno 14\n");
+    expect(bpfilter).toEqual(native);
+  });
+
+  it("succeeds, as netfilter, when ipt_replace.counters cannot be written", async () => {
+    const file = join(bench.dir, "initial-badcounters.bin");
+    writeFileSync(file, initialFilterReplace());
+    const { native, bpfilter } = await bench.both([bench.probe, "badcounters", file]);
+    expect(native).toEqual({ code: 0, stdout: "errno 0\n", stderr: "" });
+    expect(bpfilter).toEqual(native);
+  });
+});

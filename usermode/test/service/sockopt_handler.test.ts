@@ -98,6 +98,7 @@ describe("SockoptHandler", () => {
     ["GET_ENTRIES of a stale size", (h) => get(h, IPT_SO_GET.ENTRIES, (() => { const b = named("filter", 40 + 100); new DataView(b.buffer).setUint32(32, 100, true); return b; })()), -Errno.EAGAIN],
     ["GET_ENTRIES with optlen not header + size", (h) => get(h, IPT_SO_GET.ENTRIES, (() => { const b = named("filter", 40 + 100); new DataView(b.buffer).setUint32(32, 632, true); return b; })()), -Errno.EINVAL],
     ["REPLACE with a stale num_counters", (h) => set(h, IPT_SO_SET.REPLACE, replaceWithRule(5)), -Errno.EAGAIN],
+    ["REPLACE with more counters than XT_MAX_TABLE_SIZE holds", (h) => set(h, IPT_SO_SET.REPLACE, (() => { const b = initialFilterReplace(); new DataView(b.buffer).setUint32(IPT_REPLACE.num_counters, 33554433, true); return b; })()), -Errno.ENOMEM],
     ["REPLACE with other valid_hooks", (h) => set(h, IPT_SO_SET.REPLACE, (() => { const b = initialFilterReplace(); new DataView(b.buffer).setUint32(IPT_REPLACE.valid_hooks, 0x1f, true); return b; })()), -Errno.EINVAL],
     ["ADD_COUNTERS with the wrong count", (h) => set(h, IPT_SO_SET.ADD_COUNTERS, addCounters(5, 1n)), -Errno.EINVAL],
     ["ADD_COUNTERS with no counters", (h) => set(h, IPT_SO_SET.ADD_COUNTERS, named("filter", XT_COUNTERS_INFO.SIZE)), -Errno.EINVAL],
@@ -108,6 +109,37 @@ describe("SockoptHandler", () => {
     const { handler } = setup();
     expect(call(handler).status).toBe(status);
     expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+  });
+
+  it("lets netfilter answer first when a refused replace has extensions netfilter judges", () => {
+    const { handler, netfilter } = setup(undefined, (t) => (t.entries.some((e) => e.matches.some((m) => m.name === "nosuch")) ? Errno.ENOENT : 0));
+    // num_counters 5 where the table has 4: EAGAIN, but netfilter finds the unknown match before that count
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5, "nosuch")).status).toBe(-Errno.ENOENT);
+    expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(5)).status).toBe(-Errno.EAGAIN);
+    expect(info(handler)).toEqual({ status: 0, numEntries: 4, size: 632 });
+    expect(netfilter.calls.filter((c) => c.startsWith("replace"))).toHaveLength(1);
+  });
+
+  it("gives back a match's data up to its struct and zeros in the padding after it, as xt_data_to_user", () => {
+    const { handler } = setup();
+    const ip = new Uint8Array(84);
+    ip[80] = 17; // -p udp
+    const udp = new Uint8Array(16).fill(0xaa, 10); // struct xt_udp is 10 bytes; the rest is padding
+    new DataView(udp.buffer).setUint16(2, 0xffff, true);
+    const rule = encodeEntry({ ip, matches: [{ name: "udp", revision: 0, data: udp }], target: { kind: "standard", verdict: STD_VERDICT.DROP } });
+    const policy = encodeEntry({ target: { kind: "standard", verdict: STD_VERDICT.ACCEPT } });
+    const [p, r] = [policy.length, rule.length];
+    const request = encodeReplace(
+      { name: "filter", validHooks: FILTER_VALID_HOOKS, hookEntry: [0, 0, r + p, r + 2 * p, 0], underflow: [0, r, r + p, r + 2 * p, 0], numCounters: 4 },
+      [rule, policy, policy, policy, encodeEntry({ target: { kind: "error", errorName: "ERROR" } })],
+    );
+    expect(set(handler, IPT_SO_SET.REPLACE, request).status).toBe(0);
+    const size = info(handler).size;
+    const q = named("filter", 40 + size);
+    new DataView(q.buffer).setUint32(32, size, true);
+    const out = get(handler, IPT_SO_GET.ENTRIES, q).out;
+    const data = 40 + 112 + 32; // ipt_get_entries, ipt_entry, xt_entry_match
+    expect(Buffer.from(out.subarray(data, data + 16)).toString("hex")).toBe("0000ffff000000000000000000000000");
   });
 
   it("returns the old counters from a replace and serves the enforcer's counters after it", () => {
