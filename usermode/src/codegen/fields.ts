@@ -35,3 +35,16 @@ export const FIELDS = {
 
 /** The name of a header field. */
 export type FieldName = keyof typeof FIELDS;
+
+/**
+ * Fields of the packet's kernel state, not of its headers: BTF-typed loads through ctx->skb at the
+ * running kernel's offsets (the flavor supplies them). skb.nfct is `skb->_nfct`, the conntrack
+ * entry's address with the ctinfo in its low 3 bits (nf_ct_get); skb.mark is `skb->mark`.
+ */
+export const KERNEL_FIELDS = {
+  "skb.mark": { struct: "sk_buff", member: "mark", size: 4 },
+  "skb.nfct": { struct: "sk_buff", member: "_nfct", size: 8 },
+} as const;
+
+/** The name of a kernel field. */
+export type KernelFieldName = keyof typeof KERNEL_FIELDS;

@@ -108,6 +108,11 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
       // A BTF-typed load through a NULL device reads zeros: netfilter's nulldevname.
       return { insns: [ldx("u64", reg, REG.ctx, layout.ctxState), ldx("u64", reg, reg, field)], nameOffset: layout.devName };
     },
+    kernelField(field, reg) {
+      const offset = { "skb.mark": layout.skbMark, "skb.nfct": layout.skbNfct }[field];
+      if (offset === undefined) return undefined;
+      return [ldx("u64", reg, REG.ctx, layout.ctxSkb), ldx(field === "skb.mark" ? "u32" : "u64", reg, reg, offset)];
+    },
     epilogue: (code) => [mov.imm(0, code), exit()],
   };
 }
