@@ -4,25 +4,36 @@
  * - `serve {"tcp": [ports], "udp": [ports]}`: echoes every TCP connection (closing with FIN when
  *   the peer does) and every UDP datagram; prints "ready" once it listens, runs until killed;
  * - `run [steps]`: the client steps, one after the other, and prints what each saw as JSON.
- * Every wait is bounded by STEP_MS, shorter than the kernel's first SYN retransmission (1 s), so
- * that a dropped packet never leads to a retransmission whose timing would make two runs differ;
- * a connection that did not finish is reset (resetAndDestroy), which sends one RST and no more, or,
- * still connecting, closed, which sends nothing.
+ * The packets a step sends must not depend on timing: a connection waits less than the first SYN
+ * retransmission (CONNECT_MS), a FIN or RST after data waits out the delayed ACK (SETTLE_MS), and
+ * a connection that did not finish is reset (resetAndDestroy: one RST, no more) or, still
+ * connecting, closed (which sends nothing).
  */
 import { createSocket } from "node:dgram";
 import { createServer, connect, type Socket } from "node:net";
 
-/** How long a step waits for what it expects (ms). */
-const STEP_MS = 600;
+/**
+ * How long a step waits for a connection (ms): shorter than the kernel's first SYN retransmission
+ * (1 s), so that a dropped SYN or SYN-ACK is never sent again.
+ */
+const CONNECT_MS = 700;
+/** How long a step waits for a reply or a close once connected, and for a UDP reply (ms). */
+const REPLY_MS = 1500;
+/**
+ * The pause before a FIN or RST that follows received data (ms): longer than the longest delayed
+ * ACK (TCP_DELACK_MAX, 200 ms), so that the ACK of that data always leaves on its own and never
+ * rides on the FIN, which would make the number of packets depend on timing.
+ */
+export const SETTLE_MS = 250;
 
 /** One client step. */
 export type FlowStep =
-  /** TCP: connect, send `data`, wait for its echo, then close with FIN ("fin") or reset ("rst"). */
+  /** TCP: connect, send "hello", wait for its echo, then close with FIN ("fin") or reset ("rst"). */
   | { readonly tcp: string; readonly port: number; readonly close: "fin" | "rst" }
   /** UDP: send one datagram, wait for a reply. */
   | { readonly udp: string; readonly port: number };
 
-/** What a step saw: "echo" (and "closed" after a FIN close), "refused" (RST), "timeout", "error:<code>". */
+/** What a step saw: "echo, closed", "echo, reset", "connected" (no echo), "refused" (RST), "timeout", "error:<code>". */
 export type FlowOutcome = string;
 
 function tcpStep(host: string, port: number, close: "fin" | "rst"): Promise<FlowOutcome> {
@@ -31,7 +42,12 @@ function tcpStep(host: string, port: number, close: "fin" | "rst"): Promise<Flow
     socket.setNoDelay(true);
     let outcome = "timeout";
     let finished = false;
-    const finish = (what: string) => {
+    let timer = setTimeout(() => finish(outcome), CONNECT_MS);
+    const rearm = (ms: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(outcome), ms);
+    };
+    function finish(what: string): void {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
@@ -39,16 +55,19 @@ function tcpStep(host: string, port: number, close: "fin" | "rst"): Promise<Flow
       if (socket.connecting) socket.destroy();
       else if (!socket.destroyed) socket.resetAndDestroy();
       done(what);
-    };
-    const timer = setTimeout(() => finish(outcome), STEP_MS);
+    }
     socket.on("connect", () => {
       outcome = "connected";
+      rearm(REPLY_MS);
       socket.write("hello");
     });
-    socket.on("data", () => {
+    socket.once("data", () => {
       outcome = "echo";
-      if (close === "rst") finish("echo, reset");
-      else socket.end();
+      rearm(REPLY_MS + SETTLE_MS);
+      setTimeout(() => {
+        if (close === "rst") finish("echo, reset");
+        else if (!finished) socket.end();
+      }, SETTLE_MS);
     });
     socket.on("close", () => finish(outcome === "echo" ? "echo, closed" : outcome));
     socket.on("error", (error: NodeJS.ErrnoException) => finish(error.code === "ECONNREFUSED" ? "refused" : `error:${error.code}`));
@@ -63,7 +82,7 @@ function udpStep(host: string, port: number): Promise<FlowOutcome> {
       socket.close();
       done(what);
     };
-    const timer = setTimeout(() => finish("timeout"), STEP_MS);
+    const timer = setTimeout(() => finish("timeout"), REPLY_MS);
     socket.on("message", () => finish("reply"));
     // A connected UDP socket reports the ICMP port unreachable that comes back as ECONNREFUSED.
     socket.on("error", (error: NodeJS.ErrnoException) => finish(error.code === "ECONNREFUSED" ? "unreachable" : `error:${error.code}`));
@@ -86,9 +105,9 @@ function serve(ports: { readonly tcp: readonly number[]; readonly udp: readonly 
     const server = createServer({ allowHalfOpen: true }, (socket) => {
       socket.setNoDelay(true);
       socket.on("data", (chunk) => socket.write(chunk));
-      socket.on("end", () => socket.end());
+      socket.on("end", () => setTimeout(() => socket.end(), SETTLE_MS)); // the ACK of the FIN first, alone
       socket.on("error", () => socket.destroy());
-      socket.setTimeout(STEP_MS * 2, () => socket.resetAndDestroy());
+      socket.setTimeout(REPLY_MS * 2, () => socket.resetAndDestroy());
     });
     server.listen(port, "0.0.0.0", ready);
   }
