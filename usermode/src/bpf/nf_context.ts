@@ -15,6 +15,8 @@ export interface NetfilterContextOffsets {
   readonly devName: number;
   readonly skbLen: number;
   readonly skbMark: number;
+  /** The byte of sk_buff's pkt_type bitfield, and the bitfield's shift in it (3 bits wide). */
+  readonly skbPktType: { readonly offset: number; readonly shift: number };
   /** Absent on a kernel without conntrack: conntrack and state matches are declined there. */
   readonly skbNfct?: number;
 }
@@ -26,6 +28,12 @@ function hasMember(btf: Btf, struct: string, member: string): boolean {
   } catch {
     return false;
   }
+}
+
+function pktType(btf: Btf): { offset: number; shift: number } {
+  const field = btf.bitfield("sk_buff", "pkt_type");
+  if (field.bits !== 3) throw new Error(`BTF ${btf.source}: sk_buff.pkt_type is ${field.bits} bits, expected 3`);
+  return { offset: field.offset, shift: field.shift };
 }
 
 let cached: NetfilterContextOffsets | undefined;
@@ -48,6 +56,7 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
     devName: at("net_device", "name", 16),
     skbLen: at("sk_buff", "len", 4),
     skbMark: at("sk_buff", "mark", 4),
+    skbPktType: pktType(from),
     ...(hasMember(from, "sk_buff", "_nfct") ? { skbNfct: at("sk_buff", "_nfct", 8) } : {}),
   };
   if (btf === undefined) cached = layout;

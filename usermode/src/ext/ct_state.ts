@@ -10,7 +10,8 @@
  * whatever the mask and the inversions.
  */
 import { and, lsh, mov, neg, or, rsh, xor } from "../codegen/asm/index.ts";
-import type { MatchEmitter, RangeTest } from "./types.ts";
+import type { MatchEmitter } from "./types.ts";
+import { requireKeySet } from "./key_set.ts";
 
 /** enum ip_conntrack_info and its bounds (nf_conntrack_common.h). */
 export const IP_CT = { ESTABLISHED: 0, RELATED: 1, NEW: 2, IS_REPLY: 3, NUMBER: 5, UNTRACKED: 7 } as const;
@@ -56,28 +57,9 @@ export function loadCtKey(em: MatchEmitter): void {
   );
 }
 
-/** The keys of `holds` as ranges of r1, for requireAny. */
-function keyRanges(holds: (key: CtKey) => boolean): RangeTest[] {
-  const ranges: RangeTest[] = [];
-  for (let key = 0; key < CT_KEYS; key++) {
-    if (!holds(key)) continue;
-    const last = ranges.at(-1);
-    if (last !== undefined && last.max === key - 1) ranges[ranges.length - 1] = { ...last, max: key };
-    else ranges.push({ reg: 1, min: key, max: key });
-  }
-  return ranges;
-}
-
 /** Emits "the packet's key is one for which `holds` is true" (nothing when every key holds). */
 export function requireCtKeys(em: MatchEmitter, holds: (key: CtKey) => boolean): void {
-  const ranges = keyRanges(holds);
-  if (ranges.length === 1 && ranges[0]!.min === 0 && ranges[0]!.max === CT_KEYS - 1) return;
-  if (ranges.length === 0) {
-    em.never();
-    return;
-  }
-  loadCtKey(em);
-  em.requireAny(ranges, false);
+  requireKeySet(em, CT_KEYS, holds, () => loadCtKey(em));
 }
 
 /** Names of state bits, in iptables' order. */

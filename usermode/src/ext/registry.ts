@@ -17,6 +17,7 @@ import { iprange } from "./iprange.ts";
 import { conntrack } from "./conntrack.ts";
 import { state } from "./state.ts";
 import { mark } from "./mark.ts";
+import { pkttype } from "./pkttype.ts";
 import type { Table } from "../ir/types.ts";
 
 /** Every match the compiler knows. */
@@ -33,6 +34,7 @@ export const MATCHES: readonly MatchExtension[] = [
   conntrack,
   state,
   mark,
+  pkttype,
 ];
 
 /** Every target extension the compiler knows (the standard target is resolved by ipt/; see types.ts). */

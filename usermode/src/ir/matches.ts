@@ -119,6 +119,17 @@ export interface MarkMatch {
   readonly invert: boolean;
 }
 
+/**
+ * -m pkttype (struct xt_pkttype_info): the packet's type (PACKET_HOST 0, BROADCAST 1, MULTICAST 2,
+ * OTHERHOST 3), a looped-back packet (PACKET_LOOPBACK 5) counting as multicast or broadcast by its
+ * destination, as pkttype_mt. `invert` is the struct's int: the result is (equal ^ invert) != 0.
+ */
+export interface PkttypeMatch {
+  readonly kind: "pkttype";
+  readonly pkttype: number;
+  readonly invert: number;
+}
+
 /** Every decoded match. */
 export type Match =
   | UdpMatch
@@ -132,7 +143,8 @@ export type Match =
   | IprangeMatch
   | ConntrackMatch
   | StateMatch
-  | MarkMatch;
+  | MarkMatch
+  | PkttypeMatch;
 
 /** The kinds of Match. */
 export type MatchKind = Match["kind"];

@@ -23,6 +23,7 @@ import { XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_SIZES, XT_CONNTRACK_ST
 import { XT_STATE, XT_STATE_SIZE } from "../../src/ext/state.ts";
 import { XT_MARK_MTINFO1_SIZE } from "../../src/ext/mark.ts";
 import { IP_CT } from "../../src/ext/ct_state.ts";
+import { PACKET, XT_PKTTYPE_SIZE } from "../../src/ext/pkttype.ts";
 
 /** The C struct member behind each field of codegen/fields.ts. */
 const FIELD_MEMBERS: Readonly<Record<FieldName, readonly [offset: string, size: string]>> = {
@@ -86,6 +87,8 @@ const PAIRS: readonly [string, number][] = [
   ["XT_STATE_UNTRACKED", XT_STATE.UNTRACKED],
   ["XT_STATE_BIT(IP_CT_RELATED_REPLY)", 4],
   ["sizeof(struct xt_mark_mtinfo1)", XT_MARK_MTINFO1_SIZE],
+  ["sizeof(struct xt_pkttype_info)", XT_PKTTYPE_SIZE],
+  ...Object.entries(PACKET).map(([name, type]): [string, number] => [`PACKET_${name}`, type]),
   ["IP_CT_ESTABLISHED", IP_CT.ESTABLISHED],
   ["IP_CT_RELATED", IP_CT.RELATED],
   ["IP_CT_NEW", IP_CT.NEW],
@@ -145,6 +148,8 @@ const SOURCE = `#include <stdio.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_state.h>
 #include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_pkttype.h>
+#include <linux/if_packet.h>
 int main(void) {
 ${PAIRS.map(([expr]) => `  printf("%ld\\n", (long)(${expr}));`).join("\n")}
   return 0;

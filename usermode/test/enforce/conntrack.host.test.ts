@@ -5,9 +5,10 @@
  * - a → b: TCP handshake, data and FIN; TCP with a reset after the data; TCP to a closed port (RST
  *   back); UDP request and reply; UDP to a closed port (b's ICMP error about it: RELATED); UDP to a
  *   port the raw table marks -j CT --notrack (UNTRACKED both ways); ICMP echo and its reply;
- *   crafted TCP with SYN+FIN, a lone RST and no flags (INVALID), and a lone ACK (picked up mid-stream);
+ *   crafted TCP with SYN+FIN, a lone RST and no flags (INVALID), a lone ACK (picked up mid-stream),
+ *   UDP to the subnet broadcast and to 224.0.0.1 (pkttype);
  * - b → a: TCP with FIN, UDP with a reply, UDP to a closed port of a (a's ICMP error: RELATED in b's
- *   INPUT).
+ *   INPUT); b's own multicast and broadcast, which come back to its INPUT as PACKET_LOOPBACK.
  * b's mangle table marks some flows (PREROUTING and OUTPUT) and its raw table untracks one, natively
  * in both benches: those tables stay netfilter's. What each step saw, what b's OUTPUT let out of the
  * crafted packets, and iptables-legacy-save -c of the filter table (every rule's and policy's packet
@@ -59,17 +60,38 @@ const FROM_B: readonly FlowStep[] = [
   { udp: A, port: 53 },
   { udp: A, port: 9999 },
 ];
-/** Crafted from a: an echo request, INVALID TCP (SYN+FIN, a lone RST, no flags), a lone ACK. */
+/**
+ * Crafted from a: an echo request, INVALID TCP (SYN+FIN, a lone RST, no flags), a lone ACK, and UDP
+ * to b's subnet broadcast and to all-hosts multicast (pkttype broadcast and multicast).
+ */
 const CRAFTED: readonly PacketSpec[] = [
   { proto: "icmp", src: A, dst: B },
+  { proto: "udp", src: A, dst: "10.77.0.255", sport: 6000, dport: 6000 },
+  { proto: "udp", src: A, dst: "224.0.0.1", sport: 6001, dport: 6000 },
   { proto: "tcp", src: A, dst: B, sport: 41_000, dport: 22, flags: 0x03 },
   { proto: "tcp", src: A, dst: B, sport: 41_001, dport: 22, flags: 0x04 },
   { proto: "tcp", src: A, dst: B, sport: 41_002, dport: 80, flags: 0x00 },
   { proto: "tcp", src: A, dst: B, sport: 41_003, dport: 22, flags: 0x10 },
 ];
+/** Crafted from b: multicast and broadcast, which b also loops back to itself (PACKET_LOOPBACK at INPUT). */
+const CRAFTED_B: readonly PacketSpec[] = [
+  { proto: "udp", src: B, dst: "224.0.0.1", sport: 6002, dport: 6000 },
+  { proto: "udp", src: B, dst: "10.77.0.255", sport: 6003, dport: 6000 },
+];
 
-/** b's mangle and raw tables, written natively (netfilter keeps them) in both benches. */
-const MANGLE_RAW = `*mangle
+/**
+ * A SYN sent again (the second packet of a connection still in SYN_SENT) never leaves: a client
+ * whose timer runs late under load would otherwise retransmit its SYN at 1 s in one bench and not in
+ * the other. In a's OUTPUT and in b's mangle OUTPUT (before b's filter), both natively.
+ */
+const NO_SYN_RETRANSMISSION = "-A OUTPUT -p tcp -m tcp --syn -m connbytes --connbytes 2: --connbytes-dir original --connbytes-mode packets -j DROP";
+
+/**
+ * b's mangle and raw tables, written natively (netfilter keeps them) in both benches. The raw table's
+ * CT target and connbytes turn b's conntrack on by themselves: the bench that checks the helper's own
+ * conntrack reference has neither (its tables do not drop b's SYNs).
+ */
+const mangleRaw = (conntrackUsers: boolean): string => `*mangle
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -79,8 +101,11 @@ const MANGLE_RAW = `*mangle
 -A PREROUTING -p tcp -m tcp --dport 80 -j MARK --set-mark 0x12
 -A OUTPUT -p tcp -m tcp --sport 80 -j MARK --set-mark 0x22
 -A OUTPUT -p udp -m udp --dport 9999 -j MARK --set-mark 0x80000001
+${conntrackUsers ? NO_SYN_RETRANSMISSION : ""}
 COMMIT
-*raw
+${conntrackUsers ? RAW : ""}`;
+
+const RAW = `*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A PREROUTING -p udp -m udp --dport 7000 -j CT --notrack
@@ -88,7 +113,10 @@ COMMIT
 COMMIT
 `;
 
-/** The sysctls of both ends: no SYN-ACK retransmission (a dropped one stays dropped), no ICMP rate limit. */
+/**
+ * Both ends: no SYN-ACK retransmission (a dropped one stays dropped), no SYN retransmission out of a
+ * (NO_SYN_RETRANSMISSION), no ICMP rate limit, a route for 224.0.0.0/4.
+ */
 function configure(bench: HelperBench): void {
   for (const ns of [bench.nsA, bench.nsB]) {
     const sysctl = (setting: string) => execFileSync("ip", ["netns", "exec", ns, "sysctl", "-qw", setting]);
@@ -96,7 +124,10 @@ function configure(bench: HelperBench): void {
     sysctl("net.ipv4.icmp_ratelimit=0");
     sysctl("net.ipv4.icmp_msgs_per_sec=100000");
     sysctl("net.ipv4.icmp_msgs_burst=100000");
+    execFileSync("ip", ["-n", ns, "route", "add", "224.0.0.0/4", "dev", bench.veth]);
+    sysctl("net.netfilter.nf_conntrack_acct=1"); // connbytes counts packets
   }
+  execFileSync("ip", ["netns", "exec", bench.nsA, "iptables-legacy", ...NO_SYN_RETRANSMISSION.split(" ")]);
 }
 
 function startPeer(ns: string, ports: { tcp: number[]; udp: number[] }): Promise<ChildProcess> {
@@ -140,8 +171,7 @@ async function openPair(withRaw: boolean): Promise<BenchPair> {
   await Promise.all([pair.native.start(false), pair.bpf.start()]);
   for (const bench of [pair.native, pair.bpf]) {
     configure(bench);
-    const tables = withRaw ? MANGLE_RAW : MANGLE_RAW.slice(0, MANGLE_RAW.indexOf("*raw"));
-    execFileSync("ip", ["netns", "exec", bench.nsB, "iptables-legacy-restore"], { input: tables });
+    execFileSync("ip", ["netns", "exec", bench.nsB, "iptables-legacy-restore"], { input: mangleRaw(withRaw) });
     pair.peers.push(await startPeer(bench.nsB, B_PORTS), await startPeer(bench.nsA, A_PORTS));
   }
   return pair;
@@ -176,7 +206,8 @@ async function compare(pair: BenchPair, ruleset: string): Promise<void> {
     const fromA = await runSteps(bench.nsA, FROM_A);
     const sent = sendRaw(`/run/netns/${bench.nsA}`, CRAFTED);
     const fromB = await runSteps(bench.nsB, FROM_B);
-    return { fromA, sent, fromB };
+    const sentB = sendRaw(`/run/netns/${bench.nsB}`, CRAFTED_B);
+    return { fromA, sent, fromB, sentB };
   };
   const [sawNative, sawBpf] = await Promise.all([flows(native), flows(bpf)]);
   expect(sawBpf, `what the flows saw\n${ruleset}`).toEqual(sawNative);

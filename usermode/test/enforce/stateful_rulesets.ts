@@ -1,7 +1,7 @@
 /**
  * Filter tables for the stateful differential tests (conntrack.host.test.ts): hand-written ones as
  * stateful firewalls write them, and random ones from a seed over conntrack --ctstate/--ctdir,
- * state, mark and the protocols and ports of the flows, each as iptables-restore reads it.
+ * state, mark, pkttype and the protocols and ports of the flows, each as iptables-restore reads it.
  *
  * A random table DROPs only with rules that hold for the first packet of every flow they hold for
  * at all (no ESTABLISHED, no negated state, no --ctdir): a flow is then cut at its first packet,
@@ -75,6 +75,23 @@ COMMIT
 -A OUTPUT -m mark --mark 0x22 -j DROP
 COMMIT
 `,
+  "pkttype: unicast, broadcast, multicast, looped back, negations": `${HEAD}
+-A INPUT -m pkttype --pkt-type unicast
+-A INPUT -m pkttype --pkt-type broadcast
+-A INPUT -m pkttype --pkt-type multicast
+-A INPUT -m pkttype --pkt-type otherhost
+-A INPUT -m pkttype ! --pkt-type unicast
+-A INPUT -p udp -m pkttype --pkt-type multicast -m conntrack --ctstate NEW
+-A INPUT -s 10.77.0.2/32 -m pkttype --pkt-type broadcast
+-A INPUT -s 10.77.0.2/32 -d 224.0.0.0/4 -m pkttype --pkt-type multicast
+-A INPUT -s 10.77.0.2/32 -d 224.0.0.0/4 -m pkttype --pkt-type broadcast
+-A INPUT -d 10.77.0.255/32 -m pkttype ! --pkt-type broadcast
+-A INPUT -m pkttype --pkt-type broadcast -j DROP
+-A OUTPUT -m pkttype --pkt-type unicast
+-A OUTPUT -m pkttype ! --pkt-type unicast
+-A OUTPUT -m pkttype --pkt-type multicast -j DROP
+COMMIT
+`,
   "user chains with states, RELATED and UNTRACKED dropped": `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -111,6 +128,7 @@ export function randomStatefulRuleset(seed: number): string {
     const proto = pick(PROTOCOLS);
     if (proto !== "") words.push(proto);
     const kinds = Math.floor(random() * 3); // 0: conntrack/state; 1: mark; 2: both
+    if (random() < 0.2) words.push(`-m pkttype ${random() < 0.3 ? "! " : ""}--pkt-type ${pick(["unicast", "broadcast", "multicast"])}`);
     if (kinds !== 1) {
       const chosen = states();
       const invert = random() < 0.3;
