@@ -1,18 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # With the real helper: a table with a match the helper does not compile
-# (conntrack) is declined, and netfilter enforces it: the UDP flow is dropped
+# (addrtype) is declined, and netfilter enforces it: the UDP flow is dropped
 # and counted by the rule, which netfilter's own table holds.
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 . "$SELFTEST_DIR/bpf_helper_lib.sh"
 
 bpf_test_setup
-rule="INPUT -p udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
+rule="INPUT -p udp --dport 5000 -m addrtype --dst-type LOCAL -j DROP"
 
 expect_flow 20 "flow before the rule"
 
 ipt -A $rule || fail "iptables -A $rule"
-declined="-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP"
+declined="-A INPUT -p udp -m udp --dport 5000 -m addrtype --dst-type LOCAL -j DROP"
 ipt -S INPUT | grep -q -- "$declined" ||
 	fail "iptables -S does not list the declined rule: $(ipt -S INPUT)"
 netfilter_rules INPUT | grep -q -- "$declined" ||

@@ -61,7 +61,7 @@ export function toolChecks(kernelPackage: string, kernelTarball: string): ToolCh
       usedBy: "make checkpatch, make send",
       argv: ["perl", "-MCwd", "-MEncode", "-MFile::Basename", "-MFile::Find", "-MFile::Spec::Functions", "-MGetopt::Long", "-MPOSIX", "-MTerm::ANSIColor", "-e", "1"],
     },
-    { packages: ["nftables"], usedBy: "make bench", argv: ["nft", "--version"] },
+    { packages: ["nftables"], usedBy: "the helper's conntrack reference, make bench", argv: ["nft", "--version"] },
     { packages: ["netsniff-ng"], usedBy: "make bench", argv: ["trafgen", "-v"], expect: /^trafgen \d/m },
     { packages: ["debootstrap"], usedBy: "make rehearse", argv: ["debootstrap", "--version"] },
     { packages: ["dpkg-repack"], usedBy: "make rehearse", argv: ["dpkg-repack", "--version"] },

@@ -39,7 +39,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "git-email": "make send (dry run)",
   "libmailtools-perl": "Mail::Address, which git send-email loads (only a recommends of git-email)",
   perl: "scripts/checkpatch.pl, scripts/get_maintainer.pl",
-  nftables: "make bench: nftables, linear and with sets, beside bpfilter and iptables-legacy",
+  nftables: "the helper turns a netns's conntrack on with nft while a compiled table reads conntrack state; make bench: nftables beside bpfilter and iptables-legacy",
   "netsniff-ng": "make bench: trafgen, the cross-check of the bench's own packet sender",
   dwarves: "pahole, which generates the kernel's BTF (CONFIG_DEBUG_INFO_BTF, needed by netfilter BPF programs)",
   "gcc-i686-linux-gnu": "make series-check builds the files each patch touches for a 32-bit arch (ARCH=i386), and the selftests' 32-bit (compat) caller",

@@ -319,6 +319,22 @@ export class Btf {
     return { offset, size };
   }
 
+  /**
+   * Where bitfield `member` of struct `structName` lies: the byte that holds its lowest bit, its
+   * shift within that byte (bit offsets count from the least significant bit on the little-endian
+   * kernels this runs on) and its width. Throws for a member that is not a bitfield within one byte.
+   */
+  bitfield(structName: string, member: string): { readonly offset: number; readonly shift: number; readonly bits: number } {
+    const structId = this.find(BTF_KIND.STRUCT, structName) ?? this.base?.find(BTF_KIND.STRUCT, structName);
+    if (structId === undefined) throw new Error(`BTF ${this.source}: no struct '${structName}'`);
+    const found = this.findMember(structId, member);
+    if (found === undefined) throw new Error(`BTF ${this.source}: struct '${structName}' has no member '${member}'`);
+    if (found.bitfieldSize === 0) throw new Error(`BTF ${this.source}: ${structName}.${member} is not a bitfield`);
+    const shift = found.bitOffset % 8;
+    if (shift + found.bitfieldSize > 8) throw new Error(`BTF ${this.source}: ${structName}.${member} crosses a byte`);
+    return { offset: Math.floor(found.bitOffset / 8), shift, bits: found.bitfieldSize };
+  }
+
   /** A member by name in a struct/union, descending into anonymous members; offsets are from `typeId`. */
   private findMember(typeId: number, name: string): BtfMember | undefined {
     const type = this.resolve(typeId);

@@ -2,7 +2,10 @@
 // kernel's BTF: they differ between kernels and configs, so they are never hard-coded.
 import { kernelBtf, type Btf } from "./btf.ts";
 
-/** Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name and sk_buff.len. */
+/**
+ * Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name, sk_buff.len and
+ * sk_buff.mark, and sk_buff._nfct where the kernel has conntrack (CONFIG_NF_CONNTRACK).
+ */
 export interface NetfilterContextOffsets {
   readonly ctxState: number;
   readonly ctxSkb: number;
@@ -11,6 +14,26 @@ export interface NetfilterContextOffsets {
   readonly stateOut: number;
   readonly devName: number;
   readonly skbLen: number;
+  readonly skbMark: number;
+  /** The byte of sk_buff's pkt_type bitfield, and the bitfield's shift in it (3 bits wide). */
+  readonly skbPktType: { readonly offset: number; readonly shift: number };
+  /** Absent on a kernel without conntrack: conntrack and state matches are declined there. */
+  readonly skbNfct?: number;
+}
+
+function hasMember(btf: Btf, struct: string, member: string): boolean {
+  try {
+    btf.member(struct, member);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pktType(btf: Btf): { offset: number; shift: number } {
+  const field = btf.bitfield("sk_buff", "pkt_type");
+  if (field.bits !== 3) throw new Error(`BTF ${btf.source}: sk_buff.pkt_type is ${field.bits} bits, expected 3`);
+  return { offset: field.offset, shift: field.shift };
 }
 
 let cached: NetfilterContextOffsets | undefined;
@@ -32,6 +55,9 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
     stateOut: at("nf_hook_state", "out", 8),
     devName: at("net_device", "name", 16),
     skbLen: at("sk_buff", "len", 4),
+    skbMark: at("sk_buff", "mark", 4),
+    skbPktType: pktType(from),
+    ...(hasMember(from, "sk_buff", "_nfct") ? { skbNfct: at("sk_buff", "_nfct", 8) } : {}),
   };
   if (btf === undefined) cached = layout;
   return layout;

@@ -11,6 +11,8 @@ import { REG, TRANSPORT } from "./layout.ts";
 import { FIELDS, type FieldLocation, type FieldName } from "./fields.ts";
 import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
+import type { KernelFieldName } from "./fields.ts";
+import { DeclineError } from "./decline.ts";
 
 /**
  * How tests become branches: "fast" one per test; "guarded" one for the rule's first test (most
@@ -87,8 +89,16 @@ function bitOut(b: ProgramBuilder, t: RangeTest): void {
   b.emit(or.reg(BIT, TEMP), rsh.imm(BIT, 63));
 }
 
-/** A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode. */
-export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode): RuleEmitter {
+/** Where kernel fields are read (the flavor's kernelField); undefined for a field the kernel lacks. */
+export type KernelFieldLoad = (field: KernelFieldName, reg: Reg) => readonly Insn[] | undefined;
+
+const noKernelFields: KernelFieldLoad = () => undefined;
+
+/**
+ * A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode; kernel fields
+ * are read with kernelField.
+ */
+export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode, kernelField: KernelFieldLoad = noKernelFields): RuleEmitter {
   let accUsed = false;
   let tests = 0;
   /** The mode of the next test: guarded branches on the first one only. */
@@ -132,6 +142,11 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
   return {
     emit: (...insns) => b.emit(...insns),
     load: (reg, field) => b.emit(...fieldLoad(reg, field)),
+    kernelField(reg, field) {
+      const insns = kernelField(field, reg);
+      if (insns === undefined) throw new DeclineError(`this kernel has no ${field} (sk_buff member missing from its BTF)`);
+      b.emit(...insns);
+    },
     never,
     requireAll(tests, invert) {
       if (tests.length === 0) {

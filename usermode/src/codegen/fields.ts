@@ -35,3 +35,19 @@ export const FIELDS = {
 
 /** The name of a header field. */
 export type FieldName = keyof typeof FIELDS;
+
+/**
+ * Fields of the packet's kernel state, not of its headers: BTF-typed loads through ctx->skb at the
+ * running kernel's offsets (the flavor supplies them). skb.nfct is `skb->_nfct`, the conntrack
+ * entry's address with the ctinfo in its low 3 bits (nf_ct_get); skb.mark is `skb->mark`;
+ * skb.pkt_type the pkt_type bitfield.
+ */
+export const KERNEL_FIELDS = {
+  "skb.mark": { struct: "sk_buff", member: "mark", size: 4 },
+  "skb.nfct": { struct: "sk_buff", member: "_nfct", size: 8 },
+  /** The 3 bits of skb->pkt_type (PACKET_HOST, ...), shifted down. */
+  "skb.pkt_type": { struct: "sk_buff", member: "pkt_type", size: 1 },
+} as const;
+
+/** The name of a kernel field. */
+export type KernelFieldName = keyof typeof KERNEL_FIELDS;

@@ -7,6 +7,7 @@
 import type { Insn, Reg } from "./asm/index.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { FilterHook } from "./hooks.ts";
+import type { KernelFieldName } from "./fields.ts";
 
 export type { FilterHook } from "./hooks.ts";
 
@@ -38,6 +39,11 @@ export interface Flavor {
   packetBytes(reg: Reg): readonly Insn[];
   /** The input or output device at `hook`, leaving its pointer in `reg`; undefined where the hook has none. */
   device(hook: FilterHook, which: "in" | "out", reg: Reg): DeviceAccess | undefined;
+  /**
+   * Instructions that leave kernel field `field` (fields.ts KERNEL_FIELDS) in reg, zero-extended,
+   * clobbering nothing else; undefined when this kernel has no such field (the rule is declined).
+   */
+  kernelField(field: KernelFieldName, reg: Reg): readonly Insn[] | undefined;
   /** Instructions that end the program with return code `code`. */
   epilogue(code: number): readonly Insn[];
 }

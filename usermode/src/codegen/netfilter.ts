@@ -7,7 +7,7 @@
  * over the skb (bpf_dynptr_from_skb, bpf_dynptr_slice); kernel struct fields through BTF-typed loads
  * at the offsets of the running kernel (NetfilterContextLayout).
  */
-import { add, and, call, exit, ja, jeq, jgt, jle, jne, kfuncCall, ldx, lsh, mov, or, st, sub, toBe, type Reg } from "./asm/index.ts";
+import { add, and, call, exit, ja, jeq, jgt, jle, jne, kfuncCall, ldx, lsh, mov, or, rsh, st, sub, toBe, type Reg } from "./asm/index.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { Flavor } from "./flavor.ts";
 import { FILTER_HOOKS } from "./hooks.ts";
@@ -107,6 +107,16 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
       const field = which === "in" ? layout.stateIn : layout.stateOut;
       // A BTF-typed load through a NULL device reads zeros: netfilter's nulldevname.
       return { insns: [ldx("u64", reg, REG.ctx, layout.ctxState), ldx("u64", reg, reg, field)], nameOffset: layout.devName };
+    },
+    kernelField(field, reg) {
+      const skb = ldx("u64", reg, REG.ctx, layout.ctxSkb);
+      if (field === "skb.pkt_type") {
+        const { offset, shift } = layout.skbPktType;
+        return [skb, ldx("u8", reg, reg, offset), ...(shift === 0 ? [] : [rsh.imm(reg, shift)]), and.imm(reg, 7)];
+      }
+      const offset = { "skb.mark": layout.skbMark, "skb.nfct": layout.skbNfct }[field];
+      if (offset === undefined) return undefined;
+      return [skb, ldx(field === "skb.mark" ? "u32" : "u64", reg, reg, offset)];
     },
     epilogue: (code) => [mov.imm(0, code), exit()],
   };

@@ -31,7 +31,7 @@ export function ruleWhere(chain: Chain, index: number): string {
 }
 
 function emitMatches(ctx: ChainContext, rule: Rule, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode());
+  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode(), (field, reg) => ctx.flavor.kernelField(field, reg));
   emitIpMatch(em, rule.ip, ctx.flavor, ctx.hook);
   for (const m of rule.matches) emitMatch(em, m); // decoded once by ir/resolve.ts
   em.finish();

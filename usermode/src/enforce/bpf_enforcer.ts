@@ -31,6 +31,8 @@ import {
   type NetfilterContextLayout,
 } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
+import { usesConntrack } from "../ext/registry.ts";
+import { holdConntrack, releaseConntrack } from "./conntrack_ref.ts";
 import type { XtCounters } from "../ipt/counters.ts";
 import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
 import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
@@ -62,6 +64,11 @@ export interface BpfEnforcerOptions {
   readonly reapPeriodMs?: number;
   /** The kernel's struct offsets (default: from its BTF); tests make it throw, as a kernel without BTF does. */
   readonly kernel?: () => NetfilterContextLayout;
+  /**
+   * Takes and gives back the netns's conntrack reference, in the netns entered (default: the
+   * nftables table of conntrack_ref.ts).
+   */
+  readonly conntrack?: { readonly hold: () => void; readonly release: () => void };
 }
 
 /** What enforces a table in a netns, by kernel id (BpfEnforcer.describe). */
@@ -123,6 +130,9 @@ export class BpfEnforcer implements Enforcer {
   private readonly log: (line: string) => void;
   private readonly kernelLayout: () => NetfilterContextLayout;
   private readonly reapTimer: NodeJS.Timeout | undefined;
+  private readonly conntrack: { readonly hold: () => void; readonly release: () => void };
+  /** Whether the helper holds the conntrack reference of a netns, by cookie; absent: not known (a restarted helper). */
+  private readonly conntrackHeld = new Map<bigint, boolean>();
 
   /** See BpfEnforcerOptions. Releases the tables of netns that only the helper's pins keep alive. */
   constructor(options: BpfEnforcerOptions = {}) {
@@ -131,6 +141,7 @@ export class BpfEnforcer implements Enforcer {
     this.netnsPath = options.netnsPath ?? defaultNetnsPath;
     this.log = options.log ?? (() => {});
     this.kernelLayout = options.kernel ?? (() => netfilterContextLayout());
+    this.conntrack = options.conntrack ?? { hold: () => holdConntrack(), release: () => releaseConntrack() };
     this.reap();
     const period = options.reapPeriodMs ?? REAP_PERIOD_MS;
     this.reapTimer = period > 0 ? setInterval(() => this.reap(), period).unref() : undefined;
@@ -144,10 +155,29 @@ export class BpfEnforcer implements Enforcer {
     const plan = this.plan(table);
     if (plan.declined === true) return { kind: "declined", reason: plan.reason };
     const planned = performance.now();
+    // Conntrack goes on before the programs that read it, as netfilter's checkentry runs before its swap.
+    const wantsConntrack = usesConntrack(table);
+    // Unknown (a restarted helper) only while a table is enforced: without one, the helper gave it back (release).
+    const heldBefore = this.conntrackHeld.get(netns.cookie) ?? (this.enforced(netns.cookie, table.name) === undefined ? false : undefined);
+    if (wantsConntrack && heldBefore !== true) {
+      try {
+        inCallerNetns(netns, () => this.conntrack.hold(), this.netnsPath);
+        this.conntrackHeld.set(netns.cookie, true);
+      } catch (error) {
+        return { kind: "declined", reason: `the table reads conntrack state, and the netns's conntrack could not be turned on: ${(error as Error).message}` };
+      }
+    }
     try {
-      const loaded = this.load(table, plan);
+      let loaded;
+      try {
+        loaded = this.load(table, plan);
+      } catch (error) {
+        if (wantsConntrack && heldBefore !== true) this.releaseConntrack(netns, where); // as it was: the old table stays
+        throw error;
+      }
       const loadedAt = performance.now();
       const { enforced, replacedCounters } = this.swap(netns, table.name, loaded);
+      if (!wantsConntrack && heldBefore !== false) this.releaseConntrack(netns, where); // after the swap: no program reads it now
       this.pin(enforced, where);
       const insns = FILTER_HOOK_NAMES.map((hook) => `${hook} ${plan.programs[hook].insns.length / 8}`).join(", ");
       this.log(
@@ -194,6 +224,8 @@ export class BpfEnforcer implements Enforcer {
     const enforced = this.enforced(netns.cookie, tableName);
     if (enforced === undefined) return [];
     const counters = this.drop(enforced);
+    if (this.conntrackHeld.get(netns.cookie) !== false) this.releaseConntrack(netns, `netns ${netns.cookie}`);
+    this.conntrackHeld.delete(netns.cookie);
     this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
     return counters;
   }
@@ -364,6 +396,16 @@ export class BpfEnforcer implements Enforcer {
     }
   }
 
+  /** Gives the netns's conntrack reference back; a failure is logged (conntrack then stays on longer than netfilter's would). */
+  private releaseConntrack(netns: NetnsRef, where: string): void {
+    try {
+      inCallerNetns(netns, () => this.conntrack.release(), this.netnsPath);
+      this.conntrackHeld.set(netns.cookie, false);
+    } catch (error) {
+      this.log(`${where}: the netns's conntrack reference was not given back: ${(error as Error).message}`);
+    }
+  }
+
   /** Stops the periodic reaping (the pins, and so what is enforced, stay). */
   close(): void {
     if (this.reapTimer !== undefined) clearInterval(this.reapTimer);
@@ -377,5 +419,6 @@ export class BpfEnforcer implements Enforcer {
     known.dispatch.close();
     closeLoaded(known);
     this.tables.delete(key);
+    this.conntrackHeld.delete(pins.cookie);
   }
 }

@@ -14,6 +14,11 @@ import { length } from "./length.ts";
 import { ttl } from "./ttl.ts";
 import { dscp } from "./dscp.ts";
 import { iprange } from "./iprange.ts";
+import { conntrack } from "./conntrack.ts";
+import { state } from "./state.ts";
+import { mark } from "./mark.ts";
+import { pkttype } from "./pkttype.ts";
+import type { Table } from "../ir/types.ts";
 
 /** Every match the compiler knows. */
 export const MATCHES: readonly MatchExtension[] = [
@@ -26,6 +31,10 @@ export const MATCHES: readonly MatchExtension[] = [
   ttl,
   dscp,
   iprange,
+  conntrack,
+  state,
+  mark,
+  pkttype,
 ];
 
 /** Every target extension the compiler knows (the standard target is resolved by ipt/; see types.ts). */
@@ -67,4 +76,12 @@ export function emitMatch(em: MatchEmitter, match: Match): void {
 /** The iptables-save words of a decoded match ("-m tcp --dport 22"). */
 export function describeMatch(match: Match): string {
   return extensionOf(match).describe(match);
+}
+
+/**
+ * Whether a rule of the table reads the packet's conntrack entry: netfilter's checkentry of such a
+ * match takes a reference on the netns's conntrack (nf_ct_netns_get), and so must the enforcer.
+ */
+export function usesConntrack(table: Table): boolean {
+  return table.chains.some((chain) => chain.rules.some((rule) => rule.matches.some((m) => extensionOf(m).conntrack === true)));
 }

@@ -3,7 +3,7 @@
  * extension decodes from its xt data and what code it asks the compiler to emit.
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
-import type { FieldName } from "../codegen/fields.ts";
+import type { FieldName, KernelFieldName } from "../codegen/fields.ts";
 import type { Match, Verdict } from "../ir/types.ts";
 
 /** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
@@ -23,6 +23,11 @@ export interface RangeTest {
 export interface MatchEmitter {
   /** reg = header field `field` in host order, zero-extended (codegen/fields.ts lists them). */
   load(reg: Reg, field: FieldName): void;
+  /**
+   * reg = kernel field `field` of the packet (fields.ts KERNEL_FIELDS: skb->mark, skb->_nfct),
+   * zero-extended to 64 bits. The rule is declined on a kernel without that field.
+   */
+  kernelField(reg: Reg, field: KernelFieldName): void;
   /** Appends instructions (ALU on r1/r2; no jumps, no loads: use load()). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */
@@ -63,6 +68,11 @@ export interface MatchExtension<T extends Match = Match> {
   emit(em: MatchEmitter, match: T): void;
   /** Short text of the decoded match, in iptables-save words. */
   describe(match: T): string;
+  /**
+   * The match reads the packet's conntrack entry: its checkentry takes a reference on the netns's
+   * conntrack (nf_ct_netns_get), so a table using it must too (enforce/conntrack_ref.ts).
+   */
+  readonly conntrack?: boolean;
 }
 
 /**

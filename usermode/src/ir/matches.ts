@@ -91,8 +91,60 @@ export interface IprangeMatch {
   readonly dst?: AddressRange;
 }
 
+/**
+ * -m conntrack revisions 1-3 (struct xt_conntrack_mtinfo1/2/3) with --ctstate and --ctdir only;
+ * -m state, which iptables 1.8.9 sends as conntrack revision 3 with XT_CONNTRACK_STATE_ALIAS.
+ */
+export interface ConntrackMatch {
+  readonly kind: "conntrack";
+  /** --ctstate: XT_CONNTRACK_STATE_* bits (INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8, UNTRACKED 256). */
+  readonly state?: { readonly mask: number; readonly invert: boolean };
+  /** --ctdir. */
+  readonly direction?: "original" | "reply";
+  /** Written by -m state (XT_CONNTRACK_STATE_ALIAS): iptables prints it as --state. */
+  readonly alias: boolean;
+}
+
+/** -m state revision 0 (struct xt_state_info): XT_STATE_* bits (INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8, UNTRACKED 64). */
+export interface StateMatch {
+  readonly kind: "state";
+  readonly mask: number;
+}
+
+/** -m mark revision 1 (struct xt_mark_mtinfo1): (skb->mark & mask) == mark, XOR invert. */
+export interface MarkMatch {
+  readonly kind: "mark";
+  readonly mark: number;
+  readonly mask: number;
+  readonly invert: boolean;
+}
+
+/**
+ * -m pkttype (struct xt_pkttype_info): the packet's type (PACKET_HOST 0, BROADCAST 1, MULTICAST 2,
+ * OTHERHOST 3), a looped-back packet (PACKET_LOOPBACK 5) counting as multicast or broadcast by its
+ * destination, as pkttype_mt. `invert` is the struct's int: the result is (equal ^ invert) != 0.
+ */
+export interface PkttypeMatch {
+  readonly kind: "pkttype";
+  readonly pkttype: number;
+  readonly invert: number;
+}
+
 /** Every decoded match. */
-export type Match = UdpMatch | TcpMatch | IcmpMatch | MultiportMatch | CommentMatch | LengthMatch | TtlMatch | DscpMatch | IprangeMatch;
+export type Match =
+  | UdpMatch
+  | TcpMatch
+  | IcmpMatch
+  | MultiportMatch
+  | CommentMatch
+  | LengthMatch
+  | TtlMatch
+  | DscpMatch
+  | IprangeMatch
+  | ConntrackMatch
+  | StateMatch
+  | MarkMatch
+  | PkttypeMatch;
 
 /** The kinds of Match. */
 export type MatchKind = Match["kind"];

@@ -19,6 +19,11 @@ import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
 import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
 import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
 import { XT_IPRANGE_SIZE } from "../../src/ext/iprange.ts";
+import { XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_SIZES, XT_CONNTRACK_STATE } from "../../src/ext/conntrack.ts";
+import { XT_STATE, XT_STATE_SIZE } from "../../src/ext/state.ts";
+import { XT_MARK_MTINFO1_SIZE } from "../../src/ext/mark.ts";
+import { IP_CT } from "../../src/ext/ct_state.ts";
+import { PACKET, XT_PKTTYPE_SIZE } from "../../src/ext/pkttype.ts";
 
 /** The C struct member behind each field of codegen/fields.ts. */
 const FIELD_MEMBERS: Readonly<Record<FieldName, readonly [offset: string, size: string]>> = {
@@ -66,6 +71,31 @@ const PAIRS: readonly [string, number][] = [
   ["sizeof(struct xt_iprange_mtinfo)", XT_IPRANGE_SIZE],
   ["offsetof(struct xt_iprange_mtinfo, dst_max)", 48],
   ["offsetof(struct xt_iprange_mtinfo, flags)", 64],
+  ["sizeof(struct xt_conntrack_mtinfo1)", XT_CONNTRACK_SIZES[1]!],
+  ["sizeof(struct xt_conntrack_mtinfo2)", XT_CONNTRACK_SIZES[2]!],
+  ["sizeof(struct xt_conntrack_mtinfo3)", XT_CONNTRACK_SIZES[3]!],
+  ...[1, 2, 3].flatMap((r): [string, number][] => [
+    [`offsetof(struct xt_conntrack_mtinfo${r}, match_flags)`, XT_CONNTRACK_OFFSETS.MATCH_FLAGS],
+    [`offsetof(struct xt_conntrack_mtinfo${r}, invert_flags)`, XT_CONNTRACK_OFFSETS.INVERT_FLAGS],
+    [`offsetof(struct xt_conntrack_mtinfo${r}, state_mask)`, XT_CONNTRACK_OFFSETS.STATE_MASK],
+  ]),
+  ...Object.entries(XT_CONNTRACK).map(([name, bit]): [string, number] => [`XT_CONNTRACK_${name}`, bit]),
+  ...Object.entries(XT_CONNTRACK_STATE).map(([name, bit]): [string, number] => [`XT_CONNTRACK_STATE_${name}`, bit]),
+  ["XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED_REPLY)", 2],
+  ["sizeof(struct xt_state_info)", XT_STATE_SIZE],
+  ["XT_STATE_INVALID", XT_STATE.INVALID],
+  ["XT_STATE_UNTRACKED", XT_STATE.UNTRACKED],
+  ["XT_STATE_BIT(IP_CT_RELATED_REPLY)", 4],
+  ["sizeof(struct xt_mark_mtinfo1)", XT_MARK_MTINFO1_SIZE],
+  ["sizeof(struct xt_pkttype_info)", XT_PKTTYPE_SIZE],
+  ...Object.entries(PACKET).map(([name, type]): [string, number] => [`PACKET_${name}`, type]),
+  ["IP_CT_ESTABLISHED", IP_CT.ESTABLISHED],
+  ["IP_CT_RELATED", IP_CT.RELATED],
+  ["IP_CT_NEW", IP_CT.NEW],
+  ["IP_CT_IS_REPLY", IP_CT.IS_REPLY],
+  ["IP_CT_NUMBER", IP_CT.NUMBER],
+  // IP_CT_UNTRACKED (7) and NFCT_INFOMASK (7) are the kernel's own (include/linux/skbuff.h, and the
+  // __KERNEL__ side of nf_conntrack_common.h): not in the UAPI headers.
   ["offsetof(struct iphdr, tos)", IPH.TOS],
   ["offsetof(struct iphdr, tot_len)", IPH.TOT_LEN],
   ["offsetof(struct iphdr, frag_off)", IPH.FRAG_OFF],
@@ -114,6 +144,12 @@ const SOURCE = `#include <stdio.h>
 #include <linux/netfilter/xt_dscp.h>
 #include <linux/netfilter/xt_iprange.h>
 #include <linux/netfilter_ipv4/ipt_ttl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_state.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_pkttype.h>
+#include <linux/if_packet.h>
 int main(void) {
 ${PAIRS.map(([expr]) => `  printf("%ld\\n", (long)(${expr}));`).join("\n")}
   return 0;

@@ -9,7 +9,7 @@ import { PROTO } from "./packets.ts";
 import { IPT_F, IPT_INV, type Table } from "../../src/ir/types.ts";
 
 /** Struct offsets as a 6.18 x86-64 kernel has them. */
-const KERNEL: NetfilterContextLayout = { ctxState: 0, ctxSkb: 8, stateHook: 0, stateIn: 8, stateOut: 16, devName: 280, skbLen: 112 };
+const KERNEL: NetfilterContextLayout = { ctxState: 0, ctxSkb: 8, stateHook: 0, stateIn: 8, stateOut: 16, devName: 280, skbLen: 112, skbMark: 164, skbNfct: 104, skbPktType: { offset: 128, shift: 0 } };
 
 function compile(table: Table, hook: FilterHook, mode?: "fast" | "guarded" | "compact"): CompiledProgram | Decline {
   return compileHook(table, hook, { kernel: KERNEL, ...(mode === undefined ? {} : { mode }) });

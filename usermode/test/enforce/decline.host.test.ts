@@ -1,6 +1,6 @@
 /**
  * A table the compiler cannot take is declined to netfilter, through the real path: iptables-legacy
- * via the shim sets a rule with a match ext/registry.ts does not compile (conntrack); netfilter then
+ * via the shim sets a rule with a match ext/registry.ts does not compile (addrtype); netfilter then
  * holds and enforces it (native iptables-legacy lists it, the UDP flow over veth is dropped and
  * counted by netfilter), no program of the helper is attached (nothing pinned), and every GET through the shim
  * shows netfilter's table.
@@ -20,7 +20,7 @@ function pinnedTables(bench: HelperBench): string[] {
   return readdirSync(bench.pinRoot).flatMap((cookie) => readdirSync(join(bench.pinRoot, cookie)).map((table) => `${cookie}/${table}`));
 }
 
-const rule = ["INPUT", "-p", "udp", "--dport", "5000", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"];
+const rule = ["INPUT", "-p", "udp", "--dport", "5000", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "DROP"];
 
 describe.skipIf(unavailable !== undefined)("a declined table is enforced by netfilter", () => {
   const bench = new HelperBench();
@@ -28,14 +28,14 @@ describe.skipIf(unavailable !== undefined)("a declined table is enforced by netf
   afterAll(() => bench.close());
 
   it("uses a match the registry does not compile", () => {
-    expect(matchRevisions("conntrack"), "pick another match the compiler does not know").toEqual([]);
+    expect(matchRevisions("addrtype"), "pick another match the compiler does not know").toEqual([]);
   });
 
   it("the rule set through the shim lands in netfilter, which drops the flow", async () => {
     await bench.iptables("-A", ...rule);
-    expect(bench.helperLog).toMatch(/table filter: netfilter enforces it from now on: rule 1 in chain INPUT: match 'conntrack'/);
+    expect(bench.helperLog).toMatch(/table filter: netfilter enforces it from now on: rule 1 in chain INPUT: match 'addrtype'/);
     const native = await bench.run(bench.nsB, "native", ["iptables-legacy", "-S", "INPUT"]);
-    expect(native.stdout).toBe("-P INPUT ACCEPT\n-A INPUT -p udp -m udp --dport 5000 -m conntrack --ctstate NEW -j DROP\n");
+    expect(native.stdout).toBe("-P INPUT ACCEPT\n-A INPUT -p udp -m udp --dport 5000 -m addrtype --dst-type LOCAL -j DROP\n");
     expect(bench.flow()).toBe(0);
     expect(pinnedTables(bench)).toEqual([]);
   });
@@ -47,7 +47,7 @@ describe.skipIf(unavailable !== undefined)("a declined table is enforced by netf
       expect(shim).toEqual(native);
     }
     const listing = await bench.iptables("-L", "INPUT", "-v", "-x", "-n");
-    expect(listing).toMatch(/^\s+20\s+\d+ DROP .*udp dpt:5000 ctstate NEW$/m);
+    expect(listing).toMatch(/^\s+20\s+\d+ DROP .*udp dpt:5000 ADDRTYPE match dst-type LOCAL$/m);
   });
 });
 
@@ -66,6 +66,6 @@ describe.skipIf(unavailable !== undefined)("a decline after bpfilter enforced ru
     expect(pinnedTables(bench)).toEqual([]);
     expect(bench.flow()).toBe(0);
     const native = await bench.run(bench.nsB, "native", ["iptables-legacy", "-S", "INPUT"]);
-    expect(native.stdout).toContain("--ctstate NEW -j DROP");
+    expect(native.stdout).toContain("--dst-type LOCAL -j DROP");
   });
 });

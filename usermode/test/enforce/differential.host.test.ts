@@ -16,7 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HelperBench, realPathUnavailable } from "./helper_process.ts";
 import { sendRaw, type PacketSpec } from "./raw_packets.ts";
-import { prng, randomRuleset } from "./random_rulesets.ts";
+import { prng, randomRuleset, seedRange } from "./random_rulesets.ts";
 
 const unavailable = realPathUnavailable();
 if (unavailable) console.warn(`skipping the differential tests: ${unavailable}`);
@@ -109,10 +109,7 @@ const LATE_B = "10.79.0.2";
  * seeds run with forwarding on, even ones with it off. BPFILTER_DIFF_SEEDS=FIRST-LAST runs another
  * range (a longer hunt than the default 1-300).
  */
-const RANDOM_SEEDS = ((range: string) => {
-  const [first, last] = range.split("-").map(Number) as [number, number];
-  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
-})(process.env.BPFILTER_DIFF_SEEDS ?? "1-300");
+const RANDOM_SEEDS = seedRange(process.env.BPFILTER_DIFF_SEEDS ?? "1-300");
 
 /** Bench pairs that run seeds at once. */
 const PARALLEL = Number(process.env.BPFILTER_DIFF_PARALLEL ?? 3);

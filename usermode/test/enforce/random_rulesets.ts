@@ -7,6 +7,12 @@
  * iptables user can write, so native iptables-legacy-restore takes each table as it is.
  */
 
+/** The seeds of a "FIRST-LAST" range (an environment variable's value, or the default). */
+export function seedRange(range: string): number[] {
+  const [first, last] = range.split("-").map(Number) as [number, number];
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
 /** A small deterministic PRNG (mulberry32), so that a failing seed can be replayed. */
 export function prng(seed: number): () => number {
   let state = seed >>> 0;

@@ -9,10 +9,13 @@ const libc = koffi.load("libc.so.6");
 const socket = libc.func("int socket(int domain, int type, int protocol)");
 const sendto = libc.func("intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)");
 const close = libc.func("int close(int fd)");
+const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, uint32_t len)");
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
 const IPPROTO_RAW = 255;
+const SOL_SOCKET = 1;
+const SO_BROADCAST = 6;
 
 /** IP header fields a packet may set: ttl (default 64), tos (default 0), payload bytes after L4 (default 12 for UDP). */
 export interface IpFields {
@@ -102,6 +105,8 @@ export function sendRaw(netnsPath: string, packets: readonly PacketSpec[]): bool
     const fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW) as number;
     if (fd < 0) throw new Error(`socket(AF_INET, SOCK_RAW, IPPROTO_RAW) in ${netnsPath}: errno ${koffi.errno()}`);
     try {
+      // Broadcast destinations (10.77.0.255) need SO_BROADCAST, or sendto fails with EACCES.
+      if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, Int32Array.of(1), 4) !== 0) throw new Error(`setsockopt(SO_BROADCAST): errno ${koffi.errno()}`);
       return packets.map((spec) => {
         const packet = ipv4Packet(spec);
         const to = new Uint8Array(16);
