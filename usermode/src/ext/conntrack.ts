@@ -83,6 +83,7 @@ export function conntrackHolds(m: ConntrackMatch, key: CtKey): boolean {
 export const conntrack = defineMatch<ConntrackMatch>({
   name: "conntrack",
   revisions: [1, 2, 3],
+  structSize: XT_CONNTRACK_SIZES,
   proto: 0,
   conntrack: true,
   decode(data, revision) {

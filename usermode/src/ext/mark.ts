@@ -11,6 +11,7 @@ const hex = (value: number): string => `0x${value.toString(16)}`;
 /** The mark match. */
 export const mark = defineMatch<MarkMatch>({
   name: "mark",
+  structSize: XT_MARK_MTINFO1_SIZE,
   revisions: [1],
   proto: 0,
   decode(data) {

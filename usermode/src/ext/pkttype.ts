@@ -29,6 +29,7 @@ export function pkttypeHolds(m: PkttypeMatch, type: number, multicastDestination
 /** The pkttype match. */
 export const pkttype = defineMatch<PkttypeMatch>({
   name: "pkttype",
+  structSize: XT_PKTTYPE_SIZE,
   revisions: [0],
   proto: 0,
   decode(data) {

@@ -54,7 +54,8 @@ export function findTarget(name: string, revision: number): TargetExtension | un
 
 /** The bytes of a known match's data that netfilter gives back (its matchsize), or undefined. */
 export function matchDataSize(name: string, revision: number): number | undefined {
-  return findMatch(name, revision)?.structSize;
+  const size = findMatch(name, revision)?.structSize;
+  return typeof size === "object" ? size[revision] : size;
 }
 
 /** Revisions of the named match the compiler supports ([] when unknown). */

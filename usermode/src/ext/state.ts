@@ -24,6 +24,7 @@ export function xtStateBit(key: CtKey): number {
 /** The state match. */
 export const state = defineMatch<StateMatch>({
   name: "state",
+  structSize: XT_STATE_SIZE,
   revisions: [0],
   proto: 0,
   conntrack: true,

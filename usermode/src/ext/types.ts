@@ -53,8 +53,9 @@ export interface MatchExtension<T extends Match = Match> {
   /**
    * sizeof its xt struct (xt_match.matchsize, no usersize): GET_ENTRIES gives back this many
    * bytes of the data and zeros up to XT_ALIGN of it, whatever the replace put in the padding.
+   * By revision when the revisions' structs differ.
    */
-  readonly structSize: number;
+  readonly structSize: number | Readonly<Record<number, number>>;
   /** IP protocol the rule must name with -p (not negated), as the kernel's xt_match.proto; 0 for none or several. */
   readonly proto: number;
   /** When proto is 0: protocols of which the rule must name one (multiport's checkentry); absent for any. */
