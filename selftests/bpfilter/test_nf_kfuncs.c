@@ -41,7 +41,11 @@
 #define ADDR_B	"10.12.0.2"
 #define PORT_A	40000
 #define PORT_B	9
+#define MAC_A	"02:00:00:00:00:0a"
+#define MAC_B	"02:00:00:00:00:0b"
 #define LOG_PREFIX "nfkf-log "
+#define LOG_EVERY_FLAG "--log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode"
+#define NEEDS_KFUNCS "needs CONFIG_NETFILTER_BPF_KFUNCS=y"
 
 struct insn_buf {
 	struct bpf_insn insn[64];
@@ -276,11 +280,11 @@ static size_t craft(unsigned char *pkt, int proto)
 	th[2] = 0;
 	th[3] = PORT_B;
 	if (proto == IPPROTO_TCP) {
-		th[4] = 0x01, th[5] = 0x02, th[6] = 0x03, th[7] = 0x04;
+		memcpy(th + 4, "\x01\x02\x03\x04", 4);	/* seq */
 		th[12] = 6 << 4;		/* doff: 6 words */
 		th[13] = 0x02;			/* SYN */
-		th[14] = 0xfa, th[15] = 0xf0;	/* window */
-		th[20] = 2, th[21] = 4, th[22] = 0x05, th[23] = 0xb4;
+		memcpy(th + 14, "\xfa\xf0", 2);	/* window */
+		memcpy(th + 20, "\x02\x04\x05\xb4", 4);	/* MSS 1460 */
 		sum = csum_add(0, pkt + 12, 8) + IPPROTO_TCP + l4;
 		sum = csum_fold(csum_add(sum, th, l4));
 		th[16] = sum >> 8;
@@ -314,8 +318,8 @@ static void pair_setup(struct __test_metadata *_metadata, struct nf_pair *self)
 		SKIP(return, "must run as root");
 	for (i = 0; i < 3; i++)
 		if (kfunc_id(kfuncs[i]) < 0)
-			SKIP(return, "no %s in /sys/kernel/btf/vmlinux: needs CONFIG_NETFILTER_BPF_KFUNCS=y",
-			     kfuncs[i]);
+			SKIP(return, "no %s in the kernel's BTF: %s",
+			     kfuncs[i], NEEDS_KFUNCS);
 	if (system("iptables-legacy -V >/dev/null 2>&1"))
 		SKIP(return, "needs iptables-legacy (apt-get install iptables)");
 	/* iptables-legacy must reach netfilter itself, not the helper */
@@ -334,15 +338,19 @@ static void pair_setup(struct __test_metadata *_metadata, struct nf_pair *self)
 
 	snprintf(self->ns_a, sizeof(self->ns_a), "nfkf-a-%d", getpid());
 	snprintf(self->ns_b, sizeof(self->ns_b), "nfkf-b-%d", getpid());
-	ASSERT_EQ(0, sh("ip netns add %s && ip netns add %s && "
-			"ip -n %s link add veth0 address 02:00:00:00:00:0a type veth "
-			"peer name veth0 address 02:00:00:00:00:0b netns %s && "
-			"ip -n %s addr add " ADDR_A "/24 dev veth0 && "
-			"ip -n %s addr add " ADDR_B "/24 dev veth0 && "
-			"ip -n %s link set veth0 up && ip -n %s link set veth0 up && "
-			"ip netns exec %s sysctl -qw net.ipv4.icmp_ratelimit=0",
-			self->ns_a, self->ns_b, self->ns_a, self->ns_b,
-			self->ns_a, self->ns_b, self->ns_a, self->ns_b,
+	ASSERT_EQ(0, sh("ip netns add %s", self->ns_a));
+	ASSERT_EQ(0, sh("ip netns add %s", self->ns_b));
+	/* fixed addresses: --log-macdecode prints them */
+	ASSERT_EQ(0, sh("ip -n %s link add veth0 type veth peer name veth0 netns %s",
+			self->ns_a, self->ns_b));
+	ASSERT_EQ(0, sh("ip -n %s link set veth0 address %s", self->ns_a, MAC_A));
+	ASSERT_EQ(0, sh("ip -n %s link set veth0 address %s", self->ns_b, MAC_B));
+	ASSERT_EQ(0, sh("ip -n %s addr add %s/24 dev veth0", self->ns_a, ADDR_A));
+	ASSERT_EQ(0, sh("ip -n %s addr add %s/24 dev veth0", self->ns_b, ADDR_B));
+	ASSERT_EQ(0, sh("ip -n %s link set veth0 up", self->ns_a));
+	ASSERT_EQ(0, sh("ip -n %s link set veth0 up", self->ns_b));
+	/* one ICMP error after the other, to the same address */
+	ASSERT_EQ(0, sh("ip netns exec %s sysctl -qw net.ipv4.icmp_ratelimit=0",
 			self->ns_b));
 	self->home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	self->fd_a = ns_fd(self->ns_a);
@@ -426,6 +434,18 @@ static int send_packet(struct nf_pair *self, int proto)
 	       (ssize_t)len ? 0 : -1;
 }
 
+/* iptables-legacy ARGS in B; its exit status. */
+static int ipt(struct nf_pair *self, const char *fmt, ...)
+{
+	char args[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return sh("ip netns exec %s iptables-legacy -w %s", self->ns_b, args);
+}
+
 /*
  * The first packet from B on the capture socket FD that answers ours (an
  * ICMP error, or a TCP segment to our port), within 5 s: its length, or 0.
@@ -503,27 +523,25 @@ TEST_F_TIMEOUT(nf_reject, replies_as_netfilter, 120)
 	bool reset = variant->icmp_code < 0;
 	int proto = reset ? IPPROTO_TCP : IPPROTO_UDP;
 	unsigned char want[256], got[256];
-	size_t want_len, got_len, i;
+	size_t want_len, got_len;
 	struct insn_buf b = {};
 	int cap, prog, link;
 
 	cap = capture_socket(pair, reset ? IPPROTO_TCP : IPPROTO_ICMP);
 	ASSERT_LE(0, cap);
 
-	ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -A INPUT -p %s -j REJECT --reject-with %s",
-			pair->ns_b, reset ? "tcp" : "udp", variant->with));
+	ASSERT_EQ(0, ipt(pair, "-A INPUT -p %s -j REJECT --reject-with %s",
+			 reset ? "tcp" : "udp", variant->with));
 	drain(cap);
 	ASSERT_EQ(0, send_packet(pair, proto));
 	want_len = capture_reply(cap, reset ? IPPROTO_TCP : IPPROTO_ICMP,
 				 want, sizeof(want));
-	ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -F INPUT", pair->ns_b));
+	ASSERT_EQ(0, ipt(pair, "-F INPUT"));
 	ASSERT_NE(0, (int)want_len) TH_LOG("no reply from netfilter's REJECT");
 	hexdump("REJECT", want, want_len);
-	if (reset) {
-		ASSERT_EQ(0x14, want[33] & 0x14);	/* RST, ACK */
-	} else {
-		ASSERT_EQ(variant->icmp_code, want[21]);
-	}
+	/* RST and ACK, or the ICMP code */
+	ASSERT_EQ(reset ? 0x14 : variant->icmp_code,
+		  reset ? want[33] & 0x14 : want[21]);
 
 	emit_match_proto(&b, proto);
 	emit(&b, MOV64_REG(1, 6));
@@ -547,10 +565,10 @@ TEST_F_TIMEOUT(nf_reject, replies_as_netfilter, 120)
 	hexdump("kfunc ", got, got_len);
 	ASSERT_EQ((int)want_len, (int)got_len);
 	if (!reset) {
-		for (i = 4; i < 6; i++)
-			want[i] = got[i] = 0;
-		for (i = 10; i < 12; i++)
-			want[i] = got[i] = 0;
+		memset(want + 4, 0, 2);		/* id */
+		memset(got + 4, 0, 2);
+		memset(want + 10, 0, 2);	/* header checksum */
+		memset(got + 10, 0, 2);
 	}
 	ASSERT_EQ(0, memcmp(want, got, want_len));
 }
@@ -607,8 +625,7 @@ TEST_F_TIMEOUT(nf, log_as_netfilter, 120)
 		__u32 flags;
 		const char *ipt_flags;
 	} cases[] = {
-		{ IPPROTO_TCP, 4, 0x2f, "--log-tcp-sequence --log-tcp-options "
-		  "--log-ip-options --log-uid --log-macdecode" },
+		{ IPPROTO_TCP, 4, 0x2f, LOG_EVERY_FLAG },
 		{ IPPROTO_UDP, 7, 0, "" },
 	};
 	struct nf_pair *pair = &self->p;
@@ -623,14 +640,13 @@ TEST_F_TIMEOUT(nf, log_as_netfilter, 120)
 
 		kmsg = open_kmsg();
 		ASSERT_LE(0, kmsg);
-		ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -A INPUT -p %s -j LOG --log-prefix '" LOG_PREFIX "' --log-level %d %s",
-				pair->ns_b, proto == IPPROTO_TCP ? "tcp" : "udp",
-				cases[c].level, cases[c].ipt_flags));
+		ASSERT_EQ(0, ipt(pair, "-A INPUT -p %s -j LOG --log-prefix '%s' --log-level %d %s",
+				 proto == IPPROTO_TCP ? "tcp" : "udp", LOG_PREFIX,
+				 cases[c].level, cases[c].ipt_flags));
 		ASSERT_EQ(0, send_packet(pair, proto));
 		ASSERT_EQ(0, read_log_line(kmsg, want, sizeof(want)))
 			TH_LOG("no line from netfilter's LOG");
-		ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -F INPUT",
-				pair->ns_b));
+		ASSERT_EQ(0, ipt(pair, "-F INPUT"));
 		printf("# LOG:   %s\n", want);
 
 		/* the prefix, NUL-padded to 16 bytes at r10 - 64 */
@@ -697,16 +713,14 @@ TEST_F_TIMEOUT(nf, set_mark_as_netfilter, 120)
 	struct insn_buf b = {};
 	int prog, link;
 
-	ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -A INPUT -m mark --mark 0xff1234",
-			pair->ns_b));
-	ASSERT_EQ(0, sh("ip netns exec %s sh -c 'iptables-legacy -w -t mangle -A INPUT -j MARK --set-xmark 0xff00ff/0xffffffff && "
-			"iptables-legacy -w -t mangle -A INPUT -j MARK --set-xmark 0x1234/0xffff'",
-			pair->ns_b));
+	ASSERT_EQ(0, ipt(pair, "-A INPUT -m mark --mark 0xff1234"));
+	ASSERT_EQ(0, ipt(pair, "-t mangle -A INPUT -j MARK --set-xmark 0xff00ff/0xffffffff"));
+	ASSERT_EQ(0, ipt(pair, "-t mangle -A INPUT -j MARK --set-xmark 0x1234/0xffff"));
 	ASSERT_EQ(0, send_packet(pair, IPPROTO_UDP));
 	sleep_ms(500);
 	ASSERT_EQ(1, mark_count(pair, "0xff1234"));
-	ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -t mangle -F INPUT", pair->ns_b));
-	ASSERT_EQ(0, sh("ip netns exec %s iptables-legacy -w -Z INPUT", pair->ns_b));
+	ASSERT_EQ(0, ipt(pair, "-t mangle -F INPUT"));
+	ASSERT_EQ(0, ipt(pair, "-Z INPUT"));
 
 	emit_match_proto(&b, IPPROTO_UDP);
 	emit(&b, MOV64_REG(1, 6));
@@ -752,7 +766,8 @@ TEST(refused_outside_netfilter)
 	if (getuid())
 		SKIP(return, "must run as root");
 	if (kfunc_id("bpf_nf_set_mark") < 0)
-		SKIP(return, "no bpf_nf_set_mark in /sys/kernel/btf/vmlinux: needs CONFIG_NETFILTER_BPF_KFUNCS=y");
+		SKIP(return, "no bpf_nf_set_mark in the kernel's BTF: %s",
+		     NEEDS_KFUNCS);
 	for (i = 0; i < 2; i++) {
 		for (j = 0; j < 3; j++) {
 			struct insn_buf b = {};
