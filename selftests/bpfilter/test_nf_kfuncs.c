@@ -701,11 +701,12 @@ static long mark_count(struct nf_pair *self, const char *mark)
 }
 
 /*
- * MARK: two changes in a row, then a filter rule that counts packets with
- * the result: `-t mangle -j MARK --set-xmark` twice against a program at
- * mangle's priority calling bpf_nf_set_mark twice with the same values.
- * (0 & ~0xffffffff) ^ 0xff00ff, then (0xff00ff & ~0xffff) ^ 0x1234:
- * 0xff1234, where an OR, a plain set or a reversed order differ.
+ * MARK: three changes in a row, then a filter rule that counts packets
+ * with the result: `-t mangle -j MARK --set-xmark` three times against a
+ * program at mangle's priority calling bpf_nf_set_mark with the same
+ * values. (0 & ~0xffffffff) ^ 0xff00ff, then (0xff00ff & ~0xffff) ^ 0x1234,
+ * then 0xff1234 ^ 0x10 (--xor-mark): 0xff1224, where an OR, a plain set or
+ * swapped arguments differ.
  */
 TEST_F_TIMEOUT(nf, set_mark_as_netfilter, 120)
 {
@@ -713,12 +714,13 @@ TEST_F_TIMEOUT(nf, set_mark_as_netfilter, 120)
 	struct insn_buf b = {};
 	int prog, link;
 
-	ASSERT_EQ(0, ipt(pair, "-A INPUT -m mark --mark 0xff1234"));
+	ASSERT_EQ(0, ipt(pair, "-A INPUT -m mark --mark 0xff1224"));
 	ASSERT_EQ(0, ipt(pair, "-t mangle -A INPUT -j MARK --set-xmark 0xff00ff/0xffffffff"));
 	ASSERT_EQ(0, ipt(pair, "-t mangle -A INPUT -j MARK --set-xmark 0x1234/0xffff"));
+	ASSERT_EQ(0, ipt(pair, "-t mangle -A INPUT -j MARK --set-xmark 0x10/0"));
 	ASSERT_EQ(0, send_packet(pair, IPPROTO_UDP));
 	sleep_ms(500);
-	ASSERT_EQ(1, mark_count(pair, "0xff1234"));
+	ASSERT_EQ(1, mark_count(pair, "0xff1224"));
 	ASSERT_EQ(0, ipt(pair, "-t mangle -F INPUT"));
 	ASSERT_EQ(0, ipt(pair, "-Z INPUT"));
 
@@ -731,6 +733,10 @@ TEST_F_TIMEOUT(nf, set_mark_as_netfilter, 120)
 	emit(&b, MOV64_IMM(2, 0x1234));
 	emit(&b, MOV64_IMM(3, 0xffff));
 	emit(&b, CALL_KFUNC(kfunc_id("bpf_nf_set_mark")));
+	emit(&b, MOV64_REG(1, 6));
+	emit(&b, MOV64_IMM(2, 0x10));
+	emit(&b, MOV64_IMM(3, 0));
+	emit(&b, CALL_KFUNC(kfunc_id("bpf_nf_set_mark")));
 	emit_epilogue(&b, NF_ACCEPT);
 	prog = prog_load(NF_PROG_TYPE, &b);
 	ASSERT_LE(0, prog) TH_LOG("load: %s\n%s", strerror(errno), verifier_log);
@@ -741,7 +747,7 @@ TEST_F_TIMEOUT(nf, set_mark_as_netfilter, 120)
 	ASSERT_LE(0, link) TH_LOG("link: %s", strerror(errno));
 	ASSERT_EQ(0, send_packet(pair, IPPROTO_UDP));
 	sleep_ms(500);
-	EXPECT_EQ(1, mark_count(pair, "0xff1234"));
+	EXPECT_EQ(1, mark_count(pair, "0xff1224"));
 	close(link);
 	close(prog);
 }
