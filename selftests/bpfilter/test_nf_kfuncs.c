@@ -33,6 +33,8 @@
 #define NF_ATTACH_TYPE		45	/* BPF_NETFILTER */
 #define NFPROTO_IPV4		2
 #define NF_INET_LOCAL_IN	1
+#define NF_INET_FORWARD		2
+#define NF_INET_POST_ROUTING	4
 #define NF_DROP			0
 #define NF_ACCEPT		1
 #define DYNPTR_READ		201	/* BPF_FUNC_dynptr_read */
@@ -812,6 +814,69 @@ TEST(refused_outside_netfilter)
 		ASSERT_LE(0, fd) TH_LOG("netfilter program: %s", verifier_log);
 		close(fd);
 	}
+}
+
+/*
+ * bpf_nf_reject_ipv4(ctx, WITH) in a BPF_PROG_TEST_RUN of a packet at
+ * HOOK; 1 when it returned WANT, 0 when it returned something else, or
+ * -1 with errno when the run failed.
+ */
+static int reject_test_run(int hook, __u32 with, int want)
+{
+	unsigned char frame[14 + 64] = {}, state[2] = { hook, NFPROTO_IPV4 };
+	struct insn_buf b = {};
+	union bpf_attr attr;
+	int prog, err;
+	size_t len;
+
+	emit(&b, MOV64_REG(6, 1));
+	emit(&b, MOV64_IMM(2, with));
+	emit(&b, CALL_KFUNC(kfunc_id("bpf_nf_reject_ipv4")));
+	emit(&b, INSN(BPF_JMP32 | BPF_JEQ | BPF_K, 0, 0, 2, want));
+	emit(&b, MOV64_IMM(0, NF_DROP));
+	emit(&b, EXIT());
+	emit(&b, MOV64_IMM(0, NF_ACCEPT));
+	emit(&b, EXIT());
+	prog = prog_load(NF_PROG_TYPE, &b);
+	if (prog < 0)
+		return -1;
+
+	/* an Ethernet frame, as the test run reads one except at LOCAL_OUT */
+	frame[12] = 0x08;
+	len = craft(frame + 14, IPPROTO_TCP);
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = prog;
+	attr.test.data_in = (unsigned long)frame;
+	attr.test.data_size_in = 14 + len;
+	/* struct nf_hook_state starts with u8 hook, u8 pf */
+	attr.test.ctx_in = (unsigned long)state;
+	attr.test.ctx_size_in = sizeof(state);
+	err = bpf(BPF_PROG_TEST_RUN, &attr);
+	close(prog);
+	return err ? -1 : (int)attr.test.retval;
+}
+
+/*
+ * What bpf_nf_reject_ipv4 refuses: an unknown type (IPT_ICMP_ECHOREPLY,
+ * which ipt_REJECT refuses too), POST_ROUTING, and a packet of
+ * BPF_PROG_TEST_RUN, which has no route and no netns for a reply: a valid
+ * TCP SYN there with tcp-reset must be refused rather than answered.
+ */
+TEST(reject_refusals)
+{
+	if (getuid())
+		SKIP(return, "must run as root");
+	if (kfunc_id("bpf_nf_reject_ipv4") < 0)
+		SKIP(return, "no bpf_nf_reject_ipv4 in the kernel's BTF: %s",
+		     NEEDS_KFUNCS);
+	EXPECT_EQ(1, reject_test_run(NF_INET_LOCAL_IN, 4, -EINVAL))
+		TH_LOG("echo-reply: %s", strerror(errno));
+	EXPECT_EQ(1, reject_test_run(NF_INET_POST_ROUTING, 3, -EOPNOTSUPP))
+		TH_LOG("POST_ROUTING: %s", strerror(errno));
+	EXPECT_EQ(1, reject_test_run(NF_INET_LOCAL_IN, 7, -EINVAL))
+		TH_LOG("tcp-reset in a test run: %s", strerror(errno));
+	EXPECT_EQ(1, reject_test_run(NF_INET_FORWARD, 3, -EINVAL))
+		TH_LOG("port-unreachable in a test run: %s", strerror(errno));
 }
 
 TEST_HARNESS_MAIN
