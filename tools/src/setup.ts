@@ -33,6 +33,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "libbpf-dev": "headers for the layout tests",
   "linux-libc-dev": "uapi headers for the layout tests",
   iproute2: "network namespaces and veth pairs",
+  procps: "sysctl: the tests set a namespace's net.ipv4 settings (ICMP rate limit, forwarding); not in a minimal Debian root",
   gcc: "selftest programs, the host-mode shim, the kernel",
   make: "the build",
   git: "the kernel tree and series",

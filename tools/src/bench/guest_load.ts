@@ -9,17 +9,23 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { iptablesRestore } from "./render.ts";
 import { buildRuleset } from "./rulesets.ts";
 
+/** Netfilter links on the system (the helper attaches three per netns it enforces). */
+function netfilterLinks(): number {
+  const out = spawnSync("bpftool", ["-j", "link", "show"], { encoding: "utf8" }).stdout ?? "[]";
+  return (JSON.parse(out || "[]") as { type?: string }[]).filter((l) => l.type === "netfilter").length;
+}
+
 for (const arg of process.argv.slice(2)) {
   const size = Number(arg);
   const ns = `bench-g-${size}`;
   execFileSync("ip", ["netns", "add", ns]);
   execFileSync("ip", ["-n", ns, "link", "add", "bg0", "type", "veth", "peer", "name", "bg1"]);
   execFileSync("ip", ["-n", ns, "link", "set", "bg0", "up"]);
+  const linksBefore = netfilterLinks();
   const start = performance.now();
   const run = spawnSync("ip", ["netns", "exec", ns, "iptables-legacy-restore"], { input: iptablesRestore(buildRuleset("blocklist", size)), encoding: "utf8", timeout: 900_000 });
   const ms = performance.now() - start;
-  const progs = spawnSync("ip", ["netns", "exec", ns, "bpftool", "-j", "net", "show"], { encoding: "utf8" }).stdout ?? "";
-  const enforcedBy = progs.includes("bpfilter") ? "bpfilter" : "netfilter or none";
+  const enforcedBy = netfilterLinks() > linksBefore ? "bpfilter" : "netfilter or none";
   console.log(JSON.stringify({ size, ms, code: run.status, stderr: (run.stderr ?? "").trim().split("\n").slice(-2).join(" | "), enforcedBy }));
   execFileSync("ip", ["netns", "del", ns]);
 }
