@@ -15,6 +15,7 @@ import { BPFILTER_IPC_VERSION } from "./ipc/protocol.ts";
 import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
 import { KernelNetfilter } from "./service/kernel_netfilter.ts";
 import { SockoptHandler } from "./service/sockopt_handler.ts";
+import { kernelTimeoutMs } from "./service/answer_deadline.ts";
 import { callerNetnsInode } from "./service/netns_inode.ts";
 import { StatusStore } from "./service/status_store.ts";
 import { DirectoryTableStore, STATE_DIR_DEFAULT, type TableStore } from "./service/table_store.ts";
@@ -53,8 +54,11 @@ function stateStores(): { store?: TableStore; status?: StatusStore } {
   }
 }
 
-/** Builds the loop options with the helper's handler (the same in kernel and host mode). */
-export function helperLoopOptions(): LoopOptions {
+/**
+ * Builds the loop options with the helper's handler (the same in kernel and host mode, except
+ * that in kernel mode a replace must be answered within the kernel's bpfilter.timeout_ms).
+ */
+export function helperLoopOptions(mode: HelperMode["kind"] = "listen"): LoopOptions {
   const stores = stateStores();
   // The enforcer's lines about one netns ("netns <cookie>: ...") also go to that netns's status (bpfilter status).
   const enforcerLog = (line: string): void => {
@@ -63,7 +67,8 @@ export function helperLoopOptions(): LoopOptions {
     if (about !== null) stores.status?.log(BigInt(about[1]!), about[2]!);
   };
   const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog });
-  const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores });
+  const peerTimeoutMs = mode === "stdio" ? () => kernelTimeoutMs() : undefined;
+  const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores, ...(peerTimeoutMs && { peerTimeoutMs }) });
   return {
     answer: (req) => handler.handle(req),
     log,
@@ -98,7 +103,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log((err as Error).message);
     return 64;
   }
-  const opts = helperLoopOptions();
+  const opts = helperLoopOptions(mode.kind);
   if (mode.kind === "stdio") return runStdio(opts);
   await listenHost(mode.path, opts);
   log(`listening on ${mode.path}`);

@@ -9,10 +9,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { iptablesRestore } from "./render.ts";
 import { buildRuleset } from "./rulesets.ts";
 
-/** Netfilter links on the system (the helper attaches three per netns it enforces). */
+/**
+ * Netfilter links on the system (the helper attaches three per netns it enforces). Debian 12's
+ * bpftool (7.1) predates the netfilter link and prints its type as the number 10
+ * (BPF_LINK_TYPE_NETFILTER); newer ones print "netfilter".
+ */
 function netfilterLinks(): number {
   const out = spawnSync("bpftool", ["-j", "link", "show"], { encoding: "utf8" }).stdout ?? "[]";
-  return (JSON.parse(out || "[]") as { type?: string }[]).filter((l) => l.type === "netfilter").length;
+  return (JSON.parse(out || "[]") as { type?: string | number }[]).filter((l) => l.type === "netfilter" || l.type === 10).length;
 }
 
 for (const arg of process.argv.slice(2)) {

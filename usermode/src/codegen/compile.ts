@@ -4,6 +4,7 @@ import { assemble, disassemble, pendingBranchDepth, type Insn, type KfuncRef, ty
 import type { EmitMode } from "./emitter.ts";
 import { RULE_LABEL } from "./rules.ts";
 import { catchDecline, DeclineError, type Decline } from "./decline.ts";
+import { checkDeadline, type Deadline } from "./deadline.ts";
 import { FILTER_HOOK_NAMES, FILTER_HOOKS, type FilterHook } from "./hooks.ts";
 import type { NetfilterContextLayout } from "./layout.ts";
 import { netfilterFlavor } from "./netfilter.ts";
@@ -47,6 +48,8 @@ export interface CompileOptions {
   readonly kernel: NetfilterContextLayout;
   /** Force one emit mode (tests); by default fast, and compact when fast is too branchy for the verifier. */
   readonly mode?: EmitMode;
+  /** When compiling must be done: past it the table is declined (see deadline.ts). */
+  readonly deadline?: Deadline;
 }
 
 /** BPF_COMPLEXITY_LIMIT_JMP_SEQ: the verifier refuses more pending branch states (with a little headroom). */
@@ -77,9 +80,10 @@ function finish(flavor: Flavor, hook: FilterHook, insns: readonly Insn[]): Compi
  * branches pending. When only compact fits, as many leading rules as the budget allows stay
  * guarded. Declines when even compact is too branchy.
  */
-function build(flavor: Flavor, table: Table, hook: FilterHook, forced: EmitMode | undefined): Insn[] {
+function build(flavor: Flavor, table: Table, hook: FilterHook, forced: EmitMode | undefined, deadline: Deadline | undefined): Insn[] {
   const attempt = (mode: EmitMode, guardedRules = 0): { insns: Insn[]; depth: number } => {
-    const insns = buildProgram(flavor, table, hook, { mode, guardedRules }).finish();
+    const insns = buildProgram(flavor, table, hook, { mode, guardedRules, deadline }).finish();
+    checkDeadline(deadline, `${hook} program, ${mode} mode`);
     return { insns, depth: pendingBranchDepth(insns) };
   };
   if (forced !== undefined) {
@@ -129,7 +133,9 @@ function tooBranchy(hook: FilterHook, depth: number): DeclineError {
 function compileWith(flavor: Flavor, table: Table, hook: FilterHook, options: CompileOptions): CompiledProgram | Decline {
   return catchDecline(() => {
     try {
-      return finish(flavor, hook, build(flavor, table, hook, options.mode));
+      const program = finish(flavor, hook, build(flavor, table, hook, options.mode, options.deadline));
+      checkDeadline(options.deadline, `${hook} program, assembled`);
+      return program;
     } catch (e) {
       if (e instanceof RangeError) throw new DeclineError(`${hook} program: ${e.message}`);
       throw e;

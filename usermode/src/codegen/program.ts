@@ -4,6 +4,7 @@
  * the chain's rules, its policy.
  */
 import { ja } from "./asm/index.ts";
+import type { Deadline } from "./deadline.ts";
 import type { Table } from "../ir/types.ts";
 import { ProgramBuilder } from "./builder.ts";
 import { VerdictTails } from "./counters.ts";
@@ -16,6 +17,8 @@ export interface BuildOptions {
   readonly mode: EmitMode;
   /** With mode "compact": emit the first this many rules guarded (faster per packet) and the rest compact. */
   readonly guardedRules?: number;
+  /** When the compile must be done (see deadline.ts). */
+  readonly deadline?: Deadline;
 }
 
 /** The per-rule mode function of BuildOptions. */
@@ -36,7 +39,7 @@ export function buildProgram(flavor: Flavor, table: Table, hook: FilterHook, opt
   b.place(pass);
   b.emit(...flavor.epilogue(flavor.codes.accept));
   b.place(rules);
-  const ctx = { b, table, flavor, hook, mode: ruleModes(options), tails: new VerdictTails(flavor) };
+  const ctx = { b, table, flavor, hook, mode: ruleModes(options), tails: new VerdictTails(flavor), deadline: options.deadline };
   emitBuiltinChain(ctx, table.chains.find((c) => c.hook === hook));
   return b;
 }

@@ -2,6 +2,7 @@
  * Rules and chains: each rule is "skip to the next rule unless every match holds; count;
  * verdict". User-defined chains are inlined at each jump/goto (iptables forbids loops).
  */
+import { checkDeadline, type Deadline } from "./deadline.ts";
 import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
 import type { Chain, Rule, Table } from "../ir/types.ts";
@@ -23,6 +24,8 @@ export interface ChainContext {
   readonly mode: () => EmitMode;
   /** The shared "count and return" tails of final verdicts. */
   readonly tails: VerdictTails;
+  /** When the compile must be done (checked at every rule). */
+  readonly deadline?: Deadline;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -51,6 +54,7 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   const { b } = ctx;
   const rule = chain.rules[index]!;
   const where = ruleWhere(chain, index);
+  checkDeadline(ctx.deadline, `${ctx.hook} program, at ${where}`);
   ctx.tails.reachFrom(b); // before the rule's label: a copy of the tails is not the rule's code
   b.place(b.label(`${RULE_LABEL}${rule.counterIndex}`));
   const next = b.label(`${chain.name}_${index + 1}_next`);

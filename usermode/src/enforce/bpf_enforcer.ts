@@ -26,6 +26,7 @@ import {
   FILTER_HOOK_NAMES,
   FILTER_HOOKS,
   type CompiledTable,
+  type Deadline,
   type Decline,
   type FilterHook,
   type NetfilterContextLayout,
@@ -97,6 +98,9 @@ interface EnforcedTable extends LoadedTable {
 
 const EACCES = 13;
 
+/** Loads of fewer instructions say little about the verifier's rate: their fixed costs dominate. */
+const RATE_SAMPLE_MIN_INSNS = 2000;
+
 /** How often the helper looks for netns that only its links keep alive, besides at start and at every request. */
 export const REAP_PERIOD_MS = 10_000;
 
@@ -133,6 +137,8 @@ export class BpfEnforcer implements Enforcer {
   private readonly conntrack: { readonly hold: () => void; readonly release: () => void };
   /** Whether the helper holds the conntrack reference of a netns, by cookie; absent: not known (a restarted helper). */
   private readonly conntrackHeld = new Map<bigint, boolean>();
+  /** The verifier's milliseconds per instruction at the last large load; predicts whether a load fits a deadline. */
+  private verifyMsPerInsn: number | undefined;
 
   /** See BpfEnforcerOptions. Releases the tables of netns that only the helper's pins keep alive. */
   constructor(options: BpfEnforcerOptions = {}) {
@@ -147,14 +153,21 @@ export class BpfEnforcer implements Enforcer {
     this.reapTimer = period > 0 ? setInterval(() => this.reap(), period).unref() : undefined;
   }
 
-  /** Compiles, loads and swaps in `table` in the caller's netns in place of what was enforced. */
-  apply(netns: NetnsRef, table: Table): Decision {
+  /**
+   * Compiles, loads and swaps in `table` in the caller's netns in place of what was enforced.
+   * With a deadline, a compile that reaches it, or a load that the verifier's last rate says would
+   * end past it, is declined (the old rules stay).
+   */
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision {
     this.reap();
     const where = `netns ${netns.cookie}: table ${table.name}`;
     const started = performance.now();
-    const plan = this.plan(table);
+    const plan = this.plan(table, deadline);
     if (plan.declined === true) return { kind: "declined", reason: plan.reason };
     const planned = performance.now();
+    const insnCount = FILTER_HOOK_NAMES.reduce((n, hook) => n + plan.programs[hook].insns.length / 8, 0);
+    const verifyLate = this.verifyOutlasts(insnCount, deadline);
+    if (verifyLate !== undefined) return { kind: "declined", reason: verifyLate };
     // Conntrack goes on before the programs that read it, as netfilter's checkentry runs before its swap.
     const wantsConntrack = usesConntrack(table);
     // Unknown (a restarted helper) only while a table is enforced: without one, the helper gave it back (release).
@@ -176,6 +189,7 @@ export class BpfEnforcer implements Enforcer {
         throw error;
       }
       const loadedAt = performance.now();
+      if (insnCount >= RATE_SAMPLE_MIN_INSNS) this.verifyMsPerInsn = (loadedAt - planned) / insnCount;
       const { enforced, replacedCounters } = this.swap(netns, table.name, loaded);
       if (!wantsConntrack && heldBefore !== false) this.releaseConntrack(netns, where); // after the swap: no program reads it now
       this.pin(enforced, where);
@@ -257,8 +271,16 @@ export class BpfEnforcer implements Enforcer {
   }
 
 
+  /** Why loading `insns` instructions would end past the deadline, by the verifier's last rate; undefined if it fits or nothing says. */
+  private verifyOutlasts(insns: number, deadline: Deadline | undefined): string | undefined {
+    if (deadline === undefined || this.verifyMsPerInsn === undefined) return undefined;
+    const predicted = insns * this.verifyMsPerInsn;
+    if (performance.now() + predicted <= deadline.at) return undefined;
+    return `verifying its ${insns} instructions would take about ${Math.round(predicted)} ms (the verifier's rate at the last load), past the deadline: ${deadline.why}`;
+  }
+
   /** Plan: the three programs of `table`, or why the table stays with netfilter. */
-  private plan(table: Table): CompiledTable | Decline {
+  private plan(table: Table, deadline: Deadline | undefined): CompiledTable | Decline {
     let kernel: NetfilterContextLayout;
     try {
       kernel = this.kernelLayout();
@@ -268,7 +290,7 @@ export class BpfEnforcer implements Enforcer {
         reason: `this kernel cannot run the filter table as BPF netfilter programs (Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK and CONFIG_DEBUG_INFO_BTF): ${(error as Error).message}`,
       };
     }
-    return this.compile(table, { kernel });
+    return this.compile(table, deadline === undefined ? { kernel } : { kernel, deadline });
   }
 
   /** Load: a fresh counters map and the three programs counting into it, verified; nothing is enforced yet. */

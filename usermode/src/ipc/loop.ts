@@ -111,7 +111,7 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
             await reply(frame.seq, -Errno.EPROTO, new Uint8Array(0), started);
             break;
           }
-          await answerSockopt(frame, opts, (status, out) => reply(frame.seq, status, out, started));
+          await answerSockopt(frame, opts, started, (status, out) => reply(frame.seq, status, out, started));
           break;
         case IpcType.NETNS_GONE:
           try {
@@ -132,6 +132,7 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
 async function answerSockopt(
   frame: SockoptFrame,
   opts: LoopOptions,
+  receivedAt: number,
   reply: (status: number, out: Uint8Array) => Promise<void>,
 ): Promise<void> {
   const set = (frame.flags & BPFILTER_IPC_F_SET) !== 0;
@@ -147,7 +148,7 @@ async function answerSockopt(
   }
   let answer: SockoptAnswer;
   try {
-    answer = await opts.answer({ cmd: frame.cmd, set, compat, optlen: frame.optlen, optval: frame.optval, netns: netns.ref });
+    answer = await opts.answer({ cmd: frame.cmd, set, compat, optlen: frame.optlen, optval: frame.optval, netns: netns.ref, receivedAt });
   } catch (err) {
     netns.close();
     opts.log(`${sockoptName(frame.cmd, set)} seq ${frame.seq}: handler failed, answered -EINVAL: ${(err as Error).stack ?? String(err)}`);

@@ -26,6 +26,8 @@ export interface SockoptRequest {
   readonly netns: NetnsRef;
   /** BPFILTER_IPC_F_COMPAT: a 32-bit caller, whose structs the helper does not read; netfilter must answer it. */
   readonly compat?: boolean;
+  /** performance.now() when the frame was read: the peer's wait for the answer runs from about then. */
+  readonly receivedAt?: number;
 }
 
 /** The answer: status is 0 or -errno (-ENOPROTOOPT declines: netfilter answers), out the bytes to copy back. */

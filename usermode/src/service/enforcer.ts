@@ -3,6 +3,7 @@
  * rules take effect in a network namespace (the compiler and bpf/ layers), keeps its per-rule
  * counters, and may decline a table it cannot enforce faithfully.
  */
+import type { Deadline } from "../codegen/index.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
 import type { NetnsRef } from "../ipc/sockopt_call.ts";
@@ -37,8 +38,11 @@ export type Decision =
 
 /** Makes tables take effect in network namespaces. Every method is about one (netns, table name). */
 export interface Enforcer {
-  /** Enforces `table` in `netns` atomically in place of what was enforced, with counters at zero. */
-  apply(netns: NetnsRef, table: Table): Decision;
+  /**
+   * Enforces `table` in `netns` atomically in place of what was enforced, with counters at zero.
+   * With a deadline (the caller's wait, see codegen/deadline.ts), declines rather than end past it.
+   */
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision;
   /** The counters of the enforced table, indexed by counterIndex (entryCount long). */
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[];
   /** Adds to the counters of the enforced table (IPT_SO_SET_ADD_COUNTERS), by counterIndex. */

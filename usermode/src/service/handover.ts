@@ -28,6 +28,7 @@
  * table's own counters, so a rule kept across the switch may count such a packet twice. Nothing
  * else is counted twice, and nothing is lost.
  */
+import type { Deadline } from "../codegen/index.ts";
 import type { NetnsRef, SockoptAnswer } from "../ipc/sockopt_call.ts";
 import { Errno, IPT_REPLACE } from "../ipt/abi.ts";
 import { encodeCounters, type XtCounters } from "../ipt/counters.ts";
@@ -158,6 +159,7 @@ export function takeFromNetfilter(
   table: TranslatedTable,
   ir: Table,
   optval: Uint8Array,
+  deadline?: Deadline,
 ): SockoptAnswer {
   let numEntries: number;
   try {
@@ -168,7 +170,7 @@ export function takeFromNetfilter(
     return DECLINE;
   }
   if (header.numCounters !== numEntries) return DECLINE; // netfilter answers EAGAIN, as it would
-  const decision = ctx.enforcer.apply(netns, ir);
+  const decision = ctx.enforcer.apply(netns, ir, deadline);
   if (decision.kind !== "ok") {
     const why = decision.kind === "declined" ? decision.reason : decision.message;
     ctx.tables.toNetfilter(netns, why);

@@ -21,6 +21,8 @@ import { encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
 import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import { checkStandardTargets, decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateLayout, translateTable } from "../ipt/translate.ts";
+import type { Deadline } from "../codegen/index.ts";
+import { answerDeadline } from "./answer_deadline.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, netfilterObjection, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
@@ -44,6 +46,11 @@ export interface SockoptHandlerOptions {
   readonly store?: TableStore;
   /** Keeps what bpfilter status shows, per netns (see status_store.ts). */
   readonly status?: StatusStore;
+  /**
+   * How long the peer waits for an answer, in ms, read at each replace (kernel mode:
+   * answer_deadline.ts kernelTimeoutMs); absent or undefined: it waits as long as it takes.
+   */
+  readonly peerTimeoutMs?: () => number | undefined;
 }
 
 /** Serves the iptables sockopts of every netns from one NetnsTables, one Enforcer and netfilter. */
@@ -54,12 +61,14 @@ export class SockoptHandler {
   private readonly logLine: (line: string) => void;
   private readonly handover: HandoverContext;
   private readonly status: StatusStore | undefined;
+  private readonly peerTimeoutMs: () => number | undefined;
 
   constructor(options: SockoptHandlerOptions) {
     this.enforcer = options.enforcer;
     this.netfilter = options.netfilter;
     this.logLine = options.log;
     this.status = options.status;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? (() => undefined);
     this.tables = new NetnsTables(options.store, options.log, options.status);
     this.handover = { enforcer: this.enforcer, netfilter: this.netfilter, tables: this.tables, log: (netns, line) => this.log(netns, line) };
   }
@@ -174,7 +183,7 @@ export class SockoptHandler {
     if (late !== undefined) throw plan.kind === "netfilter" ? (netfilterObjection(this.handover, req.netns, header, req.optval) ?? late) : late;
     if (plan.kind === "netfilter") return handToNetfilter(this.handover, req.netns, state, header, req.optval, plan.reason);
     const before = this.countersOf(req.netns, state);
-    const decision = this.enforcer.apply(req.netns, plan.table);
+    const decision = this.enforcer.apply(req.netns, plan.table, this.deadlineOf(req));
     if (decision.kind === "declined") return handToNetfilter(this.handover, req.netns, state, header, req.optval, decision.reason);
     if (decision.kind === "error") {
       const why = decision.message.replace(/^netns \d+: table \S+: /, ""); // the log line names them already
@@ -203,7 +212,13 @@ export class SockoptHandler {
       this.log(req.netns, `table filter: stays with netfilter: ${plan.reason}`);
       return DECLINE;
     }
-    return takeFromNetfilter(this.handover, req.netns, header, table, plan.table, req.optval);
+    return takeFromNetfilter(this.handover, req.netns, header, table, plan.table, req.optval, this.deadlineOf(req));
+  }
+
+  /** The compile deadline of a request, when its peer waits a bounded time. */
+  private deadlineOf(req: SockoptRequest): Deadline | undefined {
+    const timeoutMs = this.peerTimeoutMs();
+    return timeoutMs === undefined || req.receivedAt === undefined ? undefined : answerDeadline(req.receivedAt, timeoutMs);
   }
 
   private addCounters(req: SockoptRequest, served: ServedTable): SockoptAnswer {

@@ -3,6 +3,7 @@
  * to decline or fail, and keeps counters in memory so that the ABI layer's counter handling can
  * be tested. The helper itself uses the real one, enforce/bpf_enforcer.ts.
  */
+import type { Deadline } from "../../src/codegen/index.ts";
 import type { Table } from "../../src/ir/types.ts";
 import { addCounters, type XtCounters } from "../../src/ipt/counters.ts";
 import type { Decision, Enforcer, NetnsRef } from "../../src/service/enforcer.ts";
@@ -21,8 +22,12 @@ export class MemoryEnforcer implements Enforcer {
     return `${netns.cookie}/${tableName}`;
   }
 
+  /** The deadline of each apply, in order (undefined: none was given). */
+  readonly deadlines: (Deadline | undefined)[] = [];
+
   /** Records the table with zero counters unless `decide` says otherwise. */
-  apply(netns: NetnsRef, table: Table): Decision {
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision {
+    this.deadlines.push(deadline);
     const decision = this.decide(table);
     if (decision.kind !== "ok") return decision;
     const key = this.key(netns, table.name);

@@ -185,6 +185,24 @@ describe("SockoptHandler", () => {
     expect(netfilter.tableOf(NETNS).entries.length).toBe(4);
   });
 
+  it("gives the enforcer the kernel's deadline, from when the request was read, and hands a table it misses to netfilter", () => {
+    const enforcer = new MemoryEnforcer((t) => (t.chains[0]!.rules.length > 0 ? { kind: "declined", reason: "INPUT program: not compiled in time: the kernel waits" } : { kind: "ok" }));
+    const netfilter = new MemoryNetfilter();
+    const log: string[] = [];
+    const handler = new SockoptHandler({ enforcer, netfilter, log: (l) => log.push(l), peerTimeoutMs: () => 5000 });
+    const replace = (optval: Uint8Array, receivedAt?: number) =>
+      handler.handle({ cmd: IPT_SO_SET.REPLACE, set: true, optlen: optval.length, optval, netns: NETNS, ...(receivedAt === undefined ? {} : { receivedAt }) });
+    expect(replace(initialFilterReplace(), 1000).status).toBe(0);
+    expect(enforcer.deadlines[0]?.at).toBe(1000 + 5000 * 0.6);
+    expect(enforcer.deadlines[0]?.why).toContain("bpfilter.timeout_ms");
+    expect(replace(replaceWithRule(4), 2000).status).toBe(0); // netfilter enforces it: the command succeeds
+    expect(netfilter.tableOf(NETNS).entries.length).toBe(5);
+    expect(log.join("\n")).toContain("netfilter enforces it from now on: INPUT program: not compiled in time");
+    // A request without its reception time (host mode) has no deadline.
+    expect(replace(replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT); // netfilter's now: declined, after a try
+    expect(enforcer.deadlines.at(-1)).toBeUndefined();
+  });
+
   it("takes a compilable replace back from netfilter, with netfilter's counters, and serves the table again", () => {
     const { handler, enforcer, netfilter, log } = setup();
     expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4, "owner")).status).toBe(0);
