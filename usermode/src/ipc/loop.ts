@@ -74,7 +74,11 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
   const reply = (seq: number, status: number, out: Uint8Array, started: number): Promise<void> =>
     send({ type: IpcType.SOCKOPT_REPLY, seq, status, out }, started);
 
+  // When the first byte of the frame being read arrived: the peer's wait runs from its send.
+  let frameStart = performance.now();
   for await (const chunk of input) {
+    const chunkAt = performance.now();
+    if (splitter.pending === 0) frameStart = chunkAt;
     splitter.push(chunk);
     for (;;) {
       const started = performance.now();
@@ -98,6 +102,8 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
         throw err;
       }
       if (frame === undefined) break;
+      const receivedAt = frameStart;
+      frameStart = chunkAt; // a next frame in this chunk came with it
       if (opts.trace) opts.log(`trace: rx ${describe(frame)}`);
       switch (frame.type) {
         case IpcType.HELLO:
@@ -111,7 +117,7 @@ export async function serveSession(input: AsyncIterable<Uint8Array>, write: Fram
             await reply(frame.seq, -Errno.EPROTO, new Uint8Array(0), started);
             break;
           }
-          await answerSockopt(frame, opts, started, (status, out) => reply(frame.seq, status, out, started));
+          await answerSockopt(frame, opts, receivedAt, (status, out) => reply(frame.seq, status, out, started));
           break;
         case IpcType.NETNS_GONE:
           try {

@@ -7,6 +7,7 @@
  * that is valid for netfilter but not laid out this way (a jump into the middle of a chain, QUEUE)
  * is not representable: netfilter enforces it.
  */
+import { type Deadline, lateCheck } from "../ir/deadline.ts";
 import { type Chain, type HookName, IPT_F, type IpHeaderMatch, NF_INET_HOOK, type Table, type Verdict } from "../ir/types.ts";
 import { IPT_ENTRY, IPT_IP, readCString, STD_VERDICT, XT_ENTRY_MATCH, XT_ERROR_TARGET, XT_STANDARD_TARGET } from "./abi.ts";
 import type { EntryLayout } from "./entry_layout.ts";
@@ -65,16 +66,16 @@ function where(e: EntryLayout, chain: string): string {
 }
 
 /** Reads the chains of a translated table, or says why it cannot. */
-export function readChains(table: TranslatedTable): ChainsResult {
+export function readChains(table: TranslatedTable, deadline?: Deadline): ChainsResult {
   try {
-    return { ok: true, table: build(table) };
+    return { ok: true, table: build(table, lateCheck(deadline)) };
   } catch (err) {
     if (err instanceof Unrepresentable) return { ok: false, reason: err.message };
     throw err;
   }
 }
 
-function build(table: TranslatedTable): XtTable {
+function build(table: TranslatedTable, late: (where: () => string) => void): XtTable {
   const { entries, blob } = table;
   const hookAt = new Map<number, HookName>();
   for (const [name, h] of HOOKS) if (table.validHooks & (1 << h)) hookAt.set(table.hookEntry[h]!, name);
@@ -121,7 +122,10 @@ function build(table: TranslatedTable): XtTable {
   for (const seg of segments) {
     const tail = seg.body[seg.body.length - 1];
     if (tail === undefined) throw new Unrepresentable(`chain ${seg.name} has no policy or RETURN entry`);
-    const rules = seg.body.slice(0, -1).map((e) => rule(e, seg.name, blob, chainStartOffsets));
+    const rules = seg.body.slice(0, -1).map((e) => {
+      late(() => `reading entry ${e.index} of ${entries.length}`);
+      return rule(e, seg.name, blob, chainStartOffsets);
+    });
     if (seg.hook !== undefined) {
       const h = NF_INET_HOOK[seg.hook];
       if (tail.offset !== table.underflow[h]) throw new Unrepresentable(`chain ${seg.name} does not end at its underflow`);

@@ -3,6 +3,7 @@
  * it: the ipt_replace header, every entry, the hook entry points and underflows
  * (xt_check_table_hooks), and loops (mark_source_chains, -ELOOP). Same checks, same errnos.
  */
+import { type Deadline, lateCheck } from "../ir/deadline.ts";
 import {
   Errno,
   INT_MAX,
@@ -182,8 +183,8 @@ function markSourceChains(
 }
 
 /** translate_table(): checks the blob of an ipt_replace and returns it in kernel form. */
-export function translateTable(header: ReplaceHeader, optval: Uint8Array): TranslatedTable {
-  const table = translateLayout(header, optval);
+export function translateTable(header: ReplaceHeader, optval: Uint8Array, deadline?: Deadline): TranslatedTable {
+  const table = translateLayout(header, optval, deadline);
   checkStandardTargets(table);
   return table;
 }
@@ -204,7 +205,8 @@ export function checkStandardTargets(table: TranslatedTable): void {
  * translate_table() up to its walk of find_check_entry(): the offsets, hooks, underflows and
  * loops of the blob, which netfilter checks before any extension; the table in kernel form.
  */
-export function translateLayout(header: ReplaceHeader, optval: Uint8Array): TranslatedTable {
+export function translateLayout(header: ReplaceHeader, optval: Uint8Array, deadline?: Deadline): TranslatedTable {
+  const late = lateCheck(deadline);
   const blob = optval.slice(IPT_REPLACE.entries, IPT_REPLACE.entries + header.size);
   const view = new DataView(blob.buffer);
   const hookEntry = new Array<number>(NF_INET_NUMHOOKS).fill(0xffffffff);
@@ -214,6 +216,7 @@ export function translateLayout(header: ReplaceHeader, optval: Uint8Array): Tran
   }
   const entries: EntryLayout[] = [];
   for (let offset = 0; offset < header.size; ) {
+    late(() => `translating entry ${entries.length} of ${header.numEntries}`);
     const e = readEntry(blob, view, offset, entries.length, header.size);
     for (let h = 0; h < NF_INET_NUMHOOKS; h++) {
       if (!(header.validHooks & (1 << h))) continue;

@@ -8,6 +8,7 @@
  * helper finds invalid (a match without the -p it needs, a bad field): netfilter is the judge of
  * those, and refuses them with its own errno, as it would without bpfilter.
  */
+import { type Deadline, lateCheck } from "./deadline.ts";
 import { findMatch, findTarget } from "../ext/registry.ts";
 import { requiredProtos, UnsupportedFeature } from "../ext/types.ts";
 import type { XtRule, XtTable } from "../ipt/chains.ts";
@@ -112,13 +113,15 @@ function checkLoops(table: Table): void {
 }
 
 /** Resolves every rule of a table, or the first reason netfilter must enforce it. */
-export function resolveChains(table: XtTable): Resolution {
+export function resolveChains(table: XtTable, deadline?: Deadline): Resolution {
+  const late = lateCheck(deadline);
   try {
     if (table.name !== "filter") throw new Handover(`table '${table.name}' is not supported (only filter)`);
     const chains = table.chains.map((chain): Chain => ({
       ...chain,
       rules: chain.rules.map((rule, i): Rule => {
         const where = ruleWhere(chain.name, i);
+        late(() => `resolving ${where}`);
         try {
           return { counterIndex: rule.counterIndex, ip: rule.ip, matches: resolveMatches(rule, where), verdict: resolveVerdict(table, rule, where) };
         } catch (err) {

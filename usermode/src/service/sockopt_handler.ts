@@ -23,6 +23,7 @@ import { IptError } from "../ipt/ipt_error.ts";
 import { checkStandardTargets, decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateLayout, translateTable } from "../ipt/translate.ts";
 import type { Deadline } from "../codegen/index.ts";
 import { answerDeadline } from "./answer_deadline.ts";
+import { LateError } from "../ir/deadline.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, netfilterObjection, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
@@ -176,14 +177,25 @@ export class SockoptHandler {
   private replace(req: SockoptRequest, state: FilterTableState): SockoptAnswer {
     if (state.owner === "netfilter") return this.replaceNetfilters(req);
     const header = decodeReplaceHeader(req.optval, req.optlen);
-    const table = translateLayout(header, req.optval);
-    const plan = planTable(table);
+    const deadline = this.deadlineOf(req);
+    let table: TranslatedTable;
+    let plan: ReturnType<typeof planTable>;
+    try {
+      table = translateLayout(header, req.optval, deadline);
+      plan = planTable(table, deadline);
+    } catch (err) {
+      if (err instanceof LateError) return this.lateHandover(req, state, header, err.message);
+      throw err;
+    }
     const late = laterRefusal(header, table, state.table.entries.length);
     // netfilter checks each entry's extensions before these: if some are its to judge, it answers first.
     if (late !== undefined) throw plan.kind === "netfilter" ? (netfilterObjection(this.handover, req.netns, header, req.optval) ?? late) : late;
     if (plan.kind === "netfilter") return handToNetfilter(this.handover, req.netns, state, header, req.optval, plan.reason);
     const before = this.countersOf(req.netns, state);
-    const decision = this.enforcer.apply(req.netns, plan.table, this.deadlineOf(req));
+    const decision = this.enforcer.apply(req.netns, plan.table, deadline);
+    if (decision.kind === "declined" && deadline !== undefined && performance.now() > deadline.at) {
+      return this.lateHandover(req, state, header, decision.reason);
+    }
     if (decision.kind === "declined") return handToNetfilter(this.handover, req.netns, state, header, req.optval, decision.reason);
     if (decision.kind === "error") {
       const why = decision.message.replace(/^netns \d+: table \S+: /, ""); // the log line names them already
@@ -194,19 +206,54 @@ export class SockoptHandler {
     return { status: 0, out: encodeCounters(Array.from({ length: header.numCounters }, (_, i) => old[i] ?? { packets: 0n, bytes: 0n })) };
   }
 
+  /**
+   * The deadline passed before bpfilter could enforce the replace: netfilter takes it, in the time
+   * left. When bpfilter holds the initial table unenforced (a first restore into a fresh netns),
+   * netfilter holds its own initial table with the same entries, so the request is declined and
+   * netfilter does the replace after the helper's answer, outside the kernel's wait. Otherwise the
+   * helper hands the blob over (handover.ts), as for any table it does not compile.
+   */
+  private lateHandover(req: SockoptRequest, served: ServedTable, header: ReplaceHeader, reason: string): SockoptAnswer {
+    if (header.numCounters !== served.table.entries.length) {
+      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${served.table.entries.length} entries (it changed)`);
+    }
+    if (!served.enforced) {
+      let netfilterEntries: number | undefined;
+      try {
+        netfilterEntries = this.netfilter.info(req.netns, SERVED_TABLE).numEntries;
+      } catch (err) {
+        if (!(err instanceof IptError)) throw err;
+      }
+      if (netfilterEntries === header.numCounters) {
+        this.tables.toNetfilter(req.netns, reason);
+        this.log(req.netns, `table filter: netfilter enforces it from now on, and does the replace itself: ${reason}`);
+        return DECLINE;
+      }
+    }
+    return handToNetfilter(this.handover, req.netns, served, header, req.optval, reason);
+  }
+
   /** A replace while netfilter holds the table: taken back if bpfilter compiles it, else netfilter's. */
   private replaceNetfilters(req: SockoptRequest): SockoptAnswer {
     let header: ReplaceHeader;
     let table: TranslatedTable;
     try {
       header = decodeReplaceHeader(req.optval, req.optlen);
-      table = translateTable(header, req.optval);
+      table = translateTable(header, req.optval, this.deadlineOf(req));
       checkFilterHooks(header);
     } catch (err) {
+      if (err instanceof LateError) return DECLINE; // netfilter's: it does the replace itself
       if (err instanceof IptError) return DECLINE; // netfilter judges it, with its own errno
       throw err;
     }
-    const plan = planTable(table);
+    let plan: ReturnType<typeof planTable>;
+    try {
+      plan = planTable(table, this.deadlineOf(req));
+    } catch (err) {
+      if (!(err instanceof LateError)) throw err;
+      this.log(req.netns, `table filter: stays with netfilter: ${err.message}`);
+      return DECLINE;
+    }
     if (plan.kind === "netfilter") {
       this.tables.toNetfilter(req.netns, plan.reason);
       this.log(req.netns, `table filter: stays with netfilter: ${plan.reason}`);

@@ -63,6 +63,30 @@ function replaceWithRule(numCounters: number, matchName?: string): Uint8Array {
   );
 }
 
+/** INPUT: `rules` DROP rules for 10.0.x.y, then the initial chains. */
+function replaceWithRules(rules: number, numCounters: number): Uint8Array {
+  const entries = Array.from({ length: rules }, (_, i) => {
+    const ip = new Uint8Array(84);
+    ip.set([10, 0, i >> 8, i & 255], 0);
+    ip.set([255, 255, 255, 255], 8);
+    return encodeEntry({ ip, matches: [], target: { kind: "standard", verdict: STD_VERDICT.DROP } });
+  });
+  const policy = encodeEntry({ target: { kind: "standard", verdict: STD_VERDICT.ACCEPT } });
+  const r = entries.reduce((n, e) => n + e.length, 0);
+  const p = policy.length;
+  return encodeReplace(
+    { name: "filter", validHooks: FILTER_VALID_HOOKS, hookEntry: [0, 0, r + p, r + 2 * p, 0], underflow: [0, r, r + p, r + 2 * p, 0], numCounters },
+    [...entries, policy, policy, policy, encodeEntry({ target: { kind: "error", errorName: "ERROR" } })],
+  );
+}
+
+/** A copy of a replace with another num_counters. */
+function withCounters(replace: Uint8Array, numCounters: number): Uint8Array {
+  const copy = replace.slice();
+  new DataView(copy.buffer).setUint32(IPT_REPLACE.num_counters, numCounters, true);
+  return copy;
+}
+
 function addCounters(n: number, packets: bigint): Uint8Array {
   const b = named("filter", XT_COUNTERS_INFO.SIZE + 16 * n);
   const view = new DataView(b.buffer);
@@ -201,6 +225,23 @@ describe("SockoptHandler", () => {
     // A request without its reception time (host mode) has no deadline.
     expect(replace(replaceWithRule(5)).status).toBe(-Errno.ENOPROTOOPT); // netfilter's now: declined, after a try
     expect(enforcer.deadlines.at(-1)).toBeUndefined();
+  });
+
+  it("past the deadline before compiling, declines a first big replace so that netfilter does it outside the kernel's wait", () => {
+    const { enforcer, netfilter } = setup();
+    const log: string[] = [];
+    const handler = new SockoptHandler({ enforcer, netfilter, log: (l) => log.push(l), peerTimeoutMs: () => 5000 });
+    const big = replaceWithRules(2000, 4);
+    const late = handler.handle({ cmd: IPT_SO_SET.REPLACE, set: true, optlen: big.length, optval: big, netns: NETNS, receivedAt: performance.now() - 10_000 });
+    expect(late.status).toBe(-Errno.ENOPROTOOPT);
+    expect(enforcer.deadlines).toEqual([]); // nothing was compiled
+    expect(log.join("\n")).toMatch(/netfilter enforces it from now on, and does the replace itself: translating entry \d+ of 2004: not compiled in time/);
+    expect(info(handler).status).toBe(-Errno.ENOPROTOOPT); // netfilter's table now
+    // In time, the same table is taken back from netfilter (whose table the declined replace set).
+    netfilter.replace(NETNS, big);
+    const back = handler.handle({ cmd: IPT_SO_SET.REPLACE, set: true, optlen: big.length, optval: withCounters(big, 2004), netns: NETNS, receivedAt: performance.now() });
+    expect(back.status).toBe(0);
+    expect(enforcer.appliedTable(NETNS, "filter")!.chains[0]!.rules).toHaveLength(2000);
   });
 
   it("takes a compilable replace back from netfilter, with netfilter's counters, and serves the table again", () => {
