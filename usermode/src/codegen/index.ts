@@ -1,7 +1,7 @@
 /** The compiler: IR table → netfilter programs (one per hook), the dispatcher, and the counters map they share. */
 export { compileHook, compileTable, type CompiledProgram, type CompiledTable, type CompileOptions } from "./compile.ts";
 export type { Decline } from "./decline.ts";
-export { checkDeadline, type Deadline } from "./deadline.ts";
+export type { Deadline } from "./deadline.ts";
 export type { EmitMode } from "./emitter.ts";
 export { COUNTERS_MAP, COUNTERS_MAP_NAME, COUNTER_VALUE_SIZE, countersMapSpec, type CountersMapSpec } from "./counters.ts";
 export { FILTER_HOOKS, FILTER_HOOK_NAMES, FILTER_LINK_PRIORITIES, NF_HOOK_NUMBER, NF_IP_PRI_FILTER, type FilterHook } from "./hooks.ts";

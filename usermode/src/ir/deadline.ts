@@ -17,19 +17,24 @@ export class LateError extends Error {
   override readonly name = "LateError";
 }
 
+/** What a stage that reached the deadline at `where` logs; undefined while there is time (or no deadline). */
+export function lateReason(deadline: Deadline | undefined, where: string): string | undefined {
+  return deadline !== undefined && performance.now() > deadline.at ? `${where}: not compiled in time: ${deadline.why}` : undefined;
+}
+
 /** How many steps of a loop pass between two looks at the clock. */
 const STEPS_PER_LOOK = 512;
 
 /**
  * A check for a loop: every STEPS_PER_LOOK calls it looks at the clock, and throws a LateError
- * naming where (`where()`, built only then) once the deadline has passed. Nothing without a deadline.
+ * naming where (`where()`, built only when it looks) once the deadline has passed. Nothing without a deadline.
  */
 export function lateCheck(deadline: Deadline | undefined): (where: () => string) => void {
   if (deadline === undefined) return () => {};
   let steps = 0;
   return (where) => {
-    if (++steps % STEPS_PER_LOOK === 0 && performance.now() > deadline.at) {
-      throw new LateError(`${where()}: not compiled in time: ${deadline.why}`);
-    }
+    if (++steps % STEPS_PER_LOOK !== 0) return;
+    const reason = lateReason(deadline, where());
+    if (reason !== undefined) throw new LateError(reason);
   };
 }

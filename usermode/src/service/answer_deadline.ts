@@ -5,7 +5,7 @@
  * netfilter instead and for the reply. Host mode has no such wait, hence no deadline.
  */
 import { readFileSync } from "node:fs";
-import type { Deadline } from "../codegen/index.ts";
+import type { Deadline } from "../ir/deadline.ts";
 
 /** The module parameter the kernel waits by. */
 export const KERNEL_TIMEOUT_PARAM = "/sys/module/bpfilter/parameters/timeout_ms";

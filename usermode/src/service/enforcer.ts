@@ -3,7 +3,7 @@
  * rules take effect in a network namespace (the compiler and bpf/ layers), keeps its per-rule
  * counters, and may decline a table it cannot enforce faithfully.
  */
-import type { Deadline } from "../codegen/index.ts";
+import type { Deadline } from "../ir/deadline.ts";
 import type { Table } from "../ir/types.ts";
 import type { XtCounters } from "../ipt/counters.ts";
 import type { NetnsRef } from "../ipc/sockopt_call.ts";

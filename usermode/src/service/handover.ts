@@ -28,7 +28,7 @@
  * table's own counters, so a rule kept across the switch may count such a packet twice. Nothing
  * else is counted twice, and nothing is lost.
  */
-import type { Deadline } from "../codegen/index.ts";
+import type { Deadline } from "../ir/deadline.ts";
 import type { NetnsRef, SockoptAnswer } from "../ipc/sockopt_call.ts";
 import { Errno, IPT_REPLACE } from "../ipt/abi.ts";
 import { encodeCounters, type XtCounters } from "../ipt/counters.ts";

@@ -21,9 +21,8 @@ import { encodeGetEntries, encodeGetInfo } from "../ipt/get_ctl.ts";
 import { FILTER_VALID_HOOKS } from "../ipt/initial_table.ts";
 import { IptError } from "../ipt/ipt_error.ts";
 import { checkStandardTargets, decodeReplaceHeader, type ReplaceHeader, tableNameOf, type TranslatedTable, translateLayout, translateTable } from "../ipt/translate.ts";
-import type { Deadline } from "../codegen/index.ts";
+import { type Deadline, LateError } from "../ir/deadline.ts";
 import { answerDeadline } from "./answer_deadline.ts";
-import { LateError } from "../ir/deadline.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, netfilterObjection, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
@@ -214,9 +213,7 @@ export class SockoptHandler {
    * helper hands the blob over (handover.ts), as for any table it does not compile.
    */
   private lateHandover(req: SockoptRequest, served: ServedTable, header: ReplaceHeader, reason: string): SockoptAnswer {
-    if (header.numCounters !== served.table.entries.length) {
-      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${served.table.entries.length} entries (it changed)`);
-    }
+    checkNumCounters(header, served.table.entries.length);
     if (!served.enforced) {
       let netfilterEntries: number | undefined;
       try {
@@ -235,31 +232,27 @@ export class SockoptHandler {
 
   /** A replace while netfilter holds the table: taken back if bpfilter compiles it, else netfilter's. */
   private replaceNetfilters(req: SockoptRequest): SockoptAnswer {
+    const deadline = this.deadlineOf(req);
     let header: ReplaceHeader;
     let table: TranslatedTable;
-    try {
-      header = decodeReplaceHeader(req.optval, req.optlen);
-      table = translateTable(header, req.optval, this.deadlineOf(req));
-      checkFilterHooks(header);
-    } catch (err) {
-      if (err instanceof LateError) return DECLINE; // netfilter's: it does the replace itself
-      if (err instanceof IptError) return DECLINE; // netfilter judges it, with its own errno
-      throw err;
-    }
     let plan: ReturnType<typeof planTable>;
     try {
-      plan = planTable(table, this.deadlineOf(req));
+      header = decodeReplaceHeader(req.optval, req.optlen);
+      table = translateTable(header, req.optval, deadline);
+      checkFilterHooks(header);
+      plan = planTable(table, deadline);
     } catch (err) {
+      if (err instanceof IptError) return DECLINE; // netfilter judges it, with its own errno
       if (!(err instanceof LateError)) throw err;
       this.log(req.netns, `table filter: stays with netfilter: ${err.message}`);
-      return DECLINE;
+      return DECLINE; // netfilter's: it does the replace itself
     }
     if (plan.kind === "netfilter") {
       this.tables.toNetfilter(req.netns, plan.reason);
       this.log(req.netns, `table filter: stays with netfilter: ${plan.reason}`);
       return DECLINE;
     }
-    return takeFromNetfilter(this.handover, req.netns, header, table, plan.table, req.optval, this.deadlineOf(req));
+    return takeFromNetfilter(this.handover, req.netns, header, table, plan.table, req.optval, deadline);
   }
 
   /** The compile deadline of a request, when its peer waits a bounded time. */
@@ -288,13 +281,18 @@ function laterRefusal(header: ReplaceHeader, table: TranslatedTable, entriesNow:
     checkStandardTargets(table);
     checkCountersAllocation(header);
     checkFilterHooks(header);
-    if (header.numCounters !== entriesNow) {
-      throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${entriesNow} entries (it changed)`);
-    }
+    checkNumCounters(header, entriesNow);
     return undefined;
   } catch (err) {
     if (err instanceof IptError) return err;
     throw err;
+  }
+}
+
+/** __do_replace(): num_counters must be the number of entries the table has now (EAGAIN: it changed). */
+function checkNumCounters(header: ReplaceHeader, entriesNow: number): void {
+  if (header.numCounters !== entriesNow) {
+    throw new IptError(Errno.EAGAIN, `ipt_replace: num_counters ${header.numCounters} but the table has ${entriesNow} entries (it changed)`);
   }
 }
 
