@@ -71,7 +71,11 @@ SELFTEST_SRC := selftests/bpfilter
 # By name, not looked up when make starts: make setup installs it after that.
 CC32 ?= i686-linux-gnu-gcc
 
-build/selftests/udp_flow: $(SELFTEST_SRC)/udp_flow.c
+build/selftests/udp_flow: $(SELFTEST_SRC)/udp_flow.c $(SELFTEST_SRC)/flow_util.h
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
+
+build/selftests/reject_probe: $(SELFTEST_SRC)/reject_probe.c $(SELFTEST_SRC)/flow_util.h
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
 
@@ -88,7 +92,7 @@ build/selftests/compat_probe: $(SELFTEST_SRC)/compat_probe.c
 	@mkdir -p $(@D)
 	$(CC32) -static -O2 -Wall -Werror -o $@ $<
 
-SELFTEST_PROGS := udp_flow fake_helper compat_probe $(patsubst $(SELFTEST_SRC)/%.c,%,$(wildcard $(SELFTEST_SRC)/test_*.c))
+SELFTEST_PROGS := udp_flow reject_probe fake_helper compat_probe $(patsubst $(SELFTEST_SRC)/%.c,%,$(wildcard $(SELFTEST_SRC)/test_*.c))
 selftests-build: setup $(addprefix build/selftests/,$(SELFTEST_PROGS))
 
 vm-launcher-test: kernel

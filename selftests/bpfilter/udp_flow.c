@@ -9,30 +9,12 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-static void die(const char *what)
-{
-	fprintf(stderr, "udp_flow: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#include "flow_util.h"
 
-static void enter_netns(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-		die(path);
-	close(fd);
-}
+const char *flow_prog = "udp_flow";
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,8 @@
 // The kernel struct offsets a netfilter program reads through BTF-typed loads, from the running
 // kernel's BTF: they differ between kernels and configs, so they are never hard-coded.
-import { kernelBtf, type Btf } from "./btf.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
 
 /**
  * Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name, sk_buff.len and
@@ -19,6 +21,25 @@ export interface NetfilterContextOffsets {
   readonly skbPktType: { readonly offset: number; readonly shift: number };
   /** Absent on a kernel without conntrack: conntrack and state matches are declined there. */
   readonly skbNfct?: number;
+  /** The series' kfuncs for netfilter programs (NF_TARGET_KFUNCS) that this kernel has; absent for none. */
+  readonly kfuncs?: readonly string[];
+}
+
+/**
+ * The kfuncs of the series' CONFIG_NETFILTER_BPF_KFUNCS (net/netfilter/nf_bpf_kfuncs.c), which the
+ * REJECT, LOG and MARK targets are compiled to; built in (vmlinux) or in module nf_bpf_kfuncs.
+ */
+export const NF_TARGET_KFUNCS = ["bpf_nf_reject_ipv4", "bpf_nf_log", "bpf_nf_set_mark"] as const;
+const NF_TARGET_KFUNCS_MODULE = "nf_bpf_kfuncs";
+
+/** Which of NF_TARGET_KFUNCS `btf` has, or the running kernel (vmlinux, then the module if it is loaded). */
+function targetKfuncs(btf: Btf | undefined): string[] {
+  const vmlinux = btf ?? kernelBtf();
+  const found = NF_TARGET_KFUNCS.filter((name) => vmlinux.find(BTF_KIND.FUNC, name) !== undefined);
+  const modulePath = join(KERNEL_BTF_DIR, NF_TARGET_KFUNCS_MODULE);
+  if (btf !== undefined || found.length === NF_TARGET_KFUNCS.length || !existsSync(modulePath)) return found;
+  const module = Btf.load(modulePath, vmlinux);
+  return NF_TARGET_KFUNCS.filter((name) => found.includes(name) || module.find(BTF_KIND.FUNC, name) !== undefined);
 }
 
 function hasMember(btf: Btf, struct: string, member: string): boolean {
@@ -59,6 +80,8 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
     skbPktType: pktType(from),
     ...(hasMember(from, "sk_buff", "_nfct") ? { skbNfct: at("sk_buff", "_nfct", 8) } : {}),
   };
+  const kfuncs = targetKfuncs(btf);
+  if (kfuncs.length > 0) Object.assign(layout, { kfuncs });
   if (btf === undefined) cached = layout;
   return layout;
 }

@@ -1,6 +1,6 @@
 /** A resolved rule in iptables-save words ("-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT"), for bpfilter status. */
 import { describeIface } from "../codegen/iface.ts";
-import { describeMatch } from "../ext/registry.ts";
+import { describeMatch, describeTarget } from "../ext/registry.ts";
 import { IPT_F, IPT_INV, type IpHeaderMatch, type Rule, type Verdict } from "../ir/types.ts";
 
 const PROTOCOLS: Readonly<Record<number, string>> = { 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ah", 132: "sctp", 136: "udplite" };
@@ -45,8 +45,12 @@ export function describeVerdict(verdict: Verdict): string {
       return `-g ${verdict.chain}`;
     case "continue":
       return "";
-    default:
+    case "accept":
+    case "drop":
+    case "return":
       return `-j ${verdict.kind.toUpperCase()}`;
+    default:
+      return describeTarget(verdict);
   }
 }
 

@@ -1,6 +1,8 @@
 /** The rule counters: one per-CPU array "counters", key u32 counter index, value {u64 packets, u64 bytes}. */
 import { add, call, ja, jne, ldMapFd, ldx, mov, st, stx } from "./asm/index.ts";
-import type { Table } from "../ir/types.ts";
+import type { Table, TargetAction } from "../ir/types.ts";
+import { targetOf } from "../ext/registry.ts";
+import { actionKey, emitTargetCall } from "./targets.ts";
 import { HELPER, STACK } from "./layout.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { Flavor } from "./flavor.ts";
@@ -59,19 +61,25 @@ function emitLookupAndAdd(b: ProgramBuilder, flavor: Flavor, unreachableCode: nu
  * Final verdicts count on shared tails: a rule puts its counter index in r1 and jumps to the tail
  * of its verdict. One map lookup site per tail instead of one per rule: with a helper call in every
  * rule, the 6.18 verifier took 35 s for 4000 rules; with shared tails, well under a second. A fresh
- * copy of the tails is emitted (jumped over) when the last one falls out of jump range.
+ * copy of the tails is emitted (jumped over) when the last one falls out of jump range. A terminal
+ * target (REJECT) has a tail per distinct action: count, call its kfunc, drop.
  */
 export class VerdictTails {
-  private labels: { accept: string; drop: string } | undefined;
+  private labels: { accept: string; drop: string; targets: Map<string, string> } | undefined;
   private emittedAt = 0;
 
-  constructor(private readonly flavor: Flavor) {}
+  /** targets: the terminal target actions the program uses (codegen/targets.ts terminalTargets). */
+  constructor(
+    private readonly flavor: Flavor,
+    private readonly targets: readonly TargetAction[] = [],
+  ) {}
 
   /** Makes sure a copy of the tails lies within reach of the code emitted next (call between rules). */
   reachFrom(b: ProgramBuilder): void {
     if (this.labels !== undefined && b.size - this.emittedAt < TAIL_REACH) return;
     const over = b.label("after_tails");
-    this.labels = { accept: b.label("count_accept"), drop: b.label("count_drop") };
+    const targets = new Map(this.targets.map((t) => [actionKey(t), b.label(`count_${t.kind}`)]));
+    this.labels = { accept: b.label("count_accept"), drop: b.label("count_drop"), targets };
     this.emittedAt = b.size;
     b.emit(ja(over));
     for (const verdict of ["accept", "drop"] as const) {
@@ -81,13 +89,22 @@ export class VerdictTails {
       emitLookupAndAdd(b, this.flavor, code);
       b.emit(...this.flavor.epilogue(code));
     }
+    for (const target of this.targets) {
+      b.place(targets.get(actionKey(target))!);
+      b.emit(stx("u32", 10, STACK.COUNTER_KEY, 1));
+      emitLookupAndAdd(b, this.flavor, this.flavor.codes.drop);
+      emitTargetCall(b, targetOf(target)!, target);
+      b.emit(...this.flavor.epilogue(this.flavor.codes.drop));
+    }
     b.place(over);
   }
 
-  /** Emits: count counters[index] and return the verdict's code (through the nearest tail). */
-  countAndReturn(b: ProgramBuilder, index: number, verdict: "accept" | "drop"): void {
+  /** Emits: count counters[index] and return the verdict's code, or do the terminal target (through the nearest tail). */
+  countAndReturn(b: ProgramBuilder, index: number, verdict: "accept" | "drop" | TargetAction): void {
     if (this.labels === undefined) throw new Error("countAndReturn before reachFrom");
-    b.emit(mov.imm(1, index), ja(this.labels[verdict]));
+    const label = typeof verdict === "string" ? this.labels[verdict] : this.labels.targets.get(actionKey(verdict));
+    if (label === undefined) throw new Error(`countAndReturn: no tail for target ${JSON.stringify(verdict)}`);
+    b.emit(mov.imm(1, index), ja(label));
   }
 }
 

@@ -44,6 +44,8 @@ export interface Flavor {
    * clobbering nothing else; undefined when this kernel has no such field (the rule is declined).
    */
   kernelField(field: KernelFieldName, reg: Reg): readonly Insn[] | undefined;
+  /** Whether the kernel has kfunc `name` for this kind of program (a target's, codegen/targets.ts). */
+  hasKfunc(name: string): boolean;
   /** Instructions that end the program with return code `code`. */
   epilogue(code: number): readonly Insn[];
 }

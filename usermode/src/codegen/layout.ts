@@ -73,6 +73,8 @@ export const STACK = {
   TRANSPORT_BUFFER: -64,
   /** u32 key of the counters map lookup. */
   COUNTER_KEY: -68,
+  /** The bytes a target passes its kfunc (LOG's prefix), written by the rule just before the call (32 bytes). */
+  TARGET_BYTES: -104,
 } as const;
 
 /**

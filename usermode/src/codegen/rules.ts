@@ -5,8 +5,9 @@
 import { checkDeadline, type Deadline } from "./deadline.ts";
 import { ja } from "./asm/index.ts";
 import { ruleEmitter, type EmitMode } from "./emitter.ts";
-import type { Chain, Rule, Table } from "../ir/types.ts";
-import { emitMatch } from "../ext/registry.ts";
+import type { Chain, Rule, Table, TargetAction } from "../ir/types.ts";
+import { emitMatch, targetOf } from "../ext/registry.ts";
+import { emitTargetCall, requireKfunc } from "./targets.ts";
 import { emitCount, type VerdictTails } from "./counters.ts";
 import { emitIpMatch } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
@@ -60,10 +61,15 @@ function emitRule(ctx: ChainContext, chain: Chain, index: number, returnTo: stri
   const next = b.label(`${chain.name}_${index + 1}_next`);
   withWhere(where, () => emitMatches(ctx, rule, next));
   const verdict = rule.verdict;
+  const target = targetOf(verdict);
+  if (target !== undefined) requireKfunc(ctx.flavor, target, where);
   if (verdict.kind === "accept" || verdict.kind === "drop") {
     ctx.tails.countAndReturn(b, rule.counterIndex, verdict.kind);
+  } else if (target?.then === "drop") {
+    ctx.tails.countAndReturn(b, rule.counterIndex, verdict as TargetAction);
   } else {
     emitCount(b, ctx.flavor, rule.counterIndex, ctx.flavor.codes.drop);
+    if (target !== undefined) emitTargetCall(b, target, verdict as TargetAction);
     if (verdict.kind === "return") b.emit(ja(returnTo));
     if (verdict.kind === "jump" || verdict.kind === "goto") {
       if (callers.includes(verdict.chain) || verdict.chain === chain.name) {

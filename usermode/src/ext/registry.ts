@@ -18,7 +18,10 @@ import { conntrack } from "./conntrack.ts";
 import { state } from "./state.ts";
 import { mark } from "./mark.ts";
 import { pkttype } from "./pkttype.ts";
-import type { Table } from "../ir/types.ts";
+import { reject } from "./reject.ts";
+import { log } from "./log.ts";
+import { markTarget } from "./mark_target.ts";
+import type { Table, TargetAction, Verdict } from "../ir/types.ts";
 
 /** Every match the compiler knows. */
 export const MATCHES: readonly MatchExtension[] = [
@@ -37,8 +40,8 @@ export const MATCHES: readonly MatchExtension[] = [
   pkttype,
 ];
 
-/** Every target extension the compiler knows (the standard target is resolved by ipt/; see types.ts). */
-export const TARGETS: readonly TargetExtension[] = [];
+/** Every target extension the compiler knows (the standard target is resolved by ipt/). */
+export const TARGETS: readonly TargetExtension[] = [reject, log, markTarget];
 
 const BY_KIND = new Map<string, MatchExtension>(MATCHES.map((m) => [m.name, m]));
 
@@ -58,6 +61,14 @@ export function matchDataSize(name: string, revision: number): number | undefine
   return typeof size === "object" ? size[revision] : size;
 }
 
+/**
+ * The bytes of an extension's data that netfilter gives back (its matchsize or targetsize), or
+ * undefined for one the compiler does not know (all of the data).
+ */
+export function extensionDataSize(kind: "match" | "target", name: string, revision: number): number | undefined {
+  return kind === "match" ? matchDataSize(name, revision) : findTarget(name, revision)?.structSize;
+}
+
 /** Revisions of the named match the compiler supports ([] when unknown). */
 export function matchRevisions(name: string): number[] {
   return MATCHES.filter((m) => m.name === name).flatMap((m) => [...m.revisions]);
@@ -67,6 +78,20 @@ function extensionOf(match: Match): MatchExtension {
   const ext = BY_KIND.get(match.kind);
   if (ext === undefined) throw new Error(`match kind '${match.kind}' has no extension in the registry`);
   return ext;
+}
+
+const TARGET_BY_KIND = new Map<string, TargetExtension>(TARGETS.map((t) => [t.kind, t]));
+
+/** The extension of a target verdict (ir/targets.ts), or undefined for a standard verdict. */
+export function targetOf(verdict: Verdict): TargetExtension | undefined {
+  return TARGET_BY_KIND.get(verdict.kind);
+}
+
+/** The iptables-save words of a decoded target ("-j REJECT --reject-with tcp-reset"). */
+export function describeTarget(target: TargetAction): string {
+  const ext = targetOf(target);
+  if (ext === undefined) throw new Error(`target kind '${target.kind}' has no extension in the registry`);
+  return ext.describe(target);
 }
 
 /** Emits a decoded match (its extension's emit; no decoding happens here). */

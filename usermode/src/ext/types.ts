@@ -4,7 +4,7 @@
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
 import type { FieldName, KernelFieldName } from "../codegen/fields.ts";
-import type { Match, Verdict } from "../ir/types.ts";
+import type { IpHeaderMatch, Match, TargetAction } from "../ir/types.ts";
 
 /** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
 export interface RangeTest {
@@ -77,15 +77,42 @@ export interface MatchExtension<T extends Match = Match> {
 }
 
 /**
- * A target extension: decodes its data into the rule's complete verdict (ipt/ resolves the
- * standard target itself). The compiler knows none yet: REJECT, LOG and MARK need the series'
- * kfuncs (/work/coord/kfunc.md) and extend ir/types.ts's Verdict when they come.
+ * An argument of a target's kfunc after the context: a u32, or bytes that the program passes as a
+ * pointer and a size (the kfunc's `name, name__sz` pair; at most TARGET_BYTES_MAX bytes).
  */
-export interface TargetExtension {
+export type KfuncArg = { readonly u32: number } | { readonly bytes: Uint8Array };
+
+/** The most bytes a KfuncArg may pass (NF_LOG_PREFIXLEN rounded up to 8: the program's stack area). */
+export const TARGET_BYTES_MAX = 32;
+
+/**
+ * A target extension: one file of ext/, one line of the registry; T is its member of ir/targets.ts.
+ * The compiler does the target by calling `kfunc` (one of the series' kfuncs for netfilter programs,
+ * patch "bpf, netfilter: add kfuncs for the REJECT, LOG and MARK targets") with the program's context
+ * and args(); on a kernel without that kfunc, the table is handed to netfilter.
+ */
+export interface TargetExtension<T extends TargetAction = TargetAction> {
+  /** The xt name ("REJECT"); T's kind is its lower case. */
   readonly name: string;
+  readonly kind: T["kind"];
+  /** Revisions this implementation compiles. */
   readonly revisions: readonly number[];
-  /** Decodes the target data and checks it; throws saying what is wrong. */
-  decode(data: Uint8Array, revision: number): Verdict;
+  /** sizeof its xt struct (xt_target.targetsize): GET_ENTRIES gives back this many bytes of the data. */
+  readonly structSize: number;
+  /** The kfunc that does what the target does. */
+  readonly kfunc: string;
+  /** What happens after the kfunc: "drop" ends the packet (NF_DROP), "continue" goes on with the next rule (XT_CONTINUE). */
+  readonly then: "drop" | "continue";
+  /**
+   * Decodes the xt data (XT_ALIGN'd size) and checks it with the rule's ipt_ip as the kernel's
+   * checkentry does; throws saying what is wrong (UnsupportedFeature for valid data the compiler
+   * does not do exactly).
+   */
+  decode(data: Uint8Array, revision: number, ip: IpHeaderMatch): T;
+  /** The kfunc's arguments after the context, in order. */
+  args(target: T): readonly KfuncArg[];
+  /** Short text of the decoded target, in iptables-save words ("-j REJECT --reject-with tcp-reset"). */
+  describe(target: T): string;
 }
 
 /** The protocols of which a rule using the match must name one with -p; [] for any. */
@@ -119,4 +146,9 @@ export function expectXtSize(what: string, data: Uint8Array, structSize: number)
 /** Types an extension's functions by its own member of Match, for the registry's list. */
 export function defineMatch<T extends Match>(ext: MatchExtension<T>): MatchExtension {
   return ext as unknown as MatchExtension;
+}
+
+/** Types a target extension's functions by its own member of TargetAction, for the registry's list. */
+export function defineTarget<T extends TargetAction>(ext: TargetExtension<T>): TargetExtension {
+  return ext as unknown as TargetExtension;
 }

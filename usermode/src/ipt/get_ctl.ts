@@ -67,13 +67,14 @@ export function decodeGetEntriesSize(optval: Uint8Array, optlen: number): number
 }
 
 /**
- * The bytes of a match's data that netfilter keeps and gives back: its xt_match's usersize or
- * matchsize, by name and revision (undefined for a match it cannot say: all of the data).
+ * The bytes of an extension's data that netfilter keeps and gives back: its xt_match's usersize or
+ * matchsize, its xt_target's targetsize, by name and revision (undefined for one it cannot say:
+ * all of the data).
  */
-export type MatchDataSize = (name: string, revision: number) => number | undefined;
+export type ExtensionDataSize = (kind: "match" | "target", name: string, revision: number) => number | undefined;
 
 /** xt_obj_to_user + xt_data_to_user: the size, the name up to its NUL, the revision, and the data. */
-function extensionToUser(out: Uint8Array, at: number, blob: Uint8Array, ext: ExtensionHeader, isTarget: boolean, matchDataSize?: MatchDataSize): void {
+function extensionToUser(out: Uint8Array, at: number, blob: Uint8Array, ext: ExtensionHeader, isTarget: boolean, dataSizeOf?: ExtensionDataSize): void {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint16(at + XT_ENTRY_MATCH.size, ext.size, true);
   const name = ext.name.slice(0, XT_EXTENSION_MAXNAMELEN - 1);
@@ -86,22 +87,22 @@ function extensionToUser(out: Uint8Array, at: number, blob: Uint8Array, ext: Ext
   let used = dataSize;
   if (isTarget && ext.name === XT_STANDARD_TARGET) used = 4;
   else if (isTarget && ext.name === XT_ERROR_TARGET) used = XT_FUNCTION_MAXNAMELEN;
-  else if (!isTarget) used = matchDataSize?.(ext.name, ext.revision) ?? dataSize;
+  else used = dataSizeOf?.(isTarget ? "target" : "match", ext.name, ext.revision) ?? dataSize;
   used = Math.min(used, dataSize);
   out.set(blob.subarray(dataFrom, dataFrom + used), at + XT_ENTRY_MATCH.data);
   out.fill(0, at + XT_ENTRY_MATCH.data + used, at + XT_ENTRY_MATCH.data + Math.max(used, xtAlign(dataSize)));
 }
 
 /**
- * get_entries() and copy_entries_to_user(): the reply, with the current counters; a match's data
- * is given back up to matchDataSize and zeros after it (xt_data_to_user).
+ * get_entries() and copy_entries_to_user(): the reply, with the current counters; an extension's
+ * data is given back up to dataSizeOf and zeros after it (xt_data_to_user).
  */
 export function encodeGetEntries(
   optval: Uint8Array,
   optlen: number,
   table: TranslatedTable,
   counters: readonly XtCounters[],
-  matchDataSize?: MatchDataSize,
+  dataSizeOf?: ExtensionDataSize,
 ): Uint8Array {
   const size = decodeGetEntriesSize(optval, optlen);
   if (size !== table.size) {
@@ -116,8 +117,8 @@ export function encodeGetEntries(
     const c = counters[e.index] ?? { packets: 0n, bytes: 0n };
     view.setBigUint64(at + IPT_ENTRY.counters + XT_COUNTERS.pcnt, BigInt.asUintN(64, c.packets), true);
     view.setBigUint64(at + IPT_ENTRY.counters + XT_COUNTERS.bcnt, BigInt.asUintN(64, c.bytes), true);
-    for (const m of e.matches) extensionToUser(out, base + m.offset, table.blob, m, false, matchDataSize);
-    extensionToUser(out, base + e.target.offset, table.blob, e.target, true);
+    for (const m of e.matches) extensionToUser(out, base + m.offset, table.blob, m, false, dataSizeOf);
+    extensionToUser(out, base + e.target.offset, table.blob, e.target, true, dataSizeOf);
   }
   return out;
 }

@@ -84,7 +84,7 @@ function resolveVerdict(table: XtTable, rule: XtRule, where: string): Verdict {
     const ref: ExtensionRef = { kind: "target", name: target.name, revision: target.revision };
     const ext = findTarget(target.name, target.revision);
     if (ext === undefined) throw new Handover(`${where}: target '${target.name}' revision ${target.revision} is not supported`, { extension: ref });
-    return decoded(where, ref, () => ext.decode(target.data, target.revision));
+    return decoded(where, ref, () => ext.decode(target.data, target.revision, rule.ip));
   }
   const v = target.verdict;
   if (v.kind === "jump" || v.kind === "goto") {

@@ -5,8 +5,10 @@
  * once into this typed form, or says why netfilter must enforce the table. Codegen reads only this.
  */
 import type { Match } from "./matches.ts";
+import type { TargetAction } from "./targets.ts";
 
 export type { Match } from "./matches.ts";
+export type { TargetAction } from "./targets.ts";
 
 /** A netfilter hook of the filter table, in NF_INET_* order. */
 export type HookName = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
@@ -57,7 +59,9 @@ export type Verdict =
   | { readonly kind: "jump"; readonly chain: string }
   | { readonly kind: "goto"; readonly chain: string }
   /** A rule without -j: it only counts; evaluation goes on with the next rule. */
-  | { readonly kind: "continue" };
+  | { readonly kind: "continue" }
+  /** A target extension (ir/targets.ts): REJECT ends the packet, LOG and MARK go on with the next rule. */
+  | TargetAction;
 
 /** One rule (one ipt_entry that is not a chain head, policy or error entry), fully decoded. */
 export interface Rule {

@@ -13,7 +13,7 @@
  * So a GET always describes the rules that are enforced. GET_REVISION_* are always declined:
  * netfilter is the judge of which revisions it accepts.
  */
-import { matchDataSize } from "../ext/registry.ts";
+import { extensionDataSize } from "../ext/registry.ts";
 import type { NetnsRef, SockoptAnswer, SockoptRequest } from "../ipc/sockopt_call.ts";
 import { Errno, IPT_SO_GET, IPT_SO_SET, sockoptName, XT_COUNTERS, XT_MAX_TABLE_SIZE } from "../ipt/abi.ts";
 import { addCounters, decodeCountersInfo, encodeCounters, type XtCounters } from "../ipt/counters.ts";
@@ -110,7 +110,7 @@ export class SockoptHandler {
       case IPT_SO_GET.ENTRIES:
         return this.withServedTable(req, (t) => ({
           status: 0,
-          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t), matchDataSize),
+          out: encodeGetEntries(req.optval, req.optlen, t.table, this.countersOf(req.netns, t), extensionDataSize),
         }));
       case IPT_SO_GET.REVISION_MATCH:
       case IPT_SO_GET.REVISION_TARGET:

@@ -204,3 +204,33 @@ export function iprangeMatch(src?: [string, string, boolean?], dst?: [string, st
   });
   return { ...blob, revision: 1 };
 }
+
+function targetData(size: number, fill: (view: DataView, bytes: Uint8Array) => void): Uint8Array {
+  const data = new Uint8Array((size + 7) & ~7);
+  fill(new DataView(data.buffer), data);
+  return data;
+}
+
+/** -j REJECT --reject-with (enum ipt_reject_with). */
+export function rejectTarget(withValue: number): XtTarget {
+  return { kind: "ext", name: "REJECT", revision: 0, data: targetData(4, (v) => v.setUint32(0, withValue, true)) };
+}
+
+/** -j LOG with level, NF_LOG_* flags and prefix. */
+export function logTarget(level: number, logflags: number, prefix: string): XtTarget {
+  return {
+    kind: "ext",
+    name: "LOG",
+    revision: 0,
+    data: targetData(32, (v, bytes) => {
+      v.setUint8(0, level);
+      v.setUint8(1, logflags);
+      bytes.set(Buffer.from(prefix, "latin1"), 2);
+    }),
+  };
+}
+
+/** -j MARK --set-xmark mark/mask (revision 2). */
+export function markTargetOf(mark: number, mask: number): XtTarget {
+  return { kind: "ext", name: "MARK", revision: 2, data: targetData(8, (v) => (v.setUint32(0, mark, true), v.setUint32(4, mask, true))) };
+}

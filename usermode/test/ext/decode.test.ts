@@ -73,8 +73,11 @@ describe("registry", () => {
     expect(matchRevisions(name)).toEqual(revisions);
   });
 
-  it("knows no target extension yet (the standard target is resolved by ipt/)", () => {
-    expect(findTarget("REJECT", 0)).toBeUndefined();
+  it("knows REJECT, LOG and MARK; the standard target is resolved by ipt/", () => {
+    expect(findTarget("REJECT", 0)?.kind).toBe("reject");
+    expect(findTarget("LOG", 0)?.kind).toBe("log");
+    expect(findTarget("MARK", 2)?.kind).toBe("mark");
+    expect(findTarget("REJECT", 1)).toBeUndefined();
     expect(findTarget("", 0)).toBeUndefined();
   });
 

@@ -16,6 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { bpffsUnavailable, type CommandResult, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 import { readReplay, replayFiles, type ReplayStep, sendReplayTraffic } from "./replay.ts";
+import { NF_TARGET_KFUNCS, netfilterContextLayout } from "../../src/bpf/nf_context.ts";
+import { compileTable } from "../../src/codegen/index.ts";
+import { encodeReplace } from "../../src/ipt/entry_builder.ts";
+import { decodeReplaceHeader, translateTable } from "../../src/ipt/translate.ts";
+import { KernelNetfilter } from "../../src/service/kernel_netfilter.ts";
+import { inNetns, namedNetnsPath } from "../../src/bpf/netns.ts";
+import { netnsCookie } from "../../src/enforce/netns_cookie.ts";
+import { planTable } from "../../src/service/plan.ts";
 
 const unavailable = hostTierUnavailable() ?? bpffsUnavailable();
 if (unavailable) console.warn(`skipping the tool replays: ${unavailable}`);
@@ -49,6 +57,38 @@ async function trafficThenSave(bench: HostBench, peers: { native: string; bpfilt
 }
 
 const count = (log: readonly string[], what: string): number => log.filter((line) => line.includes(what)).length;
+
+/**
+ * What the compiler makes of a replay's final table (native netfilter's, as GET_ENTRIES gives it) on
+ * a kernel with the series' kfuncs for netfilter programs (the guest's), which this host lacks:
+ * "compiled", or the reason it goes to netfilter. As measured; a change in either direction fails.
+ */
+const WITH_SERIES_KFUNCS: Readonly<Record<string, string | RegExp>> = {
+  csf: /^rule 22 in chain INPUT: match 'limit' revision 0 is not supported$/,
+  docker: "compiled",
+  fail2ban: "compiled",
+  firewalld: /^rule 1 in chain INPUT: match 'conntrack' --ctstate SNAT\/DNAT reads the entry's status bits/,
+  "kube-proxy": /^rule 1 in chain KUBE-FIREWALL: match 'conntrack' --ctstate SNAT\/DNAT reads the entry's status bits/,
+  libvirt: "compiled",
+  "openwrt-fw3": /^rule 1 in chain syn_flood: match 'limit' revision 0 is not supported$/,
+  "rhel-iptables-services": "compiled",
+  server: "compiled",
+  tailscale: "compiled",
+  ufw: /^rule 7 in chain ufw-after-input: match 'addrtype' revision 1 is not supported$/,
+};
+
+/** The compiler's answer for netns `ns`'s filter table: "compiled", or why netfilter keeps it. */
+function compilerAnswer(ns: string, kfuncs: readonly string[] | undefined): string {
+  const netfilter = new KernelNetfilter();
+  const path = namedNetnsPath(ns);
+  const netns = { cookie: inNetns(path, netnsCookie), path };
+  const info = netfilter.info(netns, "filter");
+  const request = encodeReplace({ name: "filter", validHooks: info.validHooks, hookEntry: info.hookEntry, underflow: info.underflow, numEntries: info.numEntries, numCounters: info.numEntries }, [netfilter.entries(netns, "filter", info.size)]);
+  const plan = planTable(translateTable(decodeReplaceHeader(request, request.length), request));
+  if (plan.kind === "netfilter") return plan.reason;
+  const compiled = compileTable(plan.table, { kernel: { ...netfilterContextLayout(), ...(kfuncs === undefined ? {} : { kfuncs }) } });
+  return compiled.declined === true ? compiled.reason : "compiled";
+}
 
 describe.skipIf(unavailable !== undefined)("tool replays through bpfilter equal native netfilter", () => {
   describe.each(files)("$tool", ({ tool, path }) => {
@@ -94,6 +134,13 @@ describe.skipIf(unavailable !== undefined)("tool replays through bpfilter equal 
       if (process.env.BPFILTER_REPLAY_SHOW === "1") console.info(`replay ${tool}: iptables-save -c after the packets:\n${save.native}`);
       nativeSave = save.native;
     }, 60_000);
+
+    it("is compiled, on a kernel with the series' kfuncs, as measured", () => {
+      const result = compilerAnswer(replay.bench.nativeNs, [...NF_TARGET_KFUNCS]);
+      const here = compilerAnswer(replay.bench.nativeNs, netfilterContextLayout().kfuncs);
+      console.info(`replay ${tool}: with the series' kfuncs: ${result}; on this kernel: ${here}`);
+      expect(result).toMatch(WITH_SERIES_KFUNCS[tool] ?? "an expectation for this replay");
+    });
 
     it("restores the result whole, with the same iptables-save -c after the same packets", async () => {
       expect(nativeSave, "the replay's save is needed").not.toBe("");

@@ -144,13 +144,8 @@ describe("SockoptHandler", () => {
     expect(netfilter.calls.filter((c) => c.startsWith("replace"))).toHaveLength(1);
   });
 
-  it("gives back a match's data up to its struct and zeros in the padding after it, as xt_data_to_user", () => {
-    const { handler } = setup();
-    const ip = new Uint8Array(84);
-    ip[80] = 17; // -p udp
-    const udp = new Uint8Array(16).fill(0xaa, 10); // struct xt_udp is 10 bytes; the rest is padding
-    new DataView(udp.buffer).setUint16(2, 0xffff, true);
-    const rule = encodeEntry({ ip, matches: [{ name: "udp", revision: 0, data: udp }], target: { kind: "standard", verdict: STD_VERDICT.DROP } });
+  /** Replaces the table with `rule` first in INPUT, then GET_ENTRIES of it. */
+  function replaceAndGet(handler: SockoptHandler, rule: Uint8Array): Uint8Array {
     const policy = encodeEntry({ target: { kind: "standard", verdict: STD_VERDICT.ACCEPT } });
     const [p, r] = [policy.length, rule.length];
     const request = encodeReplace(
@@ -161,9 +156,27 @@ describe("SockoptHandler", () => {
     const size = info(handler).size;
     const q = named("filter", 40 + size);
     new DataView(q.buffer).setUint32(32, size, true);
-    const out = get(handler, IPT_SO_GET.ENTRIES, q).out;
+    return get(handler, IPT_SO_GET.ENTRIES, q).out;
+  }
+
+  it("gives back a match's data up to its struct and zeros in the padding after it, as xt_data_to_user", () => {
+    const { handler } = setup();
+    const ip = new Uint8Array(84);
+    ip[80] = 17; // -p udp
+    const udp = new Uint8Array(16).fill(0xaa, 10); // struct xt_udp is 10 bytes; the rest is padding
+    new DataView(udp.buffer).setUint16(2, 0xffff, true);
+    const out = replaceAndGet(handler, encodeEntry({ ip, matches: [{ name: "udp", revision: 0, data: udp }], target: { kind: "standard", verdict: STD_VERDICT.DROP } }));
     const data = 40 + 112 + 32; // ipt_get_entries, ipt_entry, xt_entry_match
     expect(Buffer.from(out.subarray(data, data + 16)).toString("hex")).toBe("0000ffff000000000000000000000000");
+  });
+
+  it("gives back a target's data up to its targetsize and zeros after it (REJECT: 4 bytes)", () => {
+    const { handler } = setup();
+    const reject = new Uint8Array(8).fill(0xaa, 4); // struct ipt_reject_info is 4 bytes; the rest is padding
+    new DataView(reject.buffer).setUint32(0, 3, true); // icmp-port-unreachable
+    const out = replaceAndGet(handler, encodeEntry({ target: { kind: "ext", name: "REJECT", revision: 0, data: reject } }));
+    const data = 40 + 112 + 32; // ipt_get_entries, ipt_entry, xt_entry_target
+    expect(Buffer.from(out.subarray(data, data + 8)).toString("hex")).toBe("0300000000000000");
   });
 
   it("returns the old counters from a replace and serves the enforcer's counters after it", () => {
