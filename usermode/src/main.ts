@@ -5,14 +5,15 @@
  * BPFILTER_TRACE=1 logs every frame. BPFILTER_STATE_DIR keeps the tables across restarts
  * (default /run/bpfilter in both modes: the pinned programs keep the rules enforced across a restart,
  * so the tables that describe them must be kept too). BPFILTER_PIN_ROOT is where the programs,
- * links and counters are pinned (default /sys/fs/bpf/bpfilter).
+ * links and counters are pinned (default /sys/fs/bpf/bpfilter). BPFILTER_CRASH_AT=staged|swapped|promoted
+ * makes the helper SIGKILL itself at that step of a replace (the crash tests).
  */
 import { isProgram } from "./program_entry.ts";
 import { listenHost } from "./ipc/host_server.ts";
 import { requestNetnsOpener } from "./ipc/request_netns.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BPFILTER_IPC_VERSION } from "./ipc/protocol.ts";
-import { BpfEnforcer } from "./enforce/bpf_enforcer.ts";
+import { BpfEnforcer, CRASH_POINTS, type CrashPoint } from "./enforce/bpf_enforcer.ts";
 import { KernelNetfilter } from "./service/kernel_netfilter.ts";
 import { SockoptHandler } from "./service/sockopt_handler.ts";
 import { kernelTimeoutMs } from "./service/answer_deadline.ts";
@@ -37,6 +38,13 @@ export function parseArgs(args: readonly string[]): HelperMode {
   if (flag === undefined) throw new Error(`no mode given\n${USAGE}`);
   if (flag === "--stdio") throw new Error(`unexpected argument '${value}' after --stdio\n${USAGE}`);
   throw new Error(`unknown argument '${flag}'\n${USAGE}`);
+}
+
+/** BPFILTER_CRASH_AT, for the crash tests: a step of a replace (CRASH_POINTS) at which the helper SIGKILLs itself. */
+function crashPoint(value: string | undefined): CrashPoint | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!(CRASH_POINTS as readonly string[]).includes(value)) throw new Error(`BPFILTER_CRASH_AT=${value}: not one of ${CRASH_POINTS.join(", ")}`);
+  return value as CrashPoint;
 }
 
 function log(line: string): void {
@@ -66,7 +74,7 @@ export function helperLoopOptions(mode: HelperMode["kind"] = "listen"): LoopOpti
     const about = /^netns (\d+): (.*)$/s.exec(line);
     if (about !== null) stores.status?.log(BigInt(about[1]!), about[2]!);
   };
-  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog });
+  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog, crashAt: crashPoint(process.env.BPFILTER_CRASH_AT) });
   const peerTimeoutMs = mode === "stdio" ? () => kernelTimeoutMs() : undefined;
   const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores, ...(peerTimeoutMs && { peerTimeoutMs }) });
   return {

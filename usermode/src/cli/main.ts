@@ -10,9 +10,10 @@
  */
 import { existsSync } from "node:fs";
 import { isProgram } from "../program_entry.ts";
-import { PIN_ROOT } from "../enforce/pins.ts";
+import { Dispatch } from "../enforce/dispatch.ts";
+import { PIN_ROOT, TablePins } from "../enforce/pins.ts";
 import { readListing, readStatusDir } from "../service/status_store.ts";
-import { DirectoryTableStore, STATE_DIR_DEFAULT } from "../service/table_store.ts";
+import { DirectoryTableStore, settleStored, STATE_DIR_DEFAULT } from "../service/table_store.ts";
 import { dumpText, gather, statusText } from "./report.ts";
 
 const USAGE = "usage: bpfilter status|dump [NETNS] [--state-dir DIR] [--pin-root DIR] [--log N]";
@@ -79,13 +80,20 @@ export function runCli(args: readonly string[], out: (line: string) => void, err
   }
   const stored = new DirectoryTableStore(cli.stateDir).load();
   for (const status of chosen) {
-    const report = gather(status, stored.get(BigInt(status.cookie)), cli.pinRoot);
+    const record = stored.get(BigInt(status.cookie));
+    const report = gather(status, record && settleStored(record, pinnedGeneration(cli.pinRoot, BigInt(status.cookie))), cli.pinRoot);
     for (const line of statusText(report, cli.logLines)) out(line);
     if (cli.command === "dump") for (const line of dumpText(report, readListing(cli.stateDir, status.cookie))) out(line);
   }
   return 0;
 }
 
+
+/** The generation the pins of a netns's filter table enforce, or undefined when there are none. */
+function pinnedGeneration(pinRoot: string, cookie: bigint): number | undefined {
+  const pins = new TablePins(pinRoot, cookie, "filter");
+  return Dispatch.pinned(pins) ? Dispatch.pinnedGeneration(pins) : undefined;
+}
 
 if (isProgram(import.meta.url)) {
   // bpfilter status | head: a reader that stops early is not an error.

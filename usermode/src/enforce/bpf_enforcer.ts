@@ -25,6 +25,7 @@ import {
   DISPATCHER_NAMES,
   FILTER_HOOK_NAMES,
   FILTER_HOOKS,
+  GENERATIONS,
   type CompiledTable,
   type Deadline,
   type Decline,
@@ -38,7 +39,7 @@ import type { XtCounters } from "../ipt/counters.ts";
 import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
 import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
 import { Dispatch, type HookPrograms } from "./dispatch.ts";
-import { HOOK_PIN, PIN, PIN_ROOT, TablePins } from "./pins.ts";
+import { HOOK_PIN, PIN, PIN_ROOT, stagedPin, TABLE_PINS, TablePins } from "./pins.ts";
 import { enteredNetns, reapOrphans } from "./orphans.ts";
 import {
   addToRuleCounters,
@@ -70,7 +71,21 @@ export interface BpfEnforcerOptions {
    * nftables table of conntrack_ref.ts).
    */
   readonly conntrack?: { readonly hold: () => void; readonly release: () => void };
+  /**
+   * For the crash tests: the helper SIGKILLs itself at this step of a replace (CRASH_POINTS), as a
+   * crash there would (main.ts reads it from BPFILTER_CRASH_AT).
+   */
+  readonly crashAt?: CrashPoint;
 }
+
+/**
+ * The steps of a replace between which a crash leaves different pins: "staged" (the new programs
+ * pinned under their staged names and the caller told, not yet swapped in), "swapped" (enforced,
+ * still under the staged names) and "promoted" (under their names, the old table's counters not
+ * yet read).
+ */
+export const CRASH_POINTS = ["staged", "swapped", "promoted"] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** What enforces a table in a netns, by kernel id (BpfEnforcer.describe). */
 export interface EnforcedObjects {
@@ -139,6 +154,7 @@ export class BpfEnforcer implements Enforcer {
   private readonly conntrackHeld = new Map<bigint, boolean>();
   /** The verifier's milliseconds per instruction at the last large load; predicts whether a load fits a deadline. */
   private verifyMsPerInsn: number | undefined;
+  private readonly crashAt: CrashPoint | undefined;
 
   /** See BpfEnforcerOptions. Releases the tables of netns that only the helper's pins keep alive. */
   constructor(options: BpfEnforcerOptions = {}) {
@@ -148,6 +164,7 @@ export class BpfEnforcer implements Enforcer {
     this.log = options.log ?? (() => {});
     this.kernelLayout = options.kernel ?? (() => netfilterContextLayout());
     this.conntrack = options.conntrack ?? { hold: () => holdConntrack(), release: () => releaseConntrack() };
+    this.crashAt = options.crashAt;
     this.reap();
     const period = options.reapPeriodMs ?? REAP_PERIOD_MS;
     this.reapTimer = period > 0 ? setInterval(() => this.reap(), period).unref() : undefined;
@@ -156,9 +173,11 @@ export class BpfEnforcer implements Enforcer {
   /**
    * Compiles, loads and swaps in `table` in the caller's netns in place of what was enforced.
    * With a deadline, a compile that reaches it, or a load that the verifier's last rate says would
-   * end past it, is declined (the old rules stay).
+   * end past it, is declined (the old rules stay). `staged` is told the generation the table is
+   * going to be enforced at, after its pins are made and before the swap (the service writes its
+   * table store then, so that a restarted helper knows which table the pins enforce).
    */
-  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision {
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline, staged?: (generation: number) => void): Decision {
     this.reap();
     const where = `netns ${netns.cookie}: table ${table.name}`;
     const started = performance.now();
@@ -190,9 +209,8 @@ export class BpfEnforcer implements Enforcer {
       }
       const loadedAt = performance.now();
       if (insnCount >= RATE_SAMPLE_MIN_INSNS) this.verifyMsPerInsn = (loadedAt - planned) / insnCount;
-      const { enforced, replacedCounters } = this.swap(netns, table.name, loaded);
+      const { enforced, replacedCounters } = this.swap(netns, table.name, loaded, staged);
       if (!wantsConntrack && heldBefore !== false) this.releaseConntrack(netns, where); // after the swap: no program reads it now
-      this.pin(enforced, where);
       const insns = FILTER_HOOK_NAMES.map((hook) => `${hook} ${plan.programs[hook].insns.length / 8}`).join(", ");
       this.log(
         `${where}: enforced: netfilter programs ${insns} insns; compiled in ${ms(started, planned)}, ` +
@@ -242,6 +260,11 @@ export class BpfEnforcer implements Enforcer {
     this.conntrackHeld.delete(netns.cookie);
     this.log(`netns ${netns.cookie}: table ${tableName}: released, no program is attached`);
     return counters;
+  }
+
+  /** The generation the table is enforced at (0 or 1), or undefined when nothing is enforced. */
+  generation(cookie: bigint, tableName: string): number | undefined {
+    return this.enforced(cookie, tableName)?.dispatch.generation();
   }
 
   /** The programs enforced for a table (for tests and the status CLI), or undefined when nothing is enforced. */
@@ -319,28 +342,72 @@ export class BpfEnforcer implements Enforcer {
 
   /**
    * Swap: the loaded programs become the enforced generation (the netns's links and dispatcher are
-   * made at its first table). Then the old programs have no packet left: their counters are read (as
-   * netfilter's xt_replace_table, then get_counters) and they are dropped.
+   * made at its first table). Before the flip, they are pinned under their staged names and `staged`
+   * is told the generation; after it, the pins take their names. Then the old programs have no
+   * packet left: their counters are read (as netfilter's xt_replace_table, then get_counters) and
+   * they are dropped.
    */
-  private swap(netns: NetnsRef, tableName: string, loaded: LoadedTable): { enforced: EnforcedTable; replacedCounters?: readonly XtCounters[] } {
+  private swap(
+    netns: NetnsRef,
+    tableName: string,
+    loaded: LoadedTable,
+    staged: ((generation: number) => void) | undefined,
+  ): { enforced: EnforcedTable; replacedCounters?: readonly XtCounters[] } {
     const current = this.enforced(netns.cookie, tableName);
     const pins = current?.pins ?? new TablePins(this.pinRoot, netns.cookie, tableName);
     let dispatch: Dispatch | undefined;
     let old: number;
+    let target: number | undefined;
     try {
       dispatch = current?.dispatch ?? this.adoptOrCreate(netns, pins);
+      target = dispatch.nextGeneration();
+      this.stage(pins, loaded, target);
+      staged?.(target);
+      this.crash("staged");
       old = dispatch.install(loaded.programs);
     } catch (error) {
+      if (target !== undefined) pins.dropStaged(target);
       closeLoaded(loaded);
       if (current === undefined) dispatch?.close(); // its pins keep it, for the next apply to adopt
       throw error;
     }
+    this.crash("swapped");
+    pins.promote(target);
+    this.crash("promoted");
     const replacedCounters = current === undefined ? undefined : readRuleCounters(current.maps, current.entryCount);
     dispatch.clear(old); // also what a first apply that died left there
     if (current !== undefined) closeLoaded(current);
     const enforced = { ...loaded, pins, dispatch };
     this.tables.set(this.key(netns.cookie, tableName), enforced);
     return replacedCounters === undefined ? { enforced } : { enforced, replacedCounters };
+  }
+
+  /** Pins a loaded table's programs and counter maps under their staged names for `generation` (the counters last). */
+  private stage(pins: TablePins, loaded: LoadedTable, generation: number): void {
+    const fds: Record<string, number> = { offsets: loaded.maps.offsets.fd, counters: loaded.maps.counters.fd };
+    for (const hook of FILTER_HOOK_NAMES) fds[HOOK_PIN[hook].program] = loaded.programs[hook].fd;
+    for (const name of TABLE_PINS) pins.replace(fds[name]!, stagedPin(name, generation));
+  }
+
+  /** SIGKILLs the helper at `point` when the crash tests asked for it. */
+  private crash(point: CrashPoint): void {
+    if (this.crashAt === point) process.kill(process.pid, "SIGKILL");
+  }
+
+  /**
+   * Finishes what a helper that died during a replace left in the pins: staged pins of the enforced
+   * generation were swapped in (they take their names), those of the other one were not (removed).
+   */
+  private settle(pins: TablePins): void {
+    const generation = Dispatch.pinnedGeneration(pins);
+    const other = (generation + 1) % GENERATIONS;
+    const promoted = TABLE_PINS.some((name) => pins.has(stagedPin(name, generation)));
+    const dropped = TABLE_PINS.some((name) => pins.has(stagedPin(name, other)));
+    if (promoted) pins.promote(generation);
+    if (dropped) pins.dropStaged(other);
+    if (promoted || dropped) {
+      this.log(`netns ${pins.cookie}: table ${pins.tableName}: a replace did not finish: ${promoted ? `its programs were swapped in (generation ${generation}), their pins now have their names` : `its programs were never swapped in, their pins are removed`}`);
+    }
   }
 
   /**
@@ -357,21 +424,6 @@ export class BpfEnforcer implements Enforcer {
     return inCallerNetns(netns, () => Dispatch.create(pins, kernel, enteredNetns()), this.netnsPath);
   }
 
-  /**
-   * Pin: the enforced generation's programs and counter maps. The counters pin is the mark that the
-   * directory is complete (TablePins.exists): it goes last. The programs are enforced by now: a pin
-   * that fails is logged, it does not undo the apply.
-   */
-  private pin(enforced: EnforcedTable, where: string): void {
-    try {
-      enforced.pins.replace(enforced.maps.offsets.fd, PIN.offsets);
-      for (const hook of FILTER_HOOK_NAMES) enforced.pins.replace(enforced.programs[hook].fd, HOOK_PIN[hook].program);
-      enforced.pins.replace(enforced.maps.counters.fd, PIN.counters);
-    } catch (error) {
-      this.log(`${where}: enforced, but a restarted helper will not find its counters: ${(error as Error).message}`);
-    }
-  }
-
   private key(cookie: bigint, tableName: string): string {
     return `${cookie}/${tableName}`;
   }
@@ -382,7 +434,9 @@ export class BpfEnforcer implements Enforcer {
     const known = this.tables.get(key);
     if (known !== undefined) return known;
     const pins = new TablePins(this.pinRoot, cookie, tableName);
-    if (!pins.exists() || !Dispatch.pinned(pins)) return undefined;
+    if (!Dispatch.pinned(pins)) return undefined;
+    this.settle(pins);
+    if (!pins.exists()) return undefined;
     const recovered = this.recover(pins);
     this.tables.set(key, recovered);
     this.log(`netns ${cookie}: table ${tableName}: taken over from the pins in ${pins.dir}`);

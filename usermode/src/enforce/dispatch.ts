@@ -69,6 +69,13 @@ function attachAtFilterPriority(dispatcher: BpfProgram, hook: FilterHook): BpfLi
   );
 }
 
+/** The enforced generation in a generation map (0 or 1). */
+function generationOf(map: BpfMap): number {
+  const value = map.lookup(key(0));
+  if (value === undefined) throw new Error(`${DISPATCHER_NAMES.generation}: no entry 0`);
+  return new DataView(value.buffer).getUint32(GENERATION_VALUE.GENERATION, true) % GENERATIONS;
+}
+
 /** The links, dispatcher and maps of one table in one netns; see the file comment. */
 export class Dispatch {
   private constructor(
@@ -137,6 +144,16 @@ export class Dispatch {
     return [PIN.programs, PIN.generation, PIN.dispatcher, ...FILTER_HOOK_NAMES.map((hook) => HOOK_PIN[hook].link)].every((name) => pins.has(name));
   }
 
+  /** The enforced generation of a pinned dispatch (pinned() must hold), read without opening the rest. */
+  static pinnedGeneration(pins: TablePins): number {
+    const map = openPinnedMap(pins.path(PIN.generation));
+    try {
+      return generationOf(map);
+    } finally {
+      map.close();
+    }
+  }
+
   /** Opens a dispatch from its pins (a restarted helper). */
   static open(pins: TablePins): Dispatch {
     const links = new Map(FILTER_HOOK_NAMES.map((hook) => [hook, openPinnedLink(pins.path(HOOK_PIN[hook].link))] as const));
@@ -151,9 +168,12 @@ export class Dispatch {
 
   /** The enforced generation (0 or 1). */
   generation(): number {
-    const value = this.generationMap.lookup(key(0));
-    if (value === undefined) throw new Error(`${DISPATCHER_NAMES.generation}: no entry 0`);
-    return new DataView(value.buffer).getUint32(GENERATION_VALUE.GENERATION, true) % GENERATIONS;
+    return generationOf(this.generationMap);
+  }
+
+  /** The generation that install() puts the next table in. */
+  nextGeneration(): number {
+    return (this.generation() + 1) % GENERATIONS;
   }
 
   /**
@@ -163,7 +183,7 @@ export class Dispatch {
    */
   install(next: HookPrograms): number {
     const old = this.generation();
-    const target = (old + 1) % GENERATIONS;
+    const target = this.nextGeneration();
     try {
       for (const hook of FILTER_HOOK_NAMES) this.programs.update(key(dispatchSlot(target, hook)), u32(next[hook].fd));
     } catch (error) {

@@ -21,6 +21,19 @@ export const PIN = {
   generation: "generation",
 } as const;
 
+/** The pins of one generation's table: its programs and counter maps (the counters pin last). */
+export const TABLE_PINS: readonly string[] = ["offsets", "input", "forward", "output", "counters"];
+
+/**
+ * The name a table's pin has while staged for generation `generation`: pinned before the swap to
+ * that generation, renamed to `name` after it. A restarted helper finds staged pins of the enforced
+ * generation when the swap was done and the renames were not (it finishes them), and of the other
+ * generation when the swap was not (it removes them).
+ */
+export function stagedPin(name: string, generation: number): string {
+  return `staged${generation}_${name}`;
+}
+
 /** The pin of each hook's link and of each hook's enforced program. */
 export const HOOK_PIN: Readonly<Record<FilterHook, { readonly link: string; readonly program: string }>> = {
   INPUT: { link: "link_input", program: "input" },
@@ -74,6 +87,19 @@ export class TablePins {
     rmSync(next, { force: true });
     pinObject(fd, next);
     renameSync(next, this.path(name));
+  }
+
+  /** Renames the staged pins of `generation` to their names (each rename replaces the older pin at once). */
+  promote(generation: number): void {
+    for (const name of TABLE_PINS) {
+      const staged = this.path(stagedPin(name, generation));
+      if (existsSync(staged)) renameSync(staged, this.path(name));
+    }
+  }
+
+  /** Removes the staged pins of `generation`. */
+  dropStaged(generation: number): void {
+    for (const name of TABLE_PINS) this.remove(stagedPin(name, generation));
   }
 
   /** Removes one pin (what it held lives on while an fd or an attachment holds it). */

@@ -41,8 +41,15 @@ export interface Enforcer {
   /**
    * Enforces `table` in `netns` atomically in place of what was enforced, with counters at zero.
    * With a deadline (the caller's wait, see codegen/deadline.ts), declines rather than end past it.
+   * `staged`, when given, is told the generation the table will be enforced at, just before it is
+   * (what a crash then leaves is settled by generation(): see table_store.ts).
    */
-  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision;
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline, staged?: (generation: number) => void): Decision;
+  /**
+   * The generation of the enforced table (it changes at every apply), or undefined when nothing is
+   * enforced. A restarted helper asks it to learn which stored table the enforcing side enforces.
+   */
+  generation(cookie: bigint, tableName: string): number | undefined;
   /** The counters of the enforced table, indexed by counterIndex (entryCount long). */
   counters(netns: NetnsRef, tableName: string): readonly XtCounters[];
   /** Adds to the counters of the enforced table (IPT_SO_SET_ADD_COUNTERS), by counterIndex. */

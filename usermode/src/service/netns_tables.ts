@@ -13,7 +13,7 @@ import type { NetnsRef } from "../ipc/sockopt_call.ts";
 import type { Table } from "../ir/types.ts";
 import type { ProgramListing } from "./enforcer.ts";
 import type { StatusStore } from "./status_store.ts";
-import type { TableStore } from "./table_store.ts";
+import { settleStored, type StoredTable, type TableStore } from "./table_store.ts";
 
 /** The filter table of one netns while bpfilter serves it. */
 export interface ServedTable {
@@ -44,14 +44,24 @@ const INITIAL = initialFilterTable();
  */
 export class NetnsTables {
   private readonly filter = new Map<bigint, FilterTableState>();
+  /** The record last written for each netns (a staged replace is written on top of it). */
+  private readonly saved = new Map<bigint, StoredTable>();
 
-  /** Loads the tables of `store` (a restarted helper): their rules are still enforced. */
+  /**
+   * Loads the tables of `store` (a restarted helper): their rules are still enforced. A record
+   * written while a replace was being swapped in is settled by the generation `generationOf` says
+   * is enforced in that netns (Enforcer.generation), and written again.
+   */
   constructor(
     private readonly store?: TableStore,
     log: (line: string) => void = () => {},
     private readonly status?: StatusStore,
+    generationOf: (cookie: bigint) => number | undefined = () => undefined,
   ) {
-    for (const [cookie, stored] of store?.load() ?? []) {
+    for (const [cookie, record] of store?.load() ?? []) {
+      const stored = record.owner !== "netfilter" && record.staged !== undefined ? this.settle(cookie, record, generationOf(cookie), log) : record;
+      if (stored === undefined || stored.owner === "none") continue;
+      this.saved.set(cookie, stored);
       if (stored.owner === "netfilter") {
         this.filter.set(cookie, stored);
         continue;
@@ -63,6 +73,16 @@ export class NetnsTables {
         log(`netns ${cookie}: stored filter table is not valid, ignored: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Settles a record with a staged replace (table_store.ts settleStored) and writes what it says. */
+  private settle(cookie: bigint, record: StoredTable, generation: number | undefined, log: (line: string) => void): StoredTable | undefined {
+    const settled = settleStored(record, generation);
+    const took = settled !== undefined && record.owner !== "netfilter" && settled.owner === "bpfilter" && settled.replace === record.staged?.replace;
+    log(`netns ${cookie}: table filter: a replace did not finish; ${took ? `it was swapped in (generation ${generation}): it is the table` : "it was not swapped in: the table before it stays"}`);
+    if (settled === undefined) this.store?.remove(cookie);
+    else this.store?.save(cookie, settled);
+    return settled;
   }
 
   /** The filter table of a netns, or undefined for a netns not seen yet. */
@@ -94,22 +114,41 @@ export class NetnsTables {
    */
   enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
     this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
-    this.store?.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+    this.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
     const ruleIndexes = new Set(ir.chains.flatMap((c) => c.rules.map((r) => r.counterIndex)));
     const compiled = programs && new Set(programs.flatMap((p) => p.ruleStarts.map((s) => s.counterIndex)).filter((i) => ruleIndexes.has(i))).size;
     this.status?.update(netns, { owner: "bpfilter", rules: ruleIndexes.size, compiled, enforced: true, programs });
   }
 
+  /**
+   * Records, before the swap, that `replace` (of `table`) is about to be enforced at `generation`,
+   * on top of what the netns's record says: a helper that dies before enforced() then knows, from
+   * the generation enforced, which of the two the pins enforce.
+   */
+  staged(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, generation: number): void {
+    const staged = { replace: replace.slice(0, IPT_REPLACE.SIZE + table.size), generation };
+    const before = this.saved.get(netns.cookie);
+    const served = this.filter.get(netns.cookie);
+    const committed = before?.owner === "bpfilter" && served?.owner === "bpfilter" && served.enforced ? before : undefined;
+    this.store?.save(netns.cookie, committed === undefined ? { owner: "none", staged } : { owner: "bpfilter", replace: committed.replace, staged });
+  }
+
+  private save(cookie: bigint, stored: StoredTable): void {
+    this.saved.set(cookie, stored);
+    this.store?.save(cookie, stored);
+  }
+
   /** Records that netfilter holds the filter table of a netns, and why. */
   toNetfilter(netns: NetnsRef, reason: string): void {
     this.filter.set(netns.cookie, { owner: "netfilter", reason });
-    this.store?.save(netns.cookie, { owner: "netfilter", reason });
+    this.save(netns.cookie, { owner: "netfilter", reason });
     this.status?.update(netns, { owner: "netfilter", reason });
   }
 
   /** Forgets a netns (it is gone). */
   forget(cookie: bigint): void {
     this.filter.delete(cookie);
+    this.saved.delete(cookie);
     this.store?.remove(cookie);
     this.status?.forget(cookie);
   }

@@ -69,7 +69,7 @@ export class SockoptHandler {
     this.logLine = options.log;
     this.status = options.status;
     this.peerTimeoutMs = options.peerTimeoutMs ?? (() => undefined);
-    this.tables = new NetnsTables(options.store, options.log, options.status);
+    this.tables = new NetnsTables(options.store, options.log, options.status, (cookie) => options.enforcer.generation(cookie, SERVED_TABLE));
     this.handover = { enforcer: this.enforcer, netfilter: this.netfilter, tables: this.tables, log: (netns, line) => this.log(netns, line) };
   }
 
@@ -191,7 +191,7 @@ export class SockoptHandler {
     if (late !== undefined) throw plan.kind === "netfilter" ? (netfilterObjection(this.handover, req.netns, header, req.optval) ?? late) : late;
     if (plan.kind === "netfilter") return handToNetfilter(this.handover, req.netns, state, header, req.optval, plan.reason);
     const before = this.countersOf(req.netns, state);
-    const decision = this.enforcer.apply(req.netns, plan.table, deadline);
+    const decision = this.enforcer.apply(req.netns, plan.table, deadline, (generation) => this.tables.staged(req.netns, table, req.optval, generation));
     if (decision.kind === "declined" && deadline !== undefined && performance.now() > deadline.at) {
       return this.lateHandover(req, state, header, decision.reason);
     }

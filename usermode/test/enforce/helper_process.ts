@@ -71,27 +71,38 @@ export class HelperBench {
     if (helper) await this.startHelper();
   }
 
-  /** Starts the helper and resolves once it listens. */
-  async startHelper(): Promise<void> {
+  /** Starts the helper and resolves once it listens; `env` adds to its environment (BPFILTER_CRASH_AT). */
+  async startHelper(env: Readonly<Record<string, string>> = {}): Promise<void> {
     // node --import tsx runs main.ts in this one process (the tsx CLI would run it in a child), so that
     // killHelper() kills the helper itself.
     const child = spawn(process.execPath, ["--import", "tsx", join(repo, "usermode/src/main.ts"), "--listen", this.socket], {
       cwd: repo,
-      env: { ...process.env, BPFILTER_STATE_DIR: this.stateDir, BPFILTER_PIN_ROOT: this.pinRoot },
+      env: { ...process.env, BPFILTER_STATE_DIR: this.stateDir, BPFILTER_PIN_ROOT: this.pinRoot, ...env },
       stdio: ["ignore", "ignore", "pipe"],
     });
     this.helper = child;
     await new Promise<void>((ready, failed) => {
       const timer = setTimeout(() => failed(new Error(`helper did not listen within 20 s:\n${this.helperLog}`)), 20_000);
+      let own = ""; // this process's stderr: helperLog holds earlier helpers' "listening" lines too
       child.stderr!.on("data", (chunk: Buffer) => {
         this.helperLog += chunk.toString();
-        if (this.helperLog.includes(`listening on ${this.socket}`)) {
+        own += chunk.toString();
+        if (own.includes(`listening on ${this.socket}`)) {
           clearTimeout(timer);
           ready();
         }
       });
       child.on("exit", (code) => failed(new Error(`helper exited with ${code} before listening:\n${this.helperLog}`)));
     });
+  }
+
+  /** Resolves once the helper has exited (it killed itself: BPFILTER_CRASH_AT), with its signal. */
+  async helperExit(): Promise<string | null> {
+    const child = this.helper;
+    if (child === undefined) return null;
+    if (child.exitCode === null && child.signalCode === null) await new Promise((done) => child.once("exit", done));
+    this.helper = undefined;
+    return child.signalCode;
   }
 
   /** SIGKILLs the helper (it gets no chance to clean up) and waits until it is gone. */

@@ -13,7 +13,7 @@ export type MemoryVerdict = (table: Table) => Decision;
 
 /** In-memory Enforcer test double; see the file comment. */
 export class MemoryEnforcer implements Enforcer {
-  private readonly tables = new Map<string, { table: Table; counters: XtCounters[] }>();
+  private readonly tables = new Map<string, { table: Table; counters: XtCounters[]; generation: number }>();
 
   /** `decide` lets tests make apply() decline or fail; by default every table is accepted. */
   constructor(private readonly decide: MemoryVerdict = () => ({ kind: "ok" })) {}
@@ -26,15 +26,22 @@ export class MemoryEnforcer implements Enforcer {
   readonly deadlines: (Deadline | undefined)[] = [];
 
   /** Records the table with zero counters unless `decide` says otherwise. */
-  apply(netns: NetnsRef, table: Table, deadline?: Deadline): Decision {
+  apply(netns: NetnsRef, table: Table, deadline?: Deadline, staged?: (generation: number) => void): Decision {
     this.deadlines.push(deadline);
     const decision = this.decide(table);
     if (decision.kind !== "ok") return decision;
     const key = this.key(netns, table.name);
     const old = this.tables.get(key)?.counters;
     const counters = Array.from({ length: table.entryCount }, () => ({ packets: 0n, bytes: 0n }));
-    this.tables.set(key, { table, counters });
+    const generation = ((this.tables.get(key)?.generation ?? 0) + 1) % 2;
+    staged?.(generation);
+    this.tables.set(key, { table, counters, generation });
     return old === undefined ? { kind: "ok" } : { kind: "ok", replacedCounters: old };
+  }
+
+  /** The generation of the recorded table: it flips at every apply, as the real one's does. */
+  generation(cookie: bigint, tableName: string): number | undefined {
+    return this.tables.get(`${cookie}/${tableName}`)?.generation;
   }
 
   /** The recorded counters (zeros when nothing is recorded). */

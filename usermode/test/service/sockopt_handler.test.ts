@@ -322,6 +322,60 @@ describe("SockoptHandler", () => {
     }
   });
 
+  it("settles a replace that the helper died in by the generation the enforcing side enforces", () => {
+    for (const swapped of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), "bpfilter-store-"));
+      try {
+        const netfilter = new MemoryNetfilter();
+        const enforcer = new MemoryEnforcer();
+        const first = new SockoptHandler({ enforcer, netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+        expect(set(first, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0); // 5 entries, enforced at generation 1
+        // The helper dies after staging the next replace (7 entries), before or after its swap.
+        const dying = Object.assign(new MemoryEnforcer(), {
+          generation: () => enforcer.generation(NETNS.cookie, "filter"),
+          apply: (_netns: typeof NETNS, t: Table, _deadline: unknown, staged?: (g: number) => void) => {
+            staged?.(0);
+            throw new Error(`died after staging ${t.entryCount} entries`);
+          },
+        });
+        const second = new SockoptHandler({ enforcer: dying, netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+        expect(() => set(second, IPT_SO_SET.REPLACE, replaceWithRules(3, 5))).toThrow(/died after staging 7 entries/);
+        const record = new DirectoryTableStore(dir).load().get(NETNS.cookie);
+        expect(record).toMatchObject({ owner: "bpfilter", staged: { generation: 0 } });
+        const log: string[] = [];
+        const restarted = new SockoptHandler({ enforcer: Object.assign(new MemoryEnforcer(), { generation: () => (swapped ? 0 : 1) }), netfilter, log: (l) => log.push(l), store: new DirectoryTableStore(dir) });
+        expect(info(restarted).numEntries).toBe(swapped ? 7 : 5);
+        expect(log.join("\n")).toContain(swapped ? "it was swapped in (generation 0): it is the table" : "it was not swapped in: the table before it stays");
+        expect(new DirectoryTableStore(dir).load().get(NETNS.cookie)).not.toHaveProperty("staged"); // written again, settled
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it("settles a first replace that the helper died in: kept if swapped in, else the netns is new again", () => {
+    for (const swapped of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), "bpfilter-store-"));
+      try {
+        const netfilter = new MemoryNetfilter();
+        const dying = Object.assign(new MemoryEnforcer(), {
+          apply: (_netns: typeof NETNS, _t: Table, _deadline: unknown, staged?: (g: number) => void) => {
+            staged?.(1);
+            throw new Error("died");
+          },
+        });
+        const first = new SockoptHandler({ enforcer: dying, netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+        expect(() => set(first, IPT_SO_SET.REPLACE, replaceWithRule(4))).toThrow(/died/);
+        expect(new DirectoryTableStore(dir).load().get(NETNS.cookie)).toMatchObject({ owner: "none", staged: { generation: 1 } });
+        const restarted = new SockoptHandler({ enforcer: Object.assign(new MemoryEnforcer(), { generation: () => (swapped ? 1 : undefined) }), netfilter, log: () => {}, store: new DirectoryTableStore(dir) });
+        expect(info(restarted).numEntries).toBe(swapped ? 5 : 4);
+        expect(new DirectoryTableStore(dir).load().has(NETNS.cookie)).toBe(swapped);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it("hands a table it enforces to netfilter, counters included, before declining a 32-bit caller's request", () => {
     const { handler, enforcer, netfilter } = setup();
     expect(set(handler, IPT_SO_SET.REPLACE, replaceWithRule(4)).status).toBe(0);
