@@ -66,3 +66,25 @@ netfilter_rules() {
 	ipt -S "$1"
 	echo "$helper" > "$BPFILTER_PARAMS/helper"
 }
+
+# compare_with_netfilter FN: runs "FN netfilter" with no helper configured
+# (netfilter enforces what FN restores into $NS_B), flushes INPUT, then
+# "FN bpfilter" with the helper; fails unless netfilter's own INPUT is empty
+# then (the helper's programs enforced it) and both printed the same. What
+# the helper's run printed is left in $got.
+compare_with_netfilter() {
+	local want own
+
+	echo "" > "$BPFILTER_PARAMS/helper"
+	want=$("$1" netfilter)
+	ipt -F INPUT && ipt -Z INPUT || fail "netfilter: flush INPUT"
+	echo "$BPF_HELPER" > "$BPFILTER_PARAMS/helper"
+	got=$("$1" bpfilter)
+	own=$(netfilter_rules INPUT)
+	[ "$own" = "-P INPUT ACCEPT" ] ||
+		fail "netfilter's own INPUT holds rules (the table was not compiled): $own"
+	log "$got"
+	[ "$got" = "$want" ] || fail "differs from netfilter:
+netfilter:
+$want"
+}

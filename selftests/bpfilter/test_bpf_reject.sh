@@ -55,29 +55,14 @@ listing() {
 	ipt -L INPUT -v -x -n | tail -n +3
 }
 
-# The oracle: netfilter's own REJECT, with no helper configured.
-echo "" > "$BPFILTER_PARAMS/helper"
-rules | ip netns exec "$NS_B" "$IPT-restore" -w || fail "netfilter: iptables-restore"
-want=$(probe_all)
-want_counts=$(listing)
-ipt -F INPUT && ipt -Z INPUT || fail "netfilter: flush INPUT"
-echo "$BPF_HELPER" > "$BPFILTER_PARAMS/helper"
+# Every reply, then the rules' counters.
+run() {
+	rules | ip netns exec "$NS_B" "$IPT-restore" -w || fail "$1: iptables-restore"
+	probe_all
+	listing
+}
 
-rules | ip netns exec "$NS_B" "$IPT-restore" -w || fail "bpfilter: iptables-restore"
-own=$(netfilter_rules INPUT)
-[ "$own" = "-P INPUT ACCEPT" ] ||
-	fail "netfilter's own INPUT holds rules (the table was not compiled): $own"
-got=$(probe_all)
-got_counts=$(listing)
-log "$got"
-[ "$got" = "$want" ] || fail "replies differ from netfilter's:
-netfilter:
-$want"
-[ "$got_counts" = "$want_counts" ] || fail "counters differ from netfilter's:
-netfilter:
-$want_counts
-bpfilter:
-$got_counts"
+compare_with_netfilter run
 log "every --reject-with answered as netfilter's, counters equal"
 
 # fail2ban's iptables-multiport action: start, ban, unban.

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
+import { kernelHz } from "./kernel_time.ts";
 
 /**
  * Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name, sk_buff.len and
@@ -23,6 +24,8 @@ export interface NetfilterContextOffsets {
   readonly skbNfct?: number;
   /** The series' kfuncs for netfilter programs (NF_TARGET_KFUNCS) that this kernel has; absent for none. */
   readonly kfuncs?: readonly string[];
+  /** The kernel's CONFIG_HZ (kernel_time.ts), for limit; absent when it cannot be learnt. */
+  readonly hz?: number;
 }
 
 /**
@@ -82,6 +85,8 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
   };
   const kfuncs = targetKfuncs(btf);
   if (kfuncs.length > 0) Object.assign(layout, { kfuncs });
+  const hz = btf === undefined ? kernelHz() : undefined;
+  if (hz !== undefined) Object.assign(layout, { hz });
   if (btf === undefined) cached = layout;
   return layout;
 }

@@ -13,6 +13,7 @@ import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { KernelFieldName } from "./fields.ts";
 import { DeclineError } from "./decline.ts";
+import type { LimitMatch } from "../ir/matches.ts";
 
 /**
  * How tests become branches: "fast" one per test; "guarded" one for the rule's first test (most
@@ -94,11 +95,25 @@ export type KernelFieldLoad = (field: KernelFieldName, reg: Reg) => readonly Ins
 
 const noKernelFields: KernelFieldLoad = () => undefined;
 
+/** Emits a limit match's token bucket (rules.ts: codegen/token_bucket.ts with the rule's slot); jumps to noMatch when over the limit. */
+export type BucketEmit = (bucket: LimitMatch, noMatch: string) => void;
+
+const noBuckets: BucketEmit = () => {
+  throw new DeclineError("match 'limit' is not compiled here");
+};
+
 /**
  * A RuleEmitter writing to b; failing tests go to noMatch, hotdrops return dropCode; kernel fields
  * are read with kernelField.
  */
-export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number, ruleMode: EmitMode, kernelField: KernelFieldLoad = noKernelFields): RuleEmitter {
+export function ruleEmitter(
+  b: ProgramBuilder,
+  noMatch: string,
+  dropCode: number,
+  ruleMode: EmitMode,
+  kernelField: KernelFieldLoad = noKernelFields,
+  bucket: BucketEmit = noBuckets,
+): RuleEmitter {
   let accUsed = false;
   let tests = 0;
   /** The mode of the next test: guarded branches on the first one only. */
@@ -195,6 +210,12 @@ export function ruleEmitter(b: ProgramBuilder, noMatch: string, dropCode: number
       this.requireAll([{ reg: 1, min: 0, max: 0 }], false);
       b.emit(mov.reg32(1, TRANSPORT.facts), and.imm32(1, 0xffff));
       hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
+    },
+    tokenBucket(m) {
+      // A side effect: the tests folded so far must hold first (netfilter stops at the first match that fails).
+      if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));
+      accUsed = false;
+      bucket(m, noMatch);
     },
     finish() {
       if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));

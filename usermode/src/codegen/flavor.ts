@@ -44,6 +44,8 @@ export interface Flavor {
    * clobbering nothing else; undefined when this kernel has no such field (the rule is declined).
    */
   kernelField(field: KernelFieldName, reg: Reg): readonly Insn[] | undefined;
+  /** The kernel's HZ (CONFIG_HZ), which limit's arithmetic depends on; undefined when not known. */
+  readonly hz?: number;
   /** Whether the kernel has kfunc `name` for this kind of program (a target's, codegen/targets.ts). */
   hasKfunc(name: string): boolean;
   /** Instructions that end the program with return code `code`. */

@@ -17,3 +17,4 @@ export {
   SLOTS_PER_GENERATION,
   type Dispatcher,
 } from "./dispatcher.ts";
+export { bucketInitialValues, bucketSlots, LIMIT_VALUE, LIMITS_MAP, LIMITS_MAP_NAME } from "./token_bucket.ts";

@@ -55,7 +55,7 @@ export const IPH = {
 export const L4 = { UDP_HLEN: 8, ICMP_HLEN: 8, TCP_HLEN: 20, PORTS_LEN: 4 } as const;
 
 /** Helper ids (enum bpf_func_id). */
-export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, DYNPTR_READ: 201 } as const;
+export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, JIFFIES64: 118, DYNPTR_READ: 201 } as const;
 
 /** Netfilter verdicts a netfilter program may return (NF_DROP, NF_ACCEPT). */
 export const NF_VERDICT = { DROP: 0, ACCEPT: 1 } as const;
@@ -75,6 +75,10 @@ export const STACK = {
   COUNTER_KEY: -68,
   /** The bytes a target passes its kfunc (LOG's prefix), written by the rule just before the call (32 bytes). */
   TARGET_BYTES: -104,
+  /** A limit match's jiffies, kept across its map lookup (u64). */
+  LIMIT_NOW: -112,
+  /** u32 key of the limits map lookup. */
+  LIMIT_KEY: -116,
 } as const;
 
 /**

@@ -118,6 +118,7 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
       if (offset === undefined) return undefined;
       return [skb, ldx(field === "skb.mark" ? "u32" : "u64", reg, reg, offset)];
     },
+    ...(layout.hz === undefined ? {} : { hz: layout.hz }),
     hasKfunc: (name) => layout.kfuncs?.includes(name) ?? false,
     epilogue: (code) => [mov.imm(0, code), exit()],
   };

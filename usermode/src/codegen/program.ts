@@ -12,6 +12,7 @@ import type { EmitMode } from "./emitter.ts";
 import type { FilterHook, Flavor } from "./flavor.ts";
 import { emitBuiltinChain } from "./rules.ts";
 import { terminalTargets } from "./targets.ts";
+import { bucketSlots } from "./token_bucket.ts";
 
 /** How to emit the rules (compile.ts picks it from the verifier's branch budget). */
 export interface BuildOptions {
@@ -40,7 +41,7 @@ export function buildProgram(flavor: Flavor, table: Table, hook: FilterHook, opt
   b.place(pass);
   b.emit(...flavor.epilogue(flavor.codes.accept));
   b.place(rules);
-  const ctx = { b, table, flavor, hook, mode: ruleModes(options), tails: new VerdictTails(flavor, terminalTargets(table.chains)), deadline: options.deadline };
+  const ctx = { b, table, flavor, hook, mode: ruleModes(options), tails: new VerdictTails(flavor, terminalTargets(table.chains)), deadline: options.deadline, buckets: bucketSlots(table) };
   emitBuiltinChain(ctx, table.chains.find((c) => c.hook === hook));
   return b;
 }

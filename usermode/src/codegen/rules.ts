@@ -8,6 +8,9 @@ import { ruleEmitter, type EmitMode } from "./emitter.ts";
 import type { Chain, Rule, Table, TargetAction } from "../ir/types.ts";
 import { emitMatch, targetOf } from "../ext/registry.ts";
 import { emitTargetCall, requireKfunc } from "./targets.ts";
+import { bucketParams, emitTokenBucket } from "./token_bucket.ts";
+import type { LimitMatch } from "../ir/matches.ts";
+import { KERNEL_HZ_SOURCES } from "../bpf/kernel_time.ts";
 import { emitCount, type VerdictTails } from "./counters.ts";
 import { emitIpMatch } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";
@@ -27,6 +30,8 @@ export interface ChainContext {
   readonly tails: VerdictTails;
   /** When the compile must be done (checked at every rule). */
   readonly deadline?: Deadline;
+  /** The limits map slot of each limit match of the table (token_bucket.ts bucketSlots). */
+  readonly buckets: ReadonlyMap<LimitMatch, number>;
 }
 
 /** "rule 3 in chain INPUT": rules are numbered from 1, as iptables -L --line-numbers does. */
@@ -34,8 +39,17 @@ export function ruleWhere(chain: Chain, index: number): string {
   return `rule ${index + 1} in chain ${chain.name}`;
 }
 
+/** A limit match's token bucket, with the kernel's HZ; declined on a kernel whose HZ the helper cannot learn. */
+function emitBucket(ctx: ChainContext, m: LimitMatch, noMatch: string): void {
+  const hz = ctx.flavor.hz;
+  if (hz === undefined) throw new DeclineError(`match 'limit' needs the kernel's HZ, which neither ${KERNEL_HZ_SOURCES} says`);
+  const slot = ctx.buckets.get(m);
+  if (slot === undefined) throw new Error("a limit match without a slot in the table's limits map");
+  emitTokenBucket(ctx.b, slot, bucketParams(m, hz), hz, noMatch);
+}
+
 function emitMatches(ctx: ChainContext, rule: Rule, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode(), (field, reg) => ctx.flavor.kernelField(field, reg));
+  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode(), (field, reg) => ctx.flavor.kernelField(field, reg), (m, to) => emitBucket(ctx, m, to));
   emitIpMatch(em, rule.ip, ctx.flavor, ctx.hook);
   for (const m of rule.matches) emitMatch(em, m); // decoded once by ir/resolve.ts
   em.finish();

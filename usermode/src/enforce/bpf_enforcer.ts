@@ -17,6 +17,7 @@ import {
   openPinnedProgram,
   programId,
   synchronizeRcu,
+  type BpfMap,
   type BpfProgram,
   type NetfilterLinkInfo,
 } from "../bpf/index.ts";
@@ -26,6 +27,7 @@ import {
   FILTER_HOOK_NAMES,
   FILTER_HOOKS,
   GENERATIONS,
+  LIMITS_MAP,
   type CompiledTable,
   type Deadline,
   type Decline,
@@ -39,6 +41,7 @@ import type { XtCounters } from "../ipt/counters.ts";
 import type { Decision, Enforcer, NetnsRef, ProgramListing } from "../service/enforcer.ts";
 import { defaultNetnsPath, inCallerNetns } from "./caller_netns.ts";
 import { Dispatch, type HookPrograms } from "./dispatch.ts";
+import { createBucketMap } from "./buckets.ts";
 import { HOOK_PIN, PIN, PIN_ROOT, stagedPin, TABLE_PINS, TablePins } from "./pins.ts";
 import { enteredNetns, reapOrphans } from "./orphans.ts";
 import {
@@ -202,7 +205,7 @@ export class BpfEnforcer implements Enforcer {
     try {
       let loaded;
       try {
-        loaded = this.load(table, plan);
+        loaded = this.load(table, plan, this.kernelLayout().hz);
       } catch (error) {
         if (wantsConntrack && heldBefore !== true) this.releaseConntrack(netns, where); // as it was: the old table stays
         throw error;
@@ -317,10 +320,12 @@ export class BpfEnforcer implements Enforcer {
   }
 
   /** Load: a fresh counters map and the three programs counting into it, verified; nothing is enforced yet. */
-  private load(table: Table, plan: CompiledTable): LoadedTable {
+  private load(table: Table, plan: CompiledTable, hz: number | undefined): LoadedTable {
     const maps = createRuleCounterMaps(table);
     const programs: Partial<Record<FilterHook, BpfProgram>> = {};
+    let buckets: BpfMap | undefined;
     try {
+      buckets = createBucketMap(table, hz);
       for (const hook of FILTER_HOOK_NAMES) {
         const program = plan.programs[hook];
         programs[hook] = loadProgram({
@@ -329,13 +334,15 @@ export class BpfEnforcer implements Enforcer {
           insns: program.insns,
           mapRefs: program.mapRefs,
           kfuncRefs: program.kfuncRefs,
-          maps: { counters: maps.counters },
+          maps: { counters: maps.counters, ...(buckets === undefined ? {} : { [LIMITS_MAP]: buckets }) },
         });
       }
     } catch (error) {
       closePrograms(programs);
       closeRuleCounterMaps(maps);
       throw error;
+    } finally {
+      buckets?.close(); // the programs hold it
     }
     return { entryCount: table.entryCount, maps, programs: programs as HookPrograms };
   }

@@ -18,6 +18,7 @@ import { conntrack } from "./conntrack.ts";
 import { state } from "./state.ts";
 import { mark } from "./mark.ts";
 import { pkttype } from "./pkttype.ts";
+import { limit } from "./limit.ts";
 import { reject } from "./reject.ts";
 import { log } from "./log.ts";
 import { markTarget } from "./mark_target.ts";
@@ -38,6 +39,7 @@ export const MATCHES: readonly MatchExtension[] = [
   state,
   mark,
   pkttype,
+  limit,
 ];
 
 /** Every target extension the compiler knows (the standard target is resolved by ipt/). */
@@ -57,7 +59,9 @@ export function findTarget(name: string, revision: number): TargetExtension | un
 
 /** The bytes of a known match's data that netfilter gives back (its matchsize), or undefined. */
 export function matchDataSize(name: string, revision: number): number | undefined {
-  const size = findMatch(name, revision)?.structSize;
+  const match = findMatch(name, revision);
+  if (match?.userSize !== undefined) return match.userSize;
+  const size = match?.structSize;
   return typeof size === "object" ? size[revision] : size;
 }
 

@@ -5,6 +5,7 @@
 import type { Insn, Reg } from "../codegen/asm/index.ts";
 import type { FieldName, KernelFieldName } from "../codegen/fields.ts";
 import type { IpHeaderMatch, Match, TargetAction } from "../ir/types.ts";
+import type { LimitMatch } from "../ir/matches.ts";
 
 /** "min <= value in reg <= max" for a u32 value (zero-extended in reg) and min <= max. */
 export interface RangeTest {
@@ -42,6 +43,13 @@ export interface MatchEmitter {
    * after the IP header hotdrop (skb_header_pointer failing). bytes <= 20.
    */
   transportHeader(bytes: number, hotdropAtFragmentOne: boolean): void;
+  /**
+   * A token bucket as xt_limit keeps one for its rule (one per rule, shared by every CPU and every
+   * path to the rule; codegen/token_bucket.ts): falls through when the packet conforms, taking the
+   * bucket's cost, and goes to the next rule when it does not. It has a side effect, so it runs
+   * only when every test before it holds, as netfilter stops at the first match that fails.
+   */
+  tokenBucket(bucket: LimitMatch): void;
 }
 
 /** A match extension: one file of ext/, one line of the registry; T is its member of ir/matches.ts. */
@@ -51,11 +59,13 @@ export interface MatchExtension<T extends Match = Match> {
   /** Revisions this implementation compiles. */
   readonly revisions: readonly number[];
   /**
-   * sizeof its xt struct (xt_match.matchsize, no usersize): GET_ENTRIES gives back this many
-   * bytes of the data and zeros up to XT_ALIGN of it, whatever the replace put in the padding.
-   * By revision when the revisions' structs differ.
+   * sizeof its xt struct (xt_match.matchsize): GET_ENTRIES gives back this many bytes of the data
+   * (userSize when the match has one) and zeros up to XT_ALIGN of it, whatever the replace put in
+   * the padding. By revision when the revisions' structs differ.
    */
   readonly structSize: number | Readonly<Record<number, number>>;
+  /** xt_match.usersize: the bytes GET_ENTRIES gives back when the kernel keeps state after them (limit). */
+  readonly userSize?: number;
   /** IP protocol the rule must name with -p (not negated), as the kernel's xt_match.proto; 0 for none or several. */
   readonly proto: number;
   /** When proto is 0: protocols of which the rule must name one (multiport's checkentry); absent for any. */

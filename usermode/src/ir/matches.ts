@@ -131,6 +131,19 @@ export interface PkttypeMatch {
 }
 
 /** Every decoded match. */
+/**
+ * -m limit (struct xt_rateinfo): avg (seconds between packets * XT_LIMIT_SCALE) and burst as
+ * iptables gives them; creditCap and cost as the data has them (0: the kernel computes both from
+ * avg and burst at checkentry, which is what iptables sends).
+ */
+export interface LimitMatch {
+  readonly kind: "limit";
+  readonly avg: number;
+  readonly burst: number;
+  readonly creditCap: number;
+  readonly cost: number;
+}
+
 export type Match =
   | UdpMatch
   | TcpMatch
@@ -144,7 +157,8 @@ export type Match =
   | ConntrackMatch
   | StateMatch
   | MarkMatch
-  | PkttypeMatch;
+  | PkttypeMatch
+  | LimitMatch;
 
 /** The kinds of Match. */
 export type MatchKind = Match["kind"];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
-  add, and, arsh, assemble, atomicAdd, call, disassemble, div, dropUnreachable, exit, insn, ja, jeq, jge, jgt, jle, jlt, jne,
+  add, and, arsh, assemble, atomicAdd, atomicCmpxchg, atomicXchg, call, disassemble, div, dropUnreachable, exit, insn, ja, jeq, jge, jgt, jle, jlt, jne,
   jset, jsge, jsgt, jsle, jslt, ldImm64, ldMapFd, ldx, lsh, mod, mov, mul, neg, neg32, or, parseProgram, pendingBranchDepth, rsh,
   st, stx, sub, toBe, toLe, withLabel, xor, type Insn,
 } from "../../src/codegen/asm/index.ts";
@@ -46,6 +46,8 @@ const CASES: readonly [Insn, string, string][] = [
   [st("u16", 10, -2, 0), "6a0afeff00000000", "*(u16 *)(r10 -2) = 0"],
   [atomicAdd("u64", 1, 8, 2), "db21080000000000", "lock *(u64 *)(r1 +8) += r2"],
   [atomicAdd("u32", 1, 0, 2), "c321000000000000", "lock *(u32 *)(r1 +0) += r2"],
+  [atomicXchg("u64", 1, 0, 4), "db410000e1000000", "r4 = xchg(*(u64 *)(r1 +0), r4)"],
+  [atomicCmpxchg("u32", 1, 8, 3), "c3310800f1000000", "r0 = cmpxchg(*(u32 *)(r1 +8), r0, r3)"],
   [ja(3), "0500030000000000", "goto +3"],
   [ja(-1), "0500ffff00000000", "goto -1"],
   [jeq.imm(1, 6, 2), "1501020006000000", "if r1 == 6 goto +2"],
@@ -148,6 +150,8 @@ const anyInsn: fc.Arbitrary<Insn> = fc.oneof(
   fc.tuple(size, reg, s16, reg).map(([z, d, o, s]) => stx(z, d, o, s)),
   fc.tuple(size, reg, s16, s32).map(([z, d, o, k]) => st(z, d, o, k)),
   fc.tuple(fc.constantFrom("u32", "u64") as fc.Arbitrary<"u32" | "u64">, reg, s16, reg).map(([z, d, o, s]) => atomicAdd(z, d, o, s)),
+  fc.tuple(fc.constantFrom("u32", "u64") as fc.Arbitrary<"u32" | "u64">, reg, s16, reg).map(([z, d, o, s]) => atomicXchg(z, d, o, s)),
+  fc.tuple(fc.constantFrom("u32", "u64") as fc.Arbitrary<"u32" | "u64">, reg, s16, reg).map(([z, d, o, s]) => atomicCmpxchg(z, d, o, s)),
   fc.tuple(reg, fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n })).map(([d, v]) => ldImm64(d, v)),
   fc.tuple(reg, fc.constantFrom(16, 32, 64) as fc.Arbitrary<16 | 32 | 64>, fc.boolean()).map(([d, b, be]) => (be ? toBe(d, b) : toLe(d, b))),
   fc.tuple(reg, fc.boolean()).map(([d, w]) => (w ? neg32(d) : neg(d))),

@@ -129,6 +129,8 @@ function memText(ins: Insn): string {
       return mode === BPF_MODE.MEM ? `${mem(size, ins.dst, ins.off)} = ${ins.imm}` : invalid(ins);
     case BPF_CLASS.STX: {
       if (mode === BPF_MODE.MEM) return `${mem(size, ins.dst, ins.off)} = r${ins.src}`;
+      if (mode === BPF_MODE.ATOMIC && Number(ins.imm) === BPF_ATOMIC_OP.XCHG) return `r${ins.src} = xchg(${mem(size, ins.dst, ins.off)}, r${ins.src})`;
+      if (mode === BPF_MODE.ATOMIC && Number(ins.imm) === BPF_ATOMIC_OP.CMPXCHG) return `r0 = cmpxchg(${mem(size, ins.dst, ins.off)}, r0, r${ins.src})`;
       const text = ATOMIC_OP_TEXT[Number(ins.imm)];
       if (mode !== BPF_MODE.ATOMIC || text === undefined) return invalid(ins);
       return `lock ${mem(size, ins.dst, ins.off)} ${text} r${ins.src}`;

@@ -46,6 +46,19 @@ export function atomicAdd(size: "u32" | "u64", dst: Reg, off: number, src: Reg):
   });
 }
 
+/** src = xchg(*(size *)(dst + off), src): stores src, leaves the old value in src (zero-extended). */
+export function atomicXchg(size: "u32" | "u64", dst: Reg, off: number, src: Reg): Insn {
+  return insn(BPF_CLASS.STX | BPF_MODE.ATOMIC | MEM_SIZE_BITS[size], { dst, src, off: off16(off), imm: BigInt(BPF_ATOMIC_OP.XCHG) });
+}
+
+/**
+ * r0 = cmpxchg(*(size *)(dst + off), r0, src): stores src if the value is r0; leaves the old value
+ * in r0 either way (zero-extended).
+ */
+export function atomicCmpxchg(size: "u32" | "u64", dst: Reg, off: number, src: Reg): Insn {
+  return insn(BPF_CLASS.STX | BPF_MODE.ATOMIC | MEM_SIZE_BITS[size], { dst, src, off: off16(off), imm: BigInt(BPF_ATOMIC_OP.CMPXCHG) });
+}
+
 /** dst = 64-bit immediate (two slots). */
 export function ldImm64(dst: Reg, value: bigint | number): Insn {
   const v = BigInt(value);

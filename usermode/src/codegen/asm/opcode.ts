@@ -64,7 +64,7 @@ export const BPF_JMP_OP = {
 export const BPF_ENDIAN = { TO_LE: 0x00, TO_BE: 0x08 } as const;
 
 /** Atomic operations carried in imm of BPF_STX | BPF_ATOMIC. */
-export const BPF_ATOMIC_OP = { ADD: 0x00, OR: 0x40, AND: 0x50, XOR: 0xa0, FETCH: 0x01 } as const;
+export const BPF_ATOMIC_OP = { ADD: 0x00, OR: 0x40, AND: 0x50, XOR: 0xa0, FETCH: 0x01, XCHG: 0xe1, CMPXCHG: 0xf1 } as const;
 
 /** src_reg values of BPF_LD | BPF_IMM | BPF_DW that make imm a pseudo value. */
 export const BPF_PSEUDO = { MAP_FD: 1, MAP_VALUE: 2 } as const;

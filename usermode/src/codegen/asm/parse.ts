@@ -1,6 +1,7 @@
 /** parseInsn(): the inverse of insnText, so that programs round-trip through text (tests, humans). */
 import {
   BPF_ALU_OP,
+  BPF_ATOMIC_OP,
   BPF_CLASS,
   BPF_ENDIAN,
   BPF_JMP_OP,
@@ -78,6 +79,17 @@ const PATTERNS: readonly [RegExp, (m: string[]) => Insn][] = [
   [
     new RegExp(`^${MEM} = (-?\\d+)$`),
     (m) => insn(BPF_CLASS.ST | BPF_MODE.MEM | size(m[1]!), { dst: reg(m[2]!), off: Number(m[3]), imm: BigInt(m[4]!) }),
+  ],
+  [
+    new RegExp(`^r(\\d+) = xchg\\(${MEM}, r(\\d+)\\)$`),
+    (m) => {
+      if (m[1] !== m[5]) throw new Error(`xchg leaves the old value in its source register: r${m[1]} is not r${m[5]}`);
+      return insn(BPF_CLASS.STX | BPF_MODE.ATOMIC | size(m[2]!), { dst: reg(m[3]!), off: Number(m[4]), src: reg(m[5]!), imm: BigInt(BPF_ATOMIC_OP.XCHG) });
+    },
+  ],
+  [
+    new RegExp(`^r0 = cmpxchg\\(${MEM}, r0, r(\\d+)\\)$`),
+    (m) => insn(BPF_CLASS.STX | BPF_MODE.ATOMIC | size(m[1]!), { dst: reg(m[2]!), off: Number(m[3]), src: reg(m[4]!), imm: BigInt(BPF_ATOMIC_OP.CMPXCHG) }),
   ],
   [
     new RegExp(`^lock ${MEM} (\\S+) r(\\d+)$`),
