@@ -11,7 +11,7 @@ export BPFILTER_SKIPS := strict
 # A patched guest starts this checkout's helper; TCG needs longer timeouts than the defaults.
 GUEST_HELPER := bpfilter.helper=$(CURDIR)/build/helper/bpfilter-helper bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000
 
-.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test rehearse bench bench-report fuzz clean help
+.PHONY: all setup run test typecheck unit kernel helper shim selftests-build vm-launcher-test vm-test vm-replays rehearse bench bench-report fuzz clean help
 
 all: help
 
@@ -22,6 +22,7 @@ help:
 	@echo "make kernel   build build/kernel/bzImage (base + kernel/patches/series), cached"
 	@echo "make helper   bundle the helper: build/helper/bpfilter-helper (pinned node + esbuild bundle)"
 	@echo "make vm-test  run the selftests in the VM (T=name[,name] for some of them)"
+	@echo "make vm-replays  replay the real tools' iptables commands in the VM, bpfilter vs netfilter (R=tool,...)"
 	@echo "make rehearse make run + make test in a clean Debian 12 root, as a new machine would (slow)"
 	@echo "make bench    bpfilter vs iptables-legacy and nftables, side by side (BENCH=quick: a few minutes)"
 	@echo "make fuzz     the sockopt interface against native netfilter (FUZZ_SECONDS=120, FUZZ_SEED=n)"
@@ -100,6 +101,11 @@ vm-launcher-test: kernel
 
 vm-test: kernel helper shim selftests-build
 	@$(TSX) tools/src/selftests.ts
+
+# The real tools' command sequences in the guest, bpfilter against plain netfilter (R=tool,... for
+# some): about a second per command under TCG, so not part of make test.
+vm-replays: kernel helper
+	@$(TSX) tools/src/vm-replays.ts
 
 run: setup kernel helper selftests-build
 	@tools/vm --timeout 600 --append "$(GUEST_HELPER)" -- tools/demo

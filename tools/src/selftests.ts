@@ -5,21 +5,13 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO } from "./lib/paths.ts";
+import { helperAppend } from "./lib/helper_append.ts";
 import { toolMain } from "./lib/proc.ts";
 import { isPass, parseKtap, subtestSkips, summarize } from "./ktap.ts";
 import { skipReport } from "./skips.ts";
 
 /** Boot + all selftests must finish within this; each test has its own bound in settings. */
 const VM_TIMEOUT_SEC = 1500;
-
-/**
- * The kernel parameters that make a patched kernel start this checkout's helper (others ignore
- * them), with timeouts for TCG: Node's cold start there once took 14 s, past the 10 s default.
- */
-export function helperAppend(): string[] {
-  const helper = join(REPO, "build/helper/bpfilter-helper");
-  return ["--append", `bpfilter.helper=${helper} bpfilter.hello_timeout_ms=60000 bpfilter.timeout_ms=30000`];
-}
 
 function runInVm(tests: string[], extraVmArgs: string[]): Promise<{ status: number; output: string }> {
   return new Promise((resolve) => {
