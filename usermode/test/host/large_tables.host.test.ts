@@ -8,6 +8,7 @@
  */
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { netfilterContextLayout } from "../../src/bpf/nf_context.ts";
 import { BpfEnforcer } from "../../src/enforce/bpf_enforcer.ts";
 import { bpffsUnavailable, HostBench, hostTierUnavailable, maskSave } from "./harness.ts";
 
@@ -46,7 +47,12 @@ describe.skipIf(unavailable !== undefined)("large tables through bpfilter equal 
       await same(["iptables", "-w", "-I", "f2b-sshd", "1", "-s", addr, "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]);
     }
     await same(["iptables", "-w", "-D", "f2b-sshd", "-s", "192.0.2.2", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]);
-    expect(bench.log.join("\n")).toMatch(/netfilter enforces it from now on: rule 1 in chain f2b-sshd: target 'REJECT' revision 0 is not supported/);
+    // REJECT compiles to the series' kfunc; a kernel without it (the host's) hands the table over.
+    if (netfilterContextLayout().kfuncs?.includes("bpf_nf_reject_ipv4") === true) {
+      expect(bench.log.join("\n")).not.toContain("netfilter enforces it from now on");
+    } else {
+      expect(bench.log.join("\n")).toMatch(/netfilter enforces it from now on: rule 1 in chain f2b-sshd: target 'REJECT' needs kfunc bpf_nf_reject_ipv4, which this kernel does not have/);
+    }
     const save = await bench.both(["iptables-save", "-c"]);
     expect(maskSave(save.bpfilter.stdout)).toBe(maskSave(save.native.stdout));
   }, 300_000);
