@@ -8,7 +8,7 @@ export * from "./nf_link.ts";
 export * from "./btf.ts";
 export * from "./kfunc.ts";
 export * from "./nf_context.ts";
-export * from "./kernel_time.ts";
+export * from "./kernel_hz.ts";
 export { synchronizeRcu } from "./syscall.ts";
 export * from "./pin.ts";
 export * from "./netns.ts";

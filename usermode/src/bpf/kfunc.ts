@@ -32,19 +32,29 @@ function moduleBtf(dir: string, module: string): Btf {
 }
 
 /**
- * Finds kfunc `name` (a BTF FUNC) in vmlinux, then in the modules' BTF files in `dir` (split BTF on
- * top of vmlinux); throws naming what was searched.
+ * Where kfunc `name` (a BTF FUNC) is: in vmlinux, else in the BTF files of the loaded modules in
+ * `dir` (split BTF on top of vmlinux), of only `modules` when given; undefined when in none.
+ * `searched` gets the names looked in.
  */
-export function findKfunc(name: string, dir = KERNEL_BTF_DIR): KfuncLocation {
+export function kfuncLocation(name: string, dir = KERNEL_BTF_DIR, modules?: readonly string[], searched: string[] = []): KfuncLocation | undefined {
+  searched.push("vmlinux");
   const vmlinux = kernelBtf().find(BTF_KIND.FUNC, name);
   if (vmlinux !== undefined) return { name, btfId: vmlinux };
-  const searched = ["vmlinux"];
-  for (const module of readdirSync(dir).filter((entry) => entry !== "vmlinux").sort()) {
+  const loaded = readdirSync(dir).filter((entry) => entry !== "vmlinux" && (modules === undefined || modules.includes(entry)));
+  for (const module of loaded.sort()) {
     searched.push(module);
     const id = moduleBtf(dir, module).find(BTF_KIND.FUNC, name);
     if (id !== undefined) return { name, btfId: id, module };
   }
-  throw new Error(`kfunc '${name}': no such function in the kernel's BTF (searched ${searched.join(", ")})`);
+  return undefined;
+}
+
+/** kfuncLocation over every loaded module; throws naming what was searched. */
+export function findKfunc(name: string, dir = KERNEL_BTF_DIR): KfuncLocation {
+  const searched: string[] = [];
+  const location = kfuncLocation(name, dir, undefined, searched);
+  if (location === undefined) throw new Error(`kfunc '${name}': no such function in the kernel's BTF (searched ${searched.join(", ")})`);
+  return location;
 }
 
 /** struct bpf_btf_info: u64 btf, u32 btf_size, u32 id, u64 name, u32 name_len, u32 kernel_btf. */

@@ -63,6 +63,11 @@ const BPF_ANY = 0;
 const ENOENT = 2;
 let cachedCpus: number | undefined;
 
+/** A u32 map key or value (an array map's index, a prog array's fd) in host byte order, as the kernel reads it. */
+export function u32Bytes(value: number): Uint8Array {
+  return new Uint8Array(Uint32Array.of(value).buffer);
+}
+
 /** Number of possible CPUs: the number of per-CPU slots the kernel returns for a percpu map value. */
 export function possibleCpus(): number {
   cachedCpus ??= check("libbpf_num_possible_cpus()", libbpf_num_possible_cpus());

@@ -1,9 +1,8 @@
 // The kernel struct offsets a netfilter program reads through BTF-typed loads, from the running
 // kernel's BTF: they differ between kernels and configs, so they are never hard-coded.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
-import { kernelHz } from "./kernel_time.ts";
+import { type Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
+import { kfuncLocation } from "./kfunc.ts";
+import { kernelHz } from "./kernel_hz.ts";
 
 /**
  * Offsets of bpf_nf_ctx.{state,skb}, nf_hook_state.{hook,in,out}, net_device.name, sk_buff.len and
@@ -24,7 +23,7 @@ export interface NetfilterContextOffsets {
   readonly skbNfct?: number;
   /** The series' kfuncs for netfilter programs (NF_TARGET_KFUNCS) that this kernel has; absent for none. */
   readonly kfuncs?: readonly string[];
-  /** The kernel's CONFIG_HZ (kernel_time.ts), for limit; absent when it cannot be learnt. */
+  /** The kernel's CONFIG_HZ (kernel_hz.ts), for limit; absent when it cannot be learnt. */
   readonly hz?: number;
 }
 
@@ -37,12 +36,8 @@ const NF_TARGET_KFUNCS_MODULE = "nf_bpf_kfuncs";
 
 /** Which of NF_TARGET_KFUNCS `btf` has, or the running kernel (vmlinux, then the module if it is loaded). */
 function targetKfuncs(btf: Btf | undefined): string[] {
-  const vmlinux = btf ?? kernelBtf();
-  const found = NF_TARGET_KFUNCS.filter((name) => vmlinux.find(BTF_KIND.FUNC, name) !== undefined);
-  const modulePath = join(KERNEL_BTF_DIR, NF_TARGET_KFUNCS_MODULE);
-  if (btf !== undefined || found.length === NF_TARGET_KFUNCS.length || !existsSync(modulePath)) return found;
-  const module = Btf.load(modulePath, vmlinux);
-  return NF_TARGET_KFUNCS.filter((name) => found.includes(name) || module.find(BTF_KIND.FUNC, name) !== undefined);
+  if (btf !== undefined) return NF_TARGET_KFUNCS.filter((name) => btf.find(BTF_KIND.FUNC, name) !== undefined);
+  return NF_TARGET_KFUNCS.filter((name) => kfuncLocation(name, KERNEL_BTF_DIR, [NF_TARGET_KFUNCS_MODULE]) !== undefined);
 }
 
 function hasMember(btf: Btf, struct: string, member: string): boolean {

@@ -10,7 +10,7 @@ import { emitMatch, targetOf } from "../ext/registry.ts";
 import { emitTargetCall, requireKfunc } from "./targets.ts";
 import { bucketParams, emitTokenBucket } from "./token_bucket.ts";
 import type { LimitMatch } from "../ir/matches.ts";
-import { KERNEL_HZ_SOURCES } from "../bpf/kernel_time.ts";
+import { KERNEL_HZ_SOURCES } from "../bpf/kernel_hz.ts";
 import { emitCount, type VerdictTails } from "./counters.ts";
 import { emitIpMatch } from "./ipmatch.ts";
 import { DeclineError, withWhere } from "./decline.ts";

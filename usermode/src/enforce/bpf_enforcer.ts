@@ -407,11 +407,8 @@ export class BpfEnforcer implements Enforcer {
    */
   private settle(pins: TablePins): void {
     const generation = Dispatch.pinnedGeneration(pins);
-    const other = (generation + 1) % GENERATIONS;
-    const promoted = TABLE_PINS.some((name) => pins.has(stagedPin(name, generation)));
-    const dropped = TABLE_PINS.some((name) => pins.has(stagedPin(name, other)));
-    if (promoted) pins.promote(generation);
-    if (dropped) pins.dropStaged(other);
+    const promoted = pins.promote(generation);
+    const dropped = pins.dropStaged((generation + 1) % GENERATIONS);
     if (promoted || dropped) {
       this.log(`netns ${pins.cookie}: table ${pins.tableName}: a replace did not finish: ${promoted ? `its programs were swapped in (generation ${generation}), their pins now have their names` : `its programs were never swapped in, their pins are removed`}`);
     }

@@ -4,7 +4,7 @@
  * Made at every load, so a replace starts every bucket anew, as netfilter's checkentry does. The
  * programs hold it; it is not pinned (a restarted helper never reads it).
  */
-import { createMap, loadProgram, testRun, type BpfMap } from "../bpf/index.ts";
+import { createMap, loadProgram, testRun, u32Bytes, type BpfMap } from "../bpf/index.ts";
 import { bucketInitialValues, bucketSlots, LIMIT_VALUE, LIMITS_MAP_NAME, NF_VERDICT } from "../codegen/index.ts";
 import { add, assemble, call, exit, jeq, ldMapFd, mov, st, stx, withLabel } from "../codegen/asm/index.ts";
 import { HELPER } from "../codegen/layout.ts";
@@ -18,19 +18,13 @@ export function createBucketMap(table: Table, hz: number | undefined): BpfMap | 
   const values = bucketInitialValues(table, hz, kernelJiffies());
   const map = createMap({ type: "array", name: LIMITS_MAP_NAME, keySize: 4, valueSize: LIMIT_VALUE.SIZE, maxEntries: slots });
   try {
-    values.forEach((value, slot) => map.update(u32Key(slot), value));
+    values.forEach((value, slot) => map.update(u32Bytes(slot), value));
     return map;
   } catch (error) {
     map.close();
     throw error;
   }
 }
-
-const u32Key = (value: number): Uint8Array => {
-  const key = new Uint8Array(4);
-  new DataView(key.buffer).setUint32(0, value, true);
-  return key;
-};
 
 /**
  * The kernel's jiffies now (jiffies_64, as bpf_jiffies64 returns it and limit_mt_check reads
@@ -59,7 +53,7 @@ export function kernelJiffies(): bigint {
     } finally {
       prog.close();
     }
-    const value = out.lookup(u32Key(0));
+    const value = out.lookup(u32Bytes(0));
     if (value === undefined) throw new Error("bpfilter_jiffy: no entry 0 after the test run");
     return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0, true);
   } finally {

@@ -19,6 +19,7 @@ import {
   synchronizeRcu,
   type BpfLink,
   type BpfMap,
+  u32Bytes,
   type BpfProgram,
 } from "../bpf/index.ts";
 import {
@@ -42,14 +43,6 @@ import { HOOK_PIN, PIN, type TablePins } from "./pins.ts";
 /** A table's three programs, by hook. */
 export type HookPrograms = Readonly<Record<FilterHook, BpfProgram>>;
 
-function key(slot: number): Uint8Array {
-  return new Uint8Array(Uint32Array.of(slot).buffer);
-}
-
-function u32(value: number): Uint8Array {
-  return new Uint8Array(Uint32Array.of(value).buffer);
-}
-
 const EBUSY = 16;
 
 /** A link for `hook` at the first free priority of FILTER_LINK_PRIORITIES (EBUSY: that one is taken). */
@@ -71,7 +64,7 @@ function attachAtFilterPriority(dispatcher: BpfProgram, hook: FilterHook): BpfLi
 
 /** The enforced generation in a generation map (0 or 1). */
 function generationOf(map: BpfMap): number {
-  const value = map.lookup(key(0));
+  const value = map.lookup(u32Bytes(0));
   if (value === undefined) throw new Error(`${DISPATCHER_NAMES.generation}: no entry 0`);
   return new DataView(value.buffer).getUint32(GENERATION_VALUE.GENERATION, true) % GENERATIONS;
 }
@@ -108,7 +101,7 @@ export class Dispatch {
       const value = new Uint8Array(GENERATION_VALUE.SIZE);
       new DataView(value.buffer).setBigUint64(GENERATION_VALUE.NETNS_INODE, netns.inode, true);
       new DataView(value.buffer).setBigUint64(GENERATION_VALUE.PROC_NET_DEV_INODE, netns.procNetDev, true);
-      generationMap.update(key(0), value);
+      generationMap.update(u32Bytes(0), value);
       const dispatcherCode = buildDispatcher(layout);
       const dispatcher = loadProgram({
         type: "netfilter",
@@ -185,21 +178,21 @@ export class Dispatch {
     const old = this.generation();
     const target = this.nextGeneration();
     try {
-      for (const hook of FILTER_HOOK_NAMES) this.programs.update(key(dispatchSlot(target, hook)), u32(next[hook].fd));
+      for (const hook of FILTER_HOOK_NAMES) this.programs.update(u32Bytes(dispatchSlot(target, hook)), u32Bytes(next[hook].fd));
     } catch (error) {
       this.clear(target);
       throw error;
     }
-    const value = this.generationMap.lookup(key(0))!;
+    const value = this.generationMap.lookup(u32Bytes(0))!;
     new DataView(value.buffer).setUint32(GENERATION_VALUE.GENERATION, target, true);
-    this.generationMap.update(key(0), value);
+    this.generationMap.update(u32Bytes(0), value);
     synchronizeRcu();
     return old;
   }
 
   /** Empties the slots of `generation` (the prog array drops its programs). */
   clear(generation: number): void {
-    for (const hook of FILTER_HOOK_NAMES) this.programs.delete(key(dispatchSlot(generation, hook)));
+    for (const hook of FILTER_HOOK_NAMES) this.programs.delete(u32Bytes(dispatchSlot(generation, hook)));
   }
 
   /** Detaches the links (even though pinned), empties the prog array and closes every fd; the caller removes the pins. */

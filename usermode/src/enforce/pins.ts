@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBpffs, pinObject } from "../bpf/index.ts";
-import type { FilterHook } from "../codegen/index.ts";
+import { FILTER_HOOK_NAMES, type FilterHook } from "../codegen/index.ts";
 
 /** The default root of the helper's pins. */
 export const PIN_ROOT = "/sys/fs/bpf/bpfilter";
@@ -21,8 +21,6 @@ export const PIN = {
   generation: "generation",
 } as const;
 
-/** The pins of one generation's table: its programs and counter maps (the counters pin last). */
-export const TABLE_PINS: readonly string[] = ["offsets", "input", "forward", "output", "counters"];
 
 /**
  * The name a table's pin has while staged for generation `generation`: pinned before the swap to
@@ -40,6 +38,9 @@ export const HOOK_PIN: Readonly<Record<FilterHook, { readonly link: string; read
   FORWARD: { link: "link_forward", program: "forward" },
   OUTPUT: { link: "link_output", program: "output" },
 };
+
+/** The pins of one generation's table: its programs and counter maps (the counters pin last: TablePins.exists). */
+export const TABLE_PINS: readonly string[] = [PIN.offsets, ...FILTER_HOOK_NAMES.map((hook) => HOOK_PIN[hook].program), PIN.counters];
 
 /** The pin directory of one table in one netns. */
 export class TablePins {
@@ -89,17 +90,26 @@ export class TablePins {
     renameSync(next, this.path(name));
   }
 
-  /** Renames the staged pins of `generation` to their names (each rename replaces the older pin at once). */
-  promote(generation: number): void {
-    for (const name of TABLE_PINS) {
-      const staged = this.path(stagedPin(name, generation));
-      if (existsSync(staged)) renameSync(staged, this.path(name));
-    }
+  /**
+   * Renames the staged pins of `generation` to their names (each rename replaces the older pin at
+   * once); whether there were any.
+   */
+  promote(generation: number): boolean {
+    const staged = this.stagedOf(generation);
+    for (const [path, name] of staged) renameSync(path, this.path(name));
+    return staged.length > 0;
   }
 
-  /** Removes the staged pins of `generation`. */
-  dropStaged(generation: number): void {
-    for (const name of TABLE_PINS) this.remove(stagedPin(name, generation));
+  /** Removes the staged pins of `generation`; whether there were any. */
+  dropStaged(generation: number): boolean {
+    const staged = this.stagedOf(generation);
+    for (const [path] of staged) rmSync(path, { force: true });
+    return staged.length > 0;
+  }
+
+  /** The staged pins of `generation` that are there, with the names they stand for. */
+  private stagedOf(generation: number): [string, string][] {
+    return TABLE_PINS.map((name): [string, string] => [this.path(stagedPin(name, generation)), name]).filter(([staged]) => existsSync(staged));
   }
 
   /** Removes one pin (what it held lives on while an fd or an attachment holds it). */

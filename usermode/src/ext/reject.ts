@@ -11,20 +11,7 @@ import { defineTarget, expectXtSize } from "./types.ts";
 /** sizeof(struct ipt_reject_info): enum ipt_reject_with with. */
 export const IPT_REJECT_INFO_SIZE = 4;
 
-/** enum ipt_reject_with (linux/netfilter_ipv4/ipt_REJECT.h). */
-export const IPT_REJECT_WITH = {
-  NET_UNREACHABLE: 0,
-  HOST_UNREACHABLE: 1,
-  PROT_UNREACHABLE: 2,
-  PORT_UNREACHABLE: 3,
-  ECHOREPLY: 4,
-  NET_PROHIBITED: 5,
-  HOST_PROHIBITED: 6,
-  TCP_RESET: 7,
-  ADMIN_PROHIBITED: 8,
-} as const;
-
-/** --reject-with words of iptables-save, by enum value. */
+/** enum ipt_reject_with (linux/netfilter_ipv4/ipt_REJECT.h), by value, as iptables-save words it. */
 const WITH_NAMES = [
   "icmp-net-unreachable",
   "icmp-host-unreachable",
@@ -36,6 +23,9 @@ const WITH_NAMES = [
   "tcp-reset",
   "icmp-admin-prohibited",
 ];
+
+/** The values of enum ipt_reject_with that reject_tg_check looks at. */
+export const IPT_REJECT_WITH = { ECHOREPLY: WITH_NAMES.indexOf("echo-reply"), TCP_RESET: WITH_NAMES.indexOf("tcp-reset") } as const;
 
 const IPPROTO_TCP = 6;
 

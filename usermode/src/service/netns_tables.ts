@@ -36,6 +36,11 @@ export interface NetfilterTable {
 /** The state of the filter table of one netns. */
 export type FilterTableState = ServedTable | NetfilterTable;
 
+/** The bytes of an ipt_replace request that its table spans (the caller's optval may be longer). */
+function requestBytes(table: TranslatedTable, replace: Uint8Array): Uint8Array {
+  return replace.slice(0, IPT_REPLACE.SIZE + table.size);
+}
+
 const INITIAL = initialFilterTable();
 
 /**
@@ -114,7 +119,7 @@ export class NetnsTables {
    */
   enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
     this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
-    this.save(netns.cookie, { owner: "bpfilter", replace: replace.slice(0, IPT_REPLACE.SIZE + table.size) });
+    this.save(netns.cookie, { owner: "bpfilter", replace: requestBytes(table, replace) });
     const ruleIndexes = new Set(ir.chains.flatMap((c) => c.rules.map((r) => r.counterIndex)));
     const compiled = programs && new Set(programs.flatMap((p) => p.ruleStarts.map((s) => s.counterIndex)).filter((i) => ruleIndexes.has(i))).size;
     this.status?.update(netns, { owner: "bpfilter", rules: ruleIndexes.size, compiled, enforced: true, programs });
@@ -126,7 +131,7 @@ export class NetnsTables {
    * the generation enforced, which of the two the pins enforce.
    */
   staged(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, generation: number): void {
-    const staged = { replace: replace.slice(0, IPT_REPLACE.SIZE + table.size), generation };
+    const staged = { replace: requestBytes(table, replace), generation };
     const before = this.saved.get(netns.cookie);
     const served = this.filter.get(netns.cookie);
     const committed = before?.owner === "bpfilter" && served?.owner === "bpfilter" && served.enforced ? before : undefined;
