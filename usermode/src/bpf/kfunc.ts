@@ -21,7 +21,8 @@ export interface KfuncLocation {
 const modules = new Map<string, Btf>();
 const moduleFds = new Map<string, number>();
 
-function moduleBtf(dir: string, module: string): Btf {
+/** The split BTF of a loaded module (dir/module, on top of vmlinux's), read once. */
+export function moduleBtf(dir: string, module: string): Btf {
   const path = join(dir, module);
   let btf = modules.get(path);
   if (btf === undefined) {

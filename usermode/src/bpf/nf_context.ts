@@ -1,7 +1,9 @@
 // The kernel struct offsets a netfilter program reads through BTF-typed loads, from the running
 // kernel's BTF: they differ between kernels and configs, so they are never hard-coded.
 import { type Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
-import { kfuncLocation } from "./kfunc.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { kfuncLocation, moduleBtf } from "./kfunc.ts";
 import { kernelHz } from "./kernel_hz.ts";
 
 /**
@@ -21,6 +23,11 @@ export interface NetfilterContextOffsets {
   readonly skbPktType: { readonly offset: number; readonly shift: number };
   /** Absent on a kernel without conntrack: conntrack and state matches are declined there. */
   readonly skbNfct?: number;
+  /**
+   * nf_conn.status (unsigned long), which --ctstate SNAT/DNAT and --ctstatus read: in vmlinux's BTF,
+   * or in module nf_conntrack's once it is loaded; absent otherwise (those options are declined).
+   */
+  readonly ctStatus?: number;
   /** The series' kfuncs for netfilter programs (NF_TARGET_KFUNCS) that this kernel has; absent for none. */
   readonly kfuncs?: readonly string[];
   /** The kernel's CONFIG_HZ (kernel_hz.ts), for limit; absent when it cannot be learnt. */
@@ -38,6 +45,21 @@ const NF_TARGET_KFUNCS_MODULE = "nf_bpf_kfuncs";
 function targetKfuncs(btf: Btf | undefined): string[] {
   if (btf !== undefined) return NF_TARGET_KFUNCS.filter((name) => btf.find(BTF_KIND.FUNC, name) !== undefined);
   return NF_TARGET_KFUNCS.filter((name) => kfuncLocation(name, KERNEL_BTF_DIR, [NF_TARGET_KFUNCS_MODULE]) !== undefined);
+}
+
+const CONNTRACK_MODULE = "nf_conntrack";
+
+/** Offset of nf_conn.status in `btf`, else in the running kernel (vmlinux, then the loaded nf_conntrack module). */
+function conntrackStatus(btf: Btf | undefined): number | undefined {
+  const from: Btf[] = [btf ?? kernelBtf()];
+  if (btf === undefined && existsSync(join(KERNEL_BTF_DIR, CONNTRACK_MODULE))) from.push(moduleBtf(KERNEL_BTF_DIR, CONNTRACK_MODULE));
+  for (const source of from) {
+    if (!hasMember(source, "nf_conn", "status")) continue;
+    const location = source.member("nf_conn", "status");
+    if (location.size !== 8) throw new Error(`BTF ${source.source}: nf_conn.status is ${location.size} bytes, expected 8`);
+    return location.offset;
+  }
+  return undefined;
 }
 
 function hasMember(btf: Btf, struct: string, member: string): boolean {
@@ -78,10 +100,13 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
     skbPktType: pktType(from),
     ...(hasMember(from, "sk_buff", "_nfct") ? { skbNfct: at("sk_buff", "_nfct", 8) } : {}),
   };
+  const ctStatus = layout.skbNfct === undefined ? undefined : conntrackStatus(btf);
+  if (ctStatus !== undefined) Object.assign(layout, { ctStatus });
   const kfuncs = targetKfuncs(btf);
   if (kfuncs.length > 0) Object.assign(layout, { kfuncs });
   const hz = btf === undefined ? kernelHz() : undefined;
   if (hz !== undefined) Object.assign(layout, { hz });
-  if (btf === undefined) cached = layout;
+  // Not kept while conntrack's module is still to be loaded: its BTF then has what SNAT/DNAT read.
+  if (btf === undefined && (layout.skbNfct === undefined || ctStatus !== undefined)) cached = layout;
   return layout;
 }

@@ -5,9 +5,9 @@
  * the verifier keeps a pending state for every extra branch to the next rule and refuses more
  * than 8192, so large rulesets need it.
  */
-import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, sub, toBe, xor, type Insn, type Reg } from "./asm/index.ts";
+import { and, exit, ja, jeq, jgt, jle, jne, ldImm64, ldx, mov, neg, or, rsh, stx, sub, toBe, xor, type Insn, type Reg } from "./asm/index.ts";
 import type { MatchEmitter, RangeTest } from "../ext/types.ts";
-import { REG, TRANSPORT } from "./layout.ts";
+import { REG, STACK, TRANSPORT } from "./layout.ts";
 import { FIELDS, type FieldLocation, type FieldName } from "./fields.ts";
 import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
@@ -95,6 +95,11 @@ export type KernelFieldLoad = (field: KernelFieldName, reg: Reg) => readonly Ins
 
 const noKernelFields: KernelFieldLoad = () => undefined;
 
+/** Where the packet's conntrack status is read (the flavor's conntrackStatus); undefined when the kernel does not say. */
+export type ConntrackStatusLoad = (reg: Reg) => readonly Insn[] | undefined;
+
+const noConntrackStatus: ConntrackStatusLoad = () => undefined;
+
 /** Emits a limit match's token bucket (rules.ts: codegen/token_bucket.ts with the rule's slot); jumps to noMatch when over the limit. */
 export type BucketEmit = (bucket: LimitMatch, noMatch: string) => void;
 
@@ -113,6 +118,7 @@ export function ruleEmitter(
   ruleMode: EmitMode,
   kernelField: KernelFieldLoad = noKernelFields,
   bucket: BucketEmit = noBuckets,
+  conntrackStatus: ConntrackStatusLoad = noConntrackStatus,
 ): RuleEmitter {
   let accUsed = false;
   let tests = 0;
@@ -145,6 +151,11 @@ export function ruleEmitter(
     }
     b.emit(mov.imm(0, dropCode), exit());
     b.place(ok);
+  };
+  /** Branches on the tests folded so far (before a call, which clobbers ACC). */
+  const decideFolded = (): void => {
+    if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));
+    accUsed = false;
   };
   const never = (): void => {
     if (ruleMode !== "compact") {
@@ -211,10 +222,17 @@ export function ruleEmitter(
       b.emit(mov.reg32(1, TRANSPORT.facts), and.imm32(1, 0xffff));
       hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
     },
+    conntrackStatus(reg) {
+      const insns = conntrackStatus(reg);
+      if (insns === undefined) {
+        throw new DeclineError("this kernel's BTF does not say where a conntrack entry's status is (struct nf_conn: built in, or module nf_conntrack loaded)");
+      }
+      decideFolded(); // the call clobbers ACC
+      b.emit(stx("u64", 10, STACK.CT_KEEP, 1), ...insns, ldx("u64", 1, 10, STACK.CT_KEEP));
+    },
     tokenBucket(m) {
       // A side effect: the tests folded so far must hold first (netfilter stops at the first match that fails).
-      if (accUsed) b.emit(jne.imm(ACC, 0, noMatch));
-      accUsed = false;
+      decideFolded();
       bucket(m, noMatch);
     },
     finish() {

@@ -44,6 +44,12 @@ export interface Flavor {
    * clobbering nothing else; undefined when this kernel has no such field (the rule is declined).
    */
   kernelField(field: KernelFieldName, reg: Reg): readonly Insn[] | undefined;
+  /**
+   * Instructions that leave the status of the packet's conntrack entry (nf_conn.status: the IPS_*
+   * bits) in reg, 0 when it has none, through a helper call and the stack slot STACK.CT_STATUS:
+   * they clobber r0-r5. Undefined when this kernel's BTF does not say where the status is.
+   */
+  conntrackStatus(reg: Reg): readonly Insn[] | undefined;
   /** The kernel's HZ (CONFIG_HZ), which limit's arithmetic depends on; undefined when not known. */
   readonly hz?: number;
   /** Whether the kernel has kfunc `name` for this kind of program (a target's, codegen/targets.ts). */

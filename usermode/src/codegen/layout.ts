@@ -55,10 +55,13 @@ export const IPH = {
 export const L4 = { UDP_HLEN: 8, ICMP_HLEN: 8, TCP_HLEN: 20, PORTS_LEN: 4 } as const;
 
 /** Helper ids (enum bpf_func_id). */
-export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, JIFFIES64: 118, DYNPTR_READ: 201 } as const;
+export const HELPER = { MAP_LOOKUP_ELEM: 1, TAIL_CALL: 12, PROBE_READ_KERNEL: 113, JIFFIES64: 118, DYNPTR_READ: 201 } as const;
 
 /** Netfilter verdicts a netfilter program may return (NF_DROP, NF_ACCEPT). */
 export const NF_VERDICT = { DROP: 0, ACCEPT: 1 } as const;
+
+/** NFCT_INFOMASK: the ctinfo bits of skb->_nfct (the rest is the conntrack entry's address). */
+export const NFCT_INFOMASK = 7;
 
 /** sizeof(struct bpf_dynptr). */
 export const DYNPTR_SIZE = 16;
@@ -79,6 +82,10 @@ export const STACK = {
   LIMIT_NOW: -112,
   /** u32 key of the limits map lookup. */
   LIMIT_KEY: -116,
+  /** The conntrack entry's status, as bpf_probe_read_kernel copies it (u64). */
+  CT_STATUS: -128,
+  /** r1, kept across that helper call (u64). */
+  CT_KEEP: -136,
 } as const;
 
 /**

@@ -11,7 +11,7 @@ import { add, and, call, exit, ja, jeq, jgt, jle, jne, kfuncCall, ldx, lsh, mov,
 import type { ProgramBuilder } from "./builder.ts";
 import type { Flavor } from "./flavor.ts";
 import { FILTER_HOOKS } from "./hooks.ts";
-import { HELPER, IPH, NF_VERDICT, REG, STACK, TRANSPORT, type NetfilterContextLayout } from "./layout.ts";
+import { HELPER, IPH, NF_VERDICT, NFCT_INFOMASK, REG, STACK, TRANSPORT, type NetfilterContextLayout } from "./layout.ts";
 
 /**
  * The transport facts (layout.ts TRANSPORT). r8 holds the transport offset and r9 the transport
@@ -117,6 +117,23 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
       const offset = { "skb.mark": layout.skbMark, "skb.nfct": layout.skbNfct }[field];
       if (offset === undefined) return undefined;
       return [skb, ldx(field === "skb.mark" ? "u32" : "u64", reg, reg, offset)];
+    },
+    conntrackStatus(reg) {
+      if (layout.skbNfct === undefined || layout.ctStatus === undefined) return undefined;
+      // The entry is _nfct without its ctinfo bits. Without one the address is the offset of
+      // status, below the first page: bpf_probe_read_kernel fails there and zeroes what it was to
+      // fill, so such a packet reads status 0, as the branch-free code wants.
+      return [
+        mov.reg(1, 10),
+        add.imm(1, STACK.CT_STATUS),
+        mov.imm(2, 8),
+        ldx("u64", 3, REG.ctx, layout.ctxSkb),
+        ldx("u64", 3, 3, layout.skbNfct),
+        and.imm(3, ~NFCT_INFOMASK),
+        add.imm(3, layout.ctStatus),
+        call(HELPER.PROBE_READ_KERNEL),
+        ldx("u64", reg, 10, STACK.CT_STATUS),
+      ];
     },
     ...(layout.hz === undefined ? {} : { hz: layout.hz }),
     hasKfunc: (name) => layout.kfuncs?.includes(name) ?? false,

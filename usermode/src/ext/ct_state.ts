@@ -12,11 +12,11 @@
 import { and, lsh, mov, neg, or, rsh, xor } from "../codegen/asm/index.ts";
 import type { MatchEmitter } from "./types.ts";
 import { requireKeySet } from "./key_set.ts";
+import { NFCT_INFOMASK } from "../codegen/layout.ts";
 
 /** enum ip_conntrack_info and its bounds (nf_conntrack_common.h). */
 export const IP_CT = { ESTABLISHED: 0, RELATED: 1, NEW: 2, IS_REPLY: 3, NUMBER: 5, UNTRACKED: 7 } as const;
-/** NFCT_INFOMASK: the ctinfo bits of skb->_nfct. */
-export const NFCT_INFOMASK = 7;
+export { NFCT_INFOMASK };
 
 /** A packet's conntrack key (see the file comment): 0-15. */
 export type CtKey = number;
@@ -27,9 +27,9 @@ export function ctinfoOf(key: CtKey): number {
   return key & NFCT_INFOMASK;
 }
 
-/** Whether the packet of a key has a conntrack entry (nf_ct_get returns non-NULL). */
+/** Whether the packet of a key has a conntrack entry (nf_ct_get returns non-NULL); bits above 8 (a match's own, conntrack.ts) do not count. */
 export function tracked(key: CtKey): boolean {
-  return key < 8;
+  return (key & 8) === 0;
 }
 
 /** The state bit of a tracked ctinfo: XT_STATE_BIT and XT_CONNTRACK_STATE_BIT, 1 << (ctinfo % IP_CT_IS_REPLY + 1). */

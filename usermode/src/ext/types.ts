@@ -29,6 +29,13 @@ export interface MatchEmitter {
    * zero-extended to 64 bits. The rule is declined on a kernel without that field.
    */
   kernelField(reg: Reg, field: KernelFieldName): void;
+  /**
+   * reg (r2) = the status of the packet's conntrack entry (nf_conn.status, the IPS_* bits), 0 when
+   * it has none, read from the entry with a helper call; r1, which must hold a value, is kept. The
+   * tests folded so far are decided first (the call clobbers the registers they are folded in).
+   * The rule is declined on a kernel whose BTF does not say where the status is.
+   */
+  conntrackStatus(reg: 2): void;
   /** Appends instructions (ALU on r1/r2; no jumps, no loads: use load()). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */

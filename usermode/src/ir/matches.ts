@@ -97,10 +97,12 @@ export interface IprangeMatch {
  */
 export interface ConntrackMatch {
   readonly kind: "conntrack";
-  /** --ctstate: XT_CONNTRACK_STATE_* bits (INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8, UNTRACKED 256). */
+  /** --ctstate: XT_CONNTRACK_STATE_* bits (INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8, SNAT 64, DNAT 128, UNTRACKED 256). */
   readonly state?: { readonly mask: number; readonly invert: boolean };
   /** --ctdir. */
   readonly direction?: "original" | "reply";
+  /** --ctstatus: IPS_* bits (EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8), any of which is set. */
+  readonly status?: { readonly mask: number; readonly invert: boolean };
   /** Written by -m state (XT_CONNTRACK_STATE_ALIAS): iptables prints it as --state. */
   readonly alias: boolean;
 }

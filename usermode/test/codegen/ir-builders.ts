@@ -183,6 +183,20 @@ export function ttlMatch(mode: number, ttl: number): XtMatch {
   return match("ttl", 2, (v) => { v.setUint8(0, mode); v.setUint8(1, ttl); });
 }
 
+/**
+ * -m conntrack revision 3 (struct xt_conntrack_mtinfo3, 164 bytes → 168): --ctstate and --ctstatus
+ * masks, each given with its inversion.
+ */
+export function conntrackMatch(p: { state?: [mask: number, invert: boolean]; status?: [mask: number, invert: boolean] }): XtMatch {
+  const m = match("conntrack", 164, (v) => {
+    const flags = (p.state ? 1 : 0) | (p.status ? 1 << 6 : 0);
+    const invert = (p.state?.[1] ? 1 : 0) | (p.status?.[1] ? 1 << 6 : 0);
+    v.setUint16(146, flags, true); v.setUint16(148, invert, true);
+    v.setUint16(150, p.state?.[0] ?? 0, true); v.setUint16(152, p.status?.[0] ?? 0, true);
+  });
+  return { ...m, revision: 3 };
+}
+
 /** -m dscp (struct xt_dscp_info, 2 bytes → 8). */
 export function dscpMatch(dscp: number, invert = false): XtMatch {
   return match("dscp", 2, (v) => { v.setUint8(0, dscp); v.setUint8(1, invert ? 1 : 0); });

@@ -19,7 +19,7 @@ import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
 import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
 import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
 import { XT_IPRANGE_SIZE } from "../../src/ext/iprange.ts";
-import { XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_SIZES, XT_CONNTRACK_STATE } from "../../src/ext/conntrack.ts";
+import { IPS, XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_SIZES, XT_CONNTRACK_STATE, XT_CONNTRACK_STATUS_MASK } from "../../src/ext/conntrack.ts";
 import { XT_STATE, XT_STATE_SIZE } from "../../src/ext/state.ts";
 import { XT_MARK_MTINFO1_SIZE } from "../../src/ext/mark.ts";
 import { IP_CT } from "../../src/ext/ct_state.ts";
@@ -78,10 +78,12 @@ const PAIRS: readonly [string, number][] = [
     [`offsetof(struct xt_conntrack_mtinfo${r}, match_flags)`, XT_CONNTRACK_OFFSETS.MATCH_FLAGS],
     [`offsetof(struct xt_conntrack_mtinfo${r}, invert_flags)`, XT_CONNTRACK_OFFSETS.INVERT_FLAGS],
     [`offsetof(struct xt_conntrack_mtinfo${r}, state_mask)`, XT_CONNTRACK_OFFSETS.STATE_MASK],
+    [`offsetof(struct xt_conntrack_mtinfo${r}, status_mask)`, XT_CONNTRACK_STATUS_MASK[r]!],
   ]),
   ...Object.entries(XT_CONNTRACK).map(([name, bit]): [string, number] => [`XT_CONNTRACK_${name}`, bit]),
   ...Object.entries(XT_CONNTRACK_STATE).map(([name, bit]): [string, number] => [`XT_CONNTRACK_STATE_${name}`, bit]),
   ["XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED_REPLY)", 2],
+  ...Object.entries(IPS).map(([name, bit]): [string, number] => [`IPS_${name}`, bit]),
   ["sizeof(struct xt_state_info)", XT_STATE_SIZE],
   ["XT_STATE_INVALID", XT_STATE.INVALID],
   ["XT_STATE_UNTRACKED", XT_STATE.UNTRACKED],
@@ -114,6 +116,8 @@ const PAIRS: readonly [string, number][] = [
   ["BPF_FUNC_map_lookup_elem", HELPER.MAP_LOOKUP_ELEM],
   ["BPF_FUNC_tail_call", HELPER.TAIL_CALL],
   ["BPF_FUNC_dynptr_read", HELPER.DYNPTR_READ],
+  ["BPF_FUNC_probe_read_kernel", HELPER.PROBE_READ_KERNEL],
+  ["BPF_FUNC_jiffies64", HELPER.JIFFIES64],
   ["NF_DROP", NF_VERDICT.DROP],
   ["NF_ACCEPT", NF_VERDICT.ACCEPT],
   ["NF_INET_LOCAL_IN", FILTER_HOOKS.INPUT.number],

@@ -4,7 +4,7 @@
 // LOCAL_IN netfilter only ever hands it reassembled datagrams; FORWARD sees fragments).
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  ACCEPT, CONTINUE, DROP, RETURN, commentMatch, dscpMatch, filterTable, goto, icmpMatch, iprangeMatch, jump, lengthMatch, multiportMatch,
+  ACCEPT, CONTINUE, DROP, RETURN, commentMatch, conntrackMatch, dscpMatch, filterTable, goto, icmpMatch, iprangeMatch, jump, lengthMatch, multiportMatch,
   tcpMatch, ttlMatch, udpMatch, type RuleSpec,
 } from "./ir-builders.ts";
 import { icmpHeader, ipv4Frame, PROTO, tcpFrame, tcpHeader, udpFrame, udpHeader } from "./packets.ts";
@@ -237,6 +237,18 @@ const CASES: readonly Case[] = [
       [udpFrame(1, 2, { src: "192.0.2.200", dst: "127.0.0.2" }), "accept", ["#3"]],
       [udpFrame(1, 2, { src: "192.0.3.0", dst: "127.0.0.2" }), "drop", [":policy"]],
     ],
+  },
+  {
+    // BPF_PROG_TEST_RUN's skb has no conntrack entry: every packet is INVALID, and reading the
+    // status from no entry must give 0 (not fault); a folded udp test comes before the read.
+    name: "conntrack SNAT, DNAT and --ctstatus on a packet without an entry",
+    rules: [
+      { proto: PROTO.UDP, matches: [udpMatch({ dport: [53, 53] }), conntrackMatch({ state: [64, true] })], target: DROP },
+      { proto: PROTO.UDP, matches: [udpMatch({ dport: [54, 54] }), conntrackMatch({ state: [128 | 64, false] })], target: DROP },
+      { proto: PROTO.TCP, matches: [conntrackMatch({ state: [1 | 128, false], status: [4, true] })], target: CONTINUE },
+      { proto: PROTO.TCP, matches: [conntrackMatch({ status: [0xf, true] })], target: DROP },
+    ],
+    probes: [[udpFrame(1, 53), "drop", ["#1"]], [udpFrame(1, 54), "accept", [":policy"]], [tcpFrame(1, 2), "accept", ["#3", ":policy"]]],
   },
   {
     name: "a rule without -j only counts",

@@ -3,13 +3,13 @@
  * one netns pair and, through the shim, into the helper's programs in another; then the same flows
  * through both, over real sockets (flow_peer.ts) and crafted packets:
  * - a → b: TCP handshake, data and FIN; TCP with a reset after the data; TCP to a closed port (RST
- *   back); UDP request and reply; UDP to a closed port (b's ICMP error about it: RELATED); UDP to a
+ *   back); TCP that b's nat table DNATs; UDP request and reply; UDP to a closed port (b's ICMP error about it: RELATED); UDP to a
  *   port the raw table marks -j CT --notrack (UNTRACKED both ways); ICMP echo and its reply;
  *   crafted TCP with SYN+FIN, a lone RST and no flags (INVALID), a lone ACK (picked up mid-stream),
  *   UDP to the subnet broadcast and to 224.0.0.1 (pkttype);
- * - b → a: TCP with FIN, UDP with a reply, UDP to a closed port of a (a's ICMP error: RELATED in b's
+ * - b → a: TCP with FIN, UDP with a reply (which b's nat table SNATs), UDP to a closed port of a (a's ICMP error: RELATED in b's
  *   INPUT); b's own multicast and broadcast, which come back to its INPUT as PACKET_LOOPBACK.
- * b's mangle table marks some flows (PREROUTING and OUTPUT) and its raw table untracks one, natively
+ * b's mangle table marks some flows (PREROUTING and OUTPUT), its raw table untracks one and its nat table maps two, natively
  * in both benches: those tables stay netfilter's. What each step saw, what b's OUTPUT let out of the
  * crafted packets, and iptables-legacy-save -c of the filter table (every rule's and policy's packet
  * and byte counters) must agree.
@@ -54,6 +54,7 @@ const FROM_A: readonly FlowStep[] = [
   { udp: B, port: 7000 },
   { tcp: B, port: 80, close: "fin" },
   { tcp: B, port: 22, close: "rst" },
+  { tcp: B, port: 8080, close: "fin" },
 ];
 const FROM_B: readonly FlowStep[] = [
   { tcp: A, port: 22, close: "fin" },
@@ -103,13 +104,28 @@ const mangleRaw = (conntrackUsers: boolean): string => `*mangle
 -A OUTPUT -p udp -m udp --dport 9999 -j MARK --set-mark 0x80000001
 ${conntrackUsers ? NO_SYN_RETRANSMISSION : ""}
 COMMIT
-${conntrackUsers ? RAW : ""}`;
+${conntrackUsers ? RAW + NAT : ""}`;
 
 const RAW = `*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A PREROUTING -p udp -m udp --dport 7000 -j CT --notrack
 -A OUTPUT -p udp -m udp --sport 7000 -j CT --notrack
+COMMIT
+`;
+
+/**
+ * b's nat table: TCP to 8080 goes to its port 80 (DNAT: both directions of those flows have
+ * IPS_DST_NAT), and its UDP to a's port 53 leaves from ports 1000-1100 (SNAT: ephemeral ports are
+ * never there, so every such flow is mapped and has IPS_SRC_NAT).
+ */
+const NAT = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination :80
+-A POSTROUTING -p udp -m udp --dport 53 -j SNAT --to-source ${B}:1000-1100
 COMMIT
 `;
 

@@ -92,6 +92,31 @@ COMMIT
 -A OUTPUT -m pkttype --pkt-type multicast -j DROP
 COMMIT
 `,
+  "NAT states and status bits: SNAT, DNAT, --ctstatus, negations, with --ctdir": `${HEAD}
+-A INPUT -m conntrack --ctstate DNAT
+-A INPUT -m conntrack --ctstate SNAT
+-A INPUT -m conntrack ! --ctstate DNAT
+-A INPUT -m conntrack --ctstate SNAT,DNAT --ctdir REPLY
+-A INPUT -m conntrack --ctstate NEW,DNAT
+-A INPUT -m conntrack ! --ctstate SNAT,INVALID
+-A INPUT -m conntrack --ctstatus ASSURED
+-A INPUT -m conntrack --ctstatus SEEN_REPLY
+-A INPUT -m conntrack ! --ctstatus CONFIRMED
+-A INPUT -m conntrack --ctstatus NONE
+-A INPUT -m conntrack ! --ctstatus EXPECTED,SEEN_REPLY
+-A INPUT -m conntrack --ctstate ESTABLISHED,DNAT --ctstatus SEEN_REPLY
+-A INPUT -m conntrack --ctstate INVALID,UNTRACKED ! --ctstatus ASSURED
+-A INPUT -p tcp -m mark --mark 0x12 -m conntrack --ctstate DNAT
+-A INPUT -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT --ctdir ORIGINAL -j ACCEPT
+-A INPUT -p udp -m conntrack --ctstate SNAT -j DROP
+-A OUTPUT -m conntrack --ctstate DNAT
+-A OUTPUT -m conntrack --ctstate SNAT
+-A OUTPUT -m conntrack ! --ctstate SNAT,DNAT
+-A OUTPUT -m conntrack --ctstatus SEEN_REPLY --ctdir REPLY
+-A OUTPUT -m conntrack ! --ctstatus ASSURED
+-A OUTPUT -p tcp -m tcp --sport 80 -m conntrack --ctstate DNAT -j ACCEPT
+COMMIT
+`,
   "user chains with states, RELATED and UNTRACKED dropped": `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -111,6 +136,9 @@ COMMIT
 };
 
 const STATES = ["INVALID", "NEW", "ESTABLISHED", "RELATED", "UNTRACKED"] as const;
+/** conntrack's own states: SNAT holds in b's INPUT only from a mapped flow's replies, DNAT from the first packet. */
+const NAT_STATES = ["SNAT", "DNAT"] as const;
+const STATUSES = ["EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED", "NONE"] as const;
 const PROTOCOLS = ["", "", "-p tcp", "-p udp", "-p icmp", "-p tcp -m tcp --dport 22", "-p tcp -m tcp --dport 80", "-p udp -m udp --dport 53", "-p udp -m udp --sport 53"];
 const MARKS = ["0x1", "0x12", "0x22", "0x80000001", "0x2/0xf", "0x0/0xff", "0x80000000/0x80000000", "0x0"];
 
@@ -136,7 +164,14 @@ export function randomStatefulRuleset(seed: number): string {
       if (random() < 0.5) {
         words.push(`-m state ${invert ? "! " : ""}--state ${chosen.join(",")}`);
       } else {
-        words.push(`-m conntrack ${invert ? "! " : ""}--ctstate ${chosen.join(",")}`);
+        const nat = NAT_STATES.filter(() => random() < 0.2);
+        words.push(`-m conntrack ${invert ? "! " : ""}--ctstate ${[...chosen, ...nat].join(",")}`);
+        if (nat.includes("SNAT")) dropSafe = false;
+        if (random() < 0.25) {
+          const statuses = STATUSES.filter(() => random() < 0.3);
+          words.push(`${random() < 0.3 ? "! " : ""}--ctstatus ${(statuses.length > 0 ? statuses : [pick(STATUSES)]).join(",")}`);
+          dropSafe = false; // SEEN_REPLY and ASSURED change within a flow
+        }
         if (random() < 0.3) {
           words.push(`--ctdir ${pick(["ORIGINAL", "REPLY"])}`);
           dropSafe = false;

@@ -3,7 +3,7 @@
 // xt_conntrack.c / xt_state.c by hand (not from ct_state.ts's own functions).
 import { describe, expect, it } from "vitest";
 import { describeMatch, findMatch, usesConntrack } from "../../src/ext/registry.ts";
-import { conntrackHolds, XT_CONNTRACK, XT_CONNTRACK_OFFSETS } from "../../src/ext/conntrack.ts";
+import { conntrackHolds, XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_STATUS_MASK } from "../../src/ext/conntrack.ts";
 import { xtStateBit } from "../../src/ext/state.ts";
 import { UnsupportedFeature } from "../../src/ext/types.ts";
 import type { ConntrackMatch, Match } from "../../src/ir/matches.ts";
@@ -52,10 +52,8 @@ describe("conntrack decode", () => {
     ["a raw struct size", () => conntrack.decode(new Uint8Array(164), 3), /data is 164 bytes, expected 168/, false],
     ["revision 2's size at revision 3", () => conntrack.decode(new Uint8Array(160), 3), /expected 168/, false],
     ["--ctproto", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.PROTO, 0, 0), 3), /--ctproto reads the conntrack entry/, true],
-    ["--ctstatus", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.STATUS, 0, 0), 3), /--ctstatus/, true],
     ["--ctorigdst and --ctexpire", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.ORIGDST | XT_CONNTRACK.EXPIRES, 0, 0), 3), /--ctorigdst --ctexpire/, true],
-    ["--ctstate SNAT", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.STATE, 0, 64), 3), /SNAT\/DNAT reads the entry's status/, true],
-    ["! --ctstate DNAT", () => conntrack.decode(conntrackData(2, XT_CONNTRACK.STATE, XT_CONNTRACK.STATE, 128), 2), /SNAT\/DNAT/, true],
+    ["--ctstatus with --ctexpire", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.STATUS | XT_CONNTRACK.EXPIRES, 0, 0), 3), /--ctexpire reads the conntrack entry/, true],
   ])("hands over %s", (_name, decode, message, unsupported) => {
     expect(decode).toThrow(message);
     try {
@@ -64,6 +62,20 @@ describe("conntrack decode", () => {
       // UnsupportedFeature: netfilter enforces valid data; any other error: netfilter judges it (and answers its errno).
       expect(error instanceof UnsupportedFeature).toBe(unsupported);
     }
+  });
+
+  it.each([
+    [1, XT_CONNTRACK.STATE | XT_CONNTRACK.STATUS, XT_CONNTRACK.STATUS, 64 | 2, 4, { state: { mask: 66, invert: false }, status: { mask: 4, invert: true } }, "-m conntrack --ctstate ESTABLISHED,SNAT ! --ctstatus ASSURED"],
+    [2, XT_CONNTRACK.STATE | XT_CONNTRACK.DIRECTION, XT_CONNTRACK.STATE, 128, 0, { state: { mask: 128, invert: true }, direction: "original" }, "-m conntrack ! --ctstate DNAT --ctdir ORIGINAL"],
+    [3, XT_CONNTRACK.STATUS, 0, 0, 0x0a, { status: { mask: 10, invert: false } }, "-m conntrack --ctstatus SEEN_REPLY,CONFIRMED"],
+    [3, XT_CONNTRACK.STATUS, 0, 0, 0, { status: { mask: 0, invert: false } }, "-m conntrack --ctstatus NONE"],
+  ] as const)("revision %i: SNAT, DNAT and --ctstatus (its mask after state_mask)", (revision, flags, invert, mask, statusMask, decoded, text) => {
+    const data = conntrackData(revision, flags, invert, mask);
+    if (revision === 1) data[XT_CONNTRACK_STATUS_MASK[1]!] = statusMask;
+    else new DataView(data.buffer).setUint16(XT_CONNTRACK_STATUS_MASK[revision]!, statusMask, true);
+    const m = findMatch("conntrack", revision)!.decode(data, revision);
+    expect(m).toEqual({ kind: "conntrack", alias: false, ...decoded });
+    expect(describeMatch(m)).toBe(text);
   });
 
   it("ignores the SNAT/DNAT bits of a mask without XT_CONNTRACK_STATE, as conntrack_mt does", () => {
@@ -89,6 +101,39 @@ describe("conntrack and state semantics, by packet", () => {
   ] as const)("%s", (_name, m, holds) => {
     const got = Object.entries(PACKETS).filter(([, key]) => conntrackHolds(m, key)).map(([name]) => name);
     expect(got).toEqual(holds);
+  });
+
+  // Keys with the entry's status bits: IPS_SRC_NAT (16), IPS_DST_NAT (32), and 64 when status & the
+  // --ctstatus mask is non-zero. A packet without an entry has none of them.
+  const NAT_PACKETS = {
+    newDnat: 2 | 32,
+    establishedDnat: 0 | 32,
+    replySnat: 3 | 16,
+    newBoth: 2 | 16 | 32,
+    established: 0,
+    untracked: 8 + 7,
+    invalid: 8,
+  } as const;
+  it.each([
+    ["--ctstate DNAT", ct({ state: { mask: 128, invert: false } }), ["newDnat", "establishedDnat", "newBoth"]],
+    ["--ctstate SNAT", ct({ state: { mask: 64, invert: false } }), ["replySnat", "newBoth"]],
+    ["! --ctstate DNAT", ct({ state: { mask: 128, invert: true } }), ["replySnat", "established", "untracked", "invalid"]],
+    ["--ctstate NEW,SNAT", ct({ state: { mask: 8 | 64, invert: false } }), ["newDnat", "replySnat", "newBoth"]],
+    ["--ctstate SNAT,DNAT --ctdir ORIGINAL", ct({ state: { mask: 192, invert: false }, direction: "original" }), ["newDnat", "establishedDnat", "newBoth"]],
+    ["! --ctstate SNAT,INVALID", ct({ state: { mask: 64 | 1, invert: true } }), ["newDnat", "establishedDnat", "established", "untracked"]],
+  ] as const)("%s", (_name, m, holds) => {
+    const got = Object.entries(NAT_PACKETS).filter(([, key]) => conntrackHolds(m, key)).map(([name]) => name);
+    expect(got).toEqual(holds);
+  });
+  it.each([
+    // Without an entry conntrack_mt returns before --ctstatus: false unless --ctstate passed.
+    ["--ctstatus ASSURED", ct({ status: { mask: 4, invert: false } }), [64, 64 | 3, 64 | 2]],
+    ["! --ctstatus ASSURED", ct({ status: { mask: 4, invert: true } }), [0, 3, 2]],
+    ["--ctstate INVALID ! --ctstatus ASSURED", ct({ state: { mask: 1, invert: false }, status: { mask: 4, invert: true } }), [8]],
+    ["--ctstate NEW,INVALID --ctstatus CONFIRMED", ct({ state: { mask: 9, invert: false }, status: { mask: 8, invert: false } }), [64 | 2, 8]],
+  ] as const)("%s", (_name, m, holds) => {
+    const keys = [0, 3, 2, 64, 64 | 3, 64 | 2, 8, 8 + 7];
+    expect(keys.filter((key) => conntrackHolds(m, key))).toEqual(holds);
   });
 
   it("state revision 0: XT_STATE_BIT, XT_STATE_INVALID and XT_STATE_UNTRACKED (64)", () => {
