@@ -6,7 +6,8 @@
  * (default /run/bpfilter in both modes: the pinned programs keep the rules enforced across a restart,
  * so the tables that describe them must be kept too). BPFILTER_PIN_ROOT is where the programs,
  * links and counters are pinned (default /sys/fs/bpf/bpfilter). BPFILTER_CRASH_AT=staged|swapped|promoted
- * makes the helper SIGKILL itself at that step of a replace (the crash tests).
+ * (a replace) or handed|released|taken (a hand-over) makes the helper SIGKILL itself at that step
+ * (the crash tests).
  */
 import { isProgram } from "./program_entry.ts";
 import { listenHost } from "./ipc/host_server.ts";
@@ -14,6 +15,7 @@ import { requestNetnsOpener } from "./ipc/request_netns.ts";
 import { type LoopOptions, serveSession } from "./ipc/loop.ts";
 import { BPFILTER_IPC_VERSION } from "./ipc/protocol.ts";
 import { BpfEnforcer, CRASH_POINTS, type CrashPoint } from "./enforce/bpf_enforcer.ts";
+import { HANDOVER_CRASH_POINTS, type HandoverCrashPoint } from "./service/handover.ts";
 import { KernelNetfilter } from "./service/kernel_netfilter.ts";
 import { SockoptHandler } from "./service/sockopt_handler.ts";
 import { kernelTimeoutMs } from "./service/answer_deadline.ts";
@@ -40,11 +42,15 @@ export function parseArgs(args: readonly string[]): HelperMode {
   throw new Error(`unknown argument '${flag}'\n${USAGE}`);
 }
 
-/** BPFILTER_CRASH_AT, for the crash tests: a step of a replace (CRASH_POINTS) at which the helper SIGKILLs itself. */
-function crashPoint(value: string | undefined): CrashPoint | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!(CRASH_POINTS as readonly string[]).includes(value)) throw new Error(`BPFILTER_CRASH_AT=${value}: not one of ${CRASH_POINTS.join(", ")}`);
-  return value as CrashPoint;
+/**
+ * BPFILTER_CRASH_AT, for the crash tests: a step of a replace (CRASH_POINTS) or of a hand-over
+ * (HANDOVER_CRASH_POINTS) at which the helper SIGKILLs itself.
+ */
+function crashPoint(value: string | undefined): { crashAt?: CrashPoint; handoverCrashAt?: HandoverCrashPoint } {
+  if (value === undefined || value === "") return {};
+  if ((CRASH_POINTS as readonly string[]).includes(value)) return { crashAt: value as CrashPoint };
+  if ((HANDOVER_CRASH_POINTS as readonly string[]).includes(value)) return { handoverCrashAt: value as HandoverCrashPoint };
+  throw new Error(`BPFILTER_CRASH_AT=${value}: not one of ${[...CRASH_POINTS, ...HANDOVER_CRASH_POINTS].join(", ")}`);
 }
 
 function log(line: string): void {
@@ -74,9 +80,17 @@ export function helperLoopOptions(mode: HelperMode["kind"] = "listen"): LoopOpti
     const about = /^netns (\d+): (.*)$/s.exec(line);
     if (about !== null) stores.status?.log(BigInt(about[1]!), about[2]!);
   };
-  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog, crashAt: crashPoint(process.env.BPFILTER_CRASH_AT) });
+  const { crashAt, handoverCrashAt } = crashPoint(process.env.BPFILTER_CRASH_AT);
+  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog, ...(crashAt && { crashAt }) });
   const peerTimeoutMs = mode === "stdio" ? () => kernelTimeoutMs() : undefined;
-  const handler = new SockoptHandler({ enforcer, netfilter: new KernelNetfilter(), log, ...stores, ...(peerTimeoutMs && { peerTimeoutMs }) });
+  const handler = new SockoptHandler({
+    enforcer,
+    netfilter: new KernelNetfilter(),
+    log,
+    ...stores,
+    ...(peerTimeoutMs && { peerTimeoutMs }),
+    ...(handoverCrashAt && { crashAt: handoverCrashAt }),
+  });
   return {
     answer: (req) => handler.handle(req),
     log,

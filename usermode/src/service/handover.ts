@@ -20,6 +20,10 @@
  *      now serves). If netfilter refuses (another process replaced its table in between), the new
  *      programs are released and the request is declined: netfilter answers it with the table it has.
  *
+ * A helper that dies between the steps (HANDOVER_CRASH_POINTS) leaves both enforcing: a
+ * restarted one finishes the move at the first request from that netns (finishHandover), by
+ * what its table store says and what netfilter's own table holds then.
+ *
  * There is never a moment in which neither enforces: the new owner starts before the old one stops.
  * Between steps 2 and 3 both enforce, for as long as one netfilter replace or one release takes
  * (the compile and the verifier are done by then). A packet in that moment passes only if both the old and the new table accept it,
@@ -39,7 +43,16 @@ import type { ReplaceHeader, TranslatedTable } from "../ipt/translate.ts";
 import type { Table } from "../ir/types.ts";
 import type { Enforcer } from "./enforcer.ts";
 import type { Netfilter } from "./netfilter.ts";
-import type { NetnsTables, ServedTable } from "./netns_tables.ts";
+import { initialTableCounters, type NetnsTables, type ServedTable } from "./netns_tables.ts";
+
+/**
+ * For the crash tests, steps of a hand-over at which the helper SIGKILLs itself (BPFILTER_CRASH_AT):
+ * "handed" (netfilter holds the caller's table, bpfilter's programs still run), "released" (the
+ * programs are gone, the store still says bpfilter) and "taken" (netfilter holds the initial table,
+ * the store still says netfilter, with the replace staged).
+ */
+export const HANDOVER_CRASH_POINTS = ["handed", "released", "taken"] as const;
+export type HandoverCrashPoint = (typeof HANDOVER_CRASH_POINTS)[number];
 
 /** The one table bpfilter serves. */
 export const SERVED_TABLE = "filter";
@@ -55,6 +68,12 @@ export interface HandoverContext {
   readonly tables: NetnsTables;
   /** Logs a line about one netns. */
   readonly log: (netns: NetnsRef, line: string) => void;
+  /** The step at which the crash tests want the helper to die. */
+  readonly crashAt?: HandoverCrashPoint;
+}
+
+function crash(ctx: HandoverContext, point: HandoverCrashPoint): void {
+  if (ctx.crashAt === point) process.kill(process.pid, "SIGKILL");
 }
 
 /** A copy of the first bytes of an ipt_replace (header and `size` bytes of entries) with num_counters set. */
@@ -95,7 +114,9 @@ export function handToNetfilter(
     return { status: -err.errno, out: EMPTY };
   }
   const both = performance.now();
+  crash(ctx, "handed");
   const final = served.enforced ? ctx.enforcer.release(netns, SERVED_TABLE) : served.counters;
+  crash(ctx, "released");
   ctx.tables.toNetfilter(netns, reason);
   ctx.log(netns, `table filter: netfilter enforces it from now on: ${reason}${overlap(served.enforced, both)}`);
   return { status: 0, out: oldCounters(final, header.numCounters) };
@@ -170,7 +191,8 @@ export function takeFromNetfilter(
     return DECLINE;
   }
   if (header.numCounters !== numEntries) return DECLINE; // netfilter answers EAGAIN, as it would
-  const decision = ctx.enforcer.apply(netns, ir, deadline);
+  // Staged on top of netfilter's record: a helper that dies after the swap then knows it happened.
+  const decision = ctx.enforcer.apply(netns, ir, deadline, (generation) => ctx.tables.staged(netns, table, optval, generation));
   if (decision.kind !== "ok") {
     const why = decision.kind === "declined" ? decision.reason : decision.message;
     ctx.tables.toNetfilter(netns, why);
@@ -188,7 +210,53 @@ export function takeFromNetfilter(
     ctx.log(netns, `table filter: not taken from netfilter, it refused its initial table (${err.message}); netfilter answers the replace`);
     return DECLINE;
   }
+  crash(ctx, "taken");
   ctx.tables.enforced(netns, table, optval, ir, decision.programs);
   ctx.log(netns, `table filter: bpfilter enforces it from now on (${ir.chains.reduce((n, c) => n + c.rules.length, 0)} rules compiled)${overlap(true, both)}`);
   return { status: 0, out: oldCounters(old, header.numCounters) };
+}
+
+/**
+ * The first request from a netns whose table a restarted helper loaded from its store, and so
+ * serves: netfilter's own filter table must then be the initial one. If it is not, a hand-over did
+ * not finish, and the store says which way it went: a take-over (`takeover`: bpfilter's programs
+ * enforce the replace, netfilter still holds the rules before it) is finished by giving netfilter
+ * the initial table; otherwise netfilter already holds the table a replace handed it, and
+ * bpfilter's programs (if any are left) go. Either way one owner enforces afterwards, and it is
+ * the one that holds the newer table. The counters of the side that goes are lost with the
+ * command that the helper died in. Returns false when netfilter's table cannot be read (logged;
+ * the next request tries again).
+ */
+export function finishHandover(ctx: HandoverContext, netns: NetnsRef, served: ServedTable, takeover: boolean): boolean {
+  let numEntries: number;
+  try {
+    const info = ctx.netfilter.info(netns, SERVED_TABLE);
+    if (initialTableCounters(ctx.netfilter.entries(netns, SERVED_TABLE, info.size)) !== undefined) {
+      ctx.tables.checked(netns.cookie);
+      return true;
+    }
+    numEntries = info.numEntries;
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: netfilter's table could not be read to check it after a restart (${err.message})`);
+    return false;
+  }
+  if (!takeover) {
+    const reason = `a replace handed the table to netfilter and the helper stopped before it finished; netfilter holds the table it was given (${numEntries} entries)`;
+    if (served.enforced) ctx.enforcer.release(netns, SERVED_TABLE);
+    ctx.tables.toNetfilter(netns, reason);
+    ctx.log(netns, `table filter: ${reason}: netfilter enforces it from now on`);
+    return true;
+  }
+  try {
+    const initial = initialFilterReplace();
+    ctx.netfilter.replace(netns, withNumCounters(initial, initial.length - IPT_REPLACE.SIZE, numEntries));
+  } catch (err) {
+    if (!(err instanceof IptError)) throw err;
+    ctx.log(netns, `table filter: netfilter refused its initial table while finishing a take-over (${err.message}); both still enforce`);
+    return false;
+  }
+  ctx.tables.checked(netns.cookie);
+  ctx.log(netns, "table filter: a replace took the table from netfilter and the helper stopped before it finished: netfilter now holds its initial table, bpfilter enforces the replace");
+  return true;
 }

@@ -51,6 +51,11 @@ export class NetnsTables {
   private readonly filter = new Map<bigint, FilterTableState>();
   /** The record last written for each netns (a staged replace is written on top of it). */
   private readonly saved = new Map<bigint, StoredTable>();
+  /**
+   * Tables loaded from the store that bpfilter serves, not yet checked against netfilter's own
+   * table (handover.ts finishHandover); true for one taken from netfilter by an unfinished replace.
+   */
+  private readonly unchecked = new Map<bigint, boolean>();
 
   /**
    * Loads the tables of `store` (a restarted helper): their rules are still enforced. A record
@@ -64,7 +69,7 @@ export class NetnsTables {
     generationOf: (cookie: bigint) => number | undefined = () => undefined,
   ) {
     for (const [cookie, record] of store?.load() ?? []) {
-      const stored = record.owner !== "netfilter" && record.staged !== undefined ? this.settle(cookie, record, generationOf(cookie), log) : record;
+      const stored = record.staged !== undefined ? this.settle(cookie, record, generationOf(cookie), log) : record;
       if (stored === undefined || stored.owner === "none") continue;
       this.saved.set(cookie, stored);
       if (stored.owner === "netfilter") {
@@ -74,6 +79,7 @@ export class NetnsTables {
       try {
         const table = translateTable(decodeReplaceHeader(stored.replace, stored.replace.length), stored.replace);
         this.filter.set(cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
+        this.unchecked.set(cookie, stored.takeover === true);
       } catch (err) {
         log(`netns ${cookie}: stored filter table is not valid, ignored: ${(err as Error).message}`);
       }
@@ -83,11 +89,27 @@ export class NetnsTables {
   /** Settles a record with a staged replace (table_store.ts settleStored) and writes what it says. */
   private settle(cookie: bigint, record: StoredTable, generation: number | undefined, log: (line: string) => void): StoredTable | undefined {
     const settled = settleStored(record, generation);
-    const took = settled !== undefined && record.owner !== "netfilter" && settled.owner === "bpfilter" && settled.replace === record.staged?.replace;
+    const took = settled !== undefined && settled.owner === "bpfilter" && settled.replace === record.staged?.replace;
     log(`netns ${cookie}: table filter: a replace did not finish; ${took ? `it was swapped in (generation ${generation}): it is the table` : "it was not swapped in: the table before it stays"}`);
     if (settled === undefined) this.store?.remove(cookie);
     else this.store?.save(cookie, settled);
     return settled;
+  }
+
+  /**
+   * For a table loaded from the store and not checked since: whether a replace taking it from
+   * netfilter was swapped in by a helper that died before it gave netfilter the initial table.
+   * Undefined once checked (checked()), and for every table this helper set itself.
+   */
+  uncheckedTakeover(cookie: bigint): boolean | undefined {
+    return this.unchecked.get(cookie);
+  }
+
+  /** The table of a netns agrees with netfilter's own (handover.ts finishHandover); written without the takeover mark. */
+  checked(cookie: bigint): void {
+    if (!this.unchecked.delete(cookie)) return;
+    const saved = this.saved.get(cookie);
+    if (saved?.owner === "bpfilter" && saved.takeover === true) this.save(cookie, { owner: "bpfilter", replace: saved.replace });
   }
 
   /** The filter table of a netns, or undefined for a netns not seen yet. */
@@ -118,6 +140,7 @@ export class NetnsTables {
    * `ir` its resolved IR, `programs` what the Enforcer loaded (when it says).
    */
   enforced(netns: NetnsRef, table: TranslatedTable, replace: Uint8Array, ir: Table, programs?: readonly ProgramListing[]): void {
+    this.unchecked.delete(netns.cookie);
     this.filter.set(netns.cookie, { owner: "bpfilter", table, enforced: true, counters: [] });
     this.save(netns.cookie, { owner: "bpfilter", replace: requestBytes(table, replace) });
     const ruleIndexes = new Set(ir.chains.flatMap((c) => c.rules.map((r) => r.counterIndex)));
@@ -134,6 +157,10 @@ export class NetnsTables {
     const staged = { replace: requestBytes(table, replace), generation };
     const before = this.saved.get(netns.cookie);
     const served = this.filter.get(netns.cookie);
+    if (before?.owner === "netfilter" && served?.owner === "netfilter") {
+      this.store?.save(netns.cookie, { owner: "netfilter", reason: before.reason, staged }); // a take-over (handover.ts)
+      return;
+    }
     const committed = before?.owner === "bpfilter" && served?.owner === "bpfilter" && served.enforced ? before : undefined;
     this.store?.save(netns.cookie, committed === undefined ? { owner: "none", staged } : { owner: "bpfilter", replace: committed.replace, staged });
   }
@@ -145,6 +172,7 @@ export class NetnsTables {
 
   /** Records that netfilter holds the filter table of a netns, and why. */
   toNetfilter(netns: NetnsRef, reason: string): void {
+    this.unchecked.delete(netns.cookie);
     this.filter.set(netns.cookie, { owner: "netfilter", reason });
     this.save(netns.cookie, { owner: "netfilter", reason });
     this.status?.update(netns, { owner: "netfilter", reason });
@@ -152,6 +180,7 @@ export class NetnsTables {
 
   /** Forgets a netns (it is gone). */
   forget(cookie: bigint): void {
+    this.unchecked.delete(cookie);
     this.filter.delete(cookie);
     this.saved.delete(cookie);
     this.store?.remove(cookie);

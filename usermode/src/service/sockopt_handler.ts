@@ -24,7 +24,9 @@ import { checkStandardTargets, decodeReplaceHeader, type ReplaceHeader, tableNam
 import { type Deadline, LateError } from "../ir/deadline.ts";
 import { answerDeadline } from "./answer_deadline.ts";
 import type { Enforcer } from "./enforcer.ts";
-import { DECLINE, handCurrentToNetfilter, handToNetfilter, type HandoverContext, netfilterObjection, SERVED_TABLE, takeFromNetfilter } from "./handover.ts";
+import {
+  DECLINE, finishHandover, handCurrentToNetfilter, handToNetfilter, type HandoverContext, type HandoverCrashPoint, netfilterObjection, SERVED_TABLE, takeFromNetfilter,
+} from "./handover.ts";
 import type { Netfilter } from "./netfilter.ts";
 import { type FilterTableState, initialTableCounters, NetnsTables, type ServedTable } from "./netns_tables.ts";
 import { planTable } from "./plan.ts";
@@ -51,6 +53,8 @@ export interface SockoptHandlerOptions {
    * answer_deadline.ts kernelTimeoutMs); absent or undefined: it waits as long as it takes.
    */
   readonly peerTimeoutMs?: () => number | undefined;
+  /** For the crash tests: a step of a hand-over at which the helper dies (handover.ts). */
+  readonly crashAt?: HandoverCrashPoint;
 }
 
 /** Serves the iptables sockopts of every netns from one NetnsTables, one Enforcer and netfilter. */
@@ -70,7 +74,13 @@ export class SockoptHandler {
     this.status = options.status;
     this.peerTimeoutMs = options.peerTimeoutMs ?? (() => undefined);
     this.tables = new NetnsTables(options.store, options.log, options.status, (cookie) => options.enforcer.generation(cookie, SERVED_TABLE));
-    this.handover = { enforcer: this.enforcer, netfilter: this.netfilter, tables: this.tables, log: (netns, line) => this.log(netns, line) };
+    this.handover = {
+      enforcer: this.enforcer,
+      netfilter: this.netfilter,
+      tables: this.tables,
+      log: (netns, line) => this.log(netns, line),
+      ...(options.crashAt === undefined ? {} : { crashAt: options.crashAt }),
+    };
   }
 
   /** Answers one request; an IptError becomes its errno, anything else propagates. */
@@ -123,7 +133,16 @@ export class SockoptHandler {
   /** Runs `serve` if the request names the filter table; other tables are netfilter's. */
   private withFilterTable(req: SockoptRequest, serve: (state: FilterTableState) => SockoptAnswer): SockoptAnswer {
     if (tableNameOf(req.optval) !== SERVED_TABLE) return DECLINE;
-    return serve(this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns));
+    return serve(this.stateOf(req.netns));
+  }
+
+  /** The filter table of a netns: first contact, or after a restart checked against netfilter's (finishHandover). */
+  private stateOf(netns: NetnsRef): FilterTableState {
+    const state = this.tables.get(netns.cookie);
+    if (state === undefined) return this.firstContact(netns);
+    const takeover = this.tables.uncheckedTakeover(netns.cookie);
+    if (state.owner === "bpfilter" && takeover !== undefined) finishHandover(this.handover, netns, state, takeover);
+    return this.tables.get(netns.cookie)!;
   }
 
   /** Runs `serve` if bpfilter holds the filter table of the caller's netns; else declines. */
@@ -161,7 +180,7 @@ export class SockoptHandler {
   private compat(req: SockoptRequest): SockoptAnswer {
     const named = req.cmd !== IPT_SO_GET.REVISION_MATCH && req.cmd !== IPT_SO_GET.REVISION_TARGET;
     if (req.set || named) {
-      const state = tableNameOf(req.optval) === SERVED_TABLE ? (this.tables.get(req.netns.cookie) ?? this.firstContact(req.netns)) : undefined;
+      const state = tableNameOf(req.optval) === SERVED_TABLE ? this.stateOf(req.netns) : undefined;
       if (state?.owner === "bpfilter" && !handCurrentToNetfilter(this.handover, req.netns, state, "a 32-bit iptables asked for it: netfilter serves 32-bit callers")) {
         return { status: -Errno.EOPNOTSUPP, out: EMPTY };
       }

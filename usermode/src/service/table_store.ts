@@ -17,10 +17,14 @@ export interface StagedTable {
 
 /** What is kept of one netns's filter table. */
 export type StoredTable =
-  /** bpfilter serves the table: the ipt_replace bytes (header and entries) it was set with. */
-  | { readonly owner: "bpfilter"; readonly replace: Uint8Array; readonly staged?: StagedTable }
-  /** netfilter owns the table since a decline. */
-  | { readonly owner: "netfilter"; readonly reason: string }
+  /**
+   * bpfilter serves the table: the ipt_replace bytes (header and entries) it was set with.
+   * `takeover`: it was taken from netfilter by a replace the helper died in, after the swap:
+   * netfilter's own table may still hold the rules before it (handover.ts finishHandover).
+   */
+  | { readonly owner: "bpfilter"; readonly replace: Uint8Array; readonly staged?: StagedTable; readonly takeover?: true }
+  /** netfilter owns the table since a decline; `staged`: a replace taking it over was being swapped in. */
+  | { readonly owner: "netfilter"; readonly reason: string; readonly staged?: StagedTable }
   /** Nothing enforced yet (the initial table), and a first replace being swapped in. */
   | { readonly owner: "none"; readonly staged: StagedTable };
 
@@ -30,9 +34,13 @@ export type StoredTable =
  * it wrote the record again), else the table before it is. Undefined: nothing stored is enforced.
  */
 export function settleStored(stored: StoredTable, generation: number | undefined): Exclude<StoredTable, { owner: "none" }> | undefined {
-  if (stored.owner === "netfilter") return stored;
-  if (stored.staged !== undefined && stored.staged.generation === generation) return { owner: "bpfilter", replace: stored.staged.replace };
-  return stored.owner === "none" ? undefined : { owner: "bpfilter", replace: stored.replace };
+  const swapped = stored.staged !== undefined && stored.staged.generation === generation;
+  if (stored.owner === "netfilter") {
+    return swapped ? { owner: "bpfilter", replace: stored.staged!.replace, takeover: true } : { owner: "netfilter", reason: stored.reason };
+  }
+  const takeover = stored.owner === "bpfilter" && stored.takeover === true ? { takeover: true as const } : {};
+  if (swapped) return { owner: "bpfilter", replace: stored.staged!.replace, ...takeover };
+  return stored.owner === "none" ? undefined : { owner: "bpfilter", replace: stored.replace, ...takeover };
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
@@ -43,6 +51,7 @@ interface StoredJson {
   replace?: string;
   reason?: string;
   staged?: { replace?: string; generation?: number };
+  takeover?: boolean;
 }
 
 function stagedOf(json: StoredJson): StagedTable | undefined {
@@ -92,10 +101,11 @@ export class DirectoryTableStore implements TableStore {
       } catch (err) {
         throw new Error(`${path}: ${(err as Error).message}`);
       }
+      const takeover = json.takeover === true ? { takeover: true as const } : {};
       if (json.owner === "bpfilter" && typeof json.replace === "string") {
-        tables.set(cookie, { owner: "bpfilter", replace: bytes(json.replace), ...(staged === undefined ? {} : { staged }) });
+        tables.set(cookie, { owner: "bpfilter", replace: bytes(json.replace), ...(staged === undefined ? {} : { staged }), ...takeover });
       } else if (json.owner === "netfilter" && typeof json.reason === "string") {
-        tables.set(cookie, { owner: "netfilter", reason: json.reason });
+        tables.set(cookie, { owner: "netfilter", reason: json.reason, ...(staged === undefined ? {} : { staged }) });
       } else if (json.owner === "none" && staged !== undefined) {
         tables.set(cookie, { owner: "none", staged });
       } else {
@@ -107,9 +117,11 @@ export class DirectoryTableStore implements TableStore {
 
   /** Writes the file of a netns atomically. */
   save(cookie: bigint, table: StoredTable): void {
-    const staged = table.owner === "netfilter" || table.staged === undefined ? {} : { staged: { replace: base64(table.staged.replace), generation: table.staged.generation } };
+    const staged = table.staged === undefined ? {} : { staged: { replace: base64(table.staged.replace), generation: table.staged.generation } };
     const json: StoredJson =
-      table.owner === "netfilter" ? { owner: table.owner, reason: table.reason } : { owner: table.owner, ...(table.owner === "bpfilter" ? { replace: base64(table.replace) } : {}), ...staged };
+      table.owner === "netfilter"
+        ? { owner: table.owner, reason: table.reason, ...staged }
+        : { owner: table.owner, ...(table.owner === "bpfilter" ? { replace: base64(table.replace), ...(table.takeover === true ? { takeover: true } : {}) } : {}), ...staged };
     const tmp = `${this.file(cookie)}.tmp`;
     writeFileSync(tmp, JSON.stringify(json), { mode: 0o600 });
     renameSync(tmp, this.file(cookie));

@@ -7,6 +7,10 @@
  * Then the same under traffic, crash after crash, with a DROP rule in every version: no datagram
  * gets through, and each time the listing says whether the replace was swapped in.
  *
+ * Then a helper that dies in a hand-over, each way and at each step: afterwards one side enforces,
+ * the one that lists the table. Before, a crash there left the other side enforcing stale rules
+ * for good: a rule deleted later still dropped.
+ *
  *   npx vitest run usermode/test/enforce/crash_points.host.test.ts      (as root)
  *   BPFILTER_CRASH_CYCLES=300 npx vitest run usermode/test/enforce/crash_points.host.test.ts
  */
@@ -14,6 +18,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CRASH_POINTS, type CrashPoint } from "../../src/enforce/bpf_enforcer.ts";
+import type { HandoverCrashPoint } from "../../src/service/handover.ts";
 import { HelperBench, realPathUnavailable } from "./helper_process.ts";
 
 const unavailable = realPathUnavailable();
@@ -36,13 +41,19 @@ const SWAPPED: Readonly<Record<CrashPoint, boolean>> = { staged: false, swapped:
 /** Crashes of the traffic test (each about 3 s): a bounded slice by default. */
 const CYCLES = Number(process.env.BPFILTER_CRASH_CYCLES ?? 9);
 
+/** A bench whose helper enforces INPUT's DROP rule for the flow's port. */
+async function benchWithDrop(): Promise<HelperBench> {
+  const bench = new HelperBench();
+  await bench.start();
+  await bench.iptables("-A", "INPUT", ...DROP);
+  expect(bench.flow()).toBe(0);
+  return bench;
+}
+
 describe.skipIf(unavailable !== undefined)("a helper killed during a replace", () => {
   let bench: HelperBench;
   beforeEach(async () => {
-    bench = new HelperBench();
-    await bench.start();
-    await bench.iptables("-A", "INPUT", ...DROP);
-    expect(bench.flow()).toBe(0);
+    bench = await benchWithDrop();
   }, 60_000);
   afterEach(() => bench.close());
 
@@ -95,4 +106,60 @@ describe.skipIf(unavailable !== undefined)("a helper killed during a replace", (
     expect(listings.every(Boolean)).toBe(true);
     console.info(`crash points: ${CYCLES} crashes under traffic, ${expectedRules - 1} replaces swapped in and listed, 0 datagrams past the DROP rule`);
   }, 120_000 + CYCLES * 10_000);
+});
+
+/** A rule the compiler hands to netfilter (addrtype), on another port than the flow's. */
+const HANDED = ["-p", "udp", "--dport", "5001", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "DROP"];
+const HANDED_LISTED = "-A INPUT -p udp -m udp --dport 5001 -m addrtype --dst-type LOCAL -j DROP";
+const DROP_LISTED = "-A INPUT -p udp -m udp --dport 5000 -j DROP";
+
+/** The rules iptables lists in INPUT. */
+async function inputRules(bench: HelperBench): Promise<string[]> {
+  return (await bench.iptables("-S", "INPUT")).split("\n").filter((line) => line.startsWith("-A INPUT"));
+}
+
+describe.skipIf(unavailable !== undefined)("a helper killed during a hand-over", () => {
+  let bench: HelperBench;
+  beforeEach(async () => {
+    bench = await benchWithDrop();
+  }, 60_000);
+  afterEach(() => bench.close());
+
+  /** Runs `args` with a helper that dies at `point`, and starts a new one. */
+  const crashDuring = async (point: CrashPoint | HandoverCrashPoint, args: string[]): Promise<void> => {
+    await bench.killHelper();
+    await bench.startHelper({ BPFILTER_CRASH_AT: point });
+    const result = await bench.run(bench.nsB, "shim", ["iptables-legacy", ...args]);
+    expect(await bench.helperExit()).toBe("SIGKILL");
+    expect(result.code).not.toBe(0);
+    await bench.startHelper();
+  };
+
+  it.each(["handed", "released"] as const)("to netfilter, at '%s': netfilter enforces the new table, and no program is left", async (point) => {
+    await crashDuring(point, ["-A", "INPUT", ...HANDED]);
+    expect(await inputRules(bench)).toEqual([DROP_LISTED, HANDED_LISTED]);
+    expect(bench.flow()).toBe(0);
+    expect(bench.helperLog).toContain("netfilter enforces it from now on");
+    // a stale program would still drop the flow once netfilter's rule is gone
+    await bench.iptables("-D", "INPUT", ...DROP);
+    expect(await inputRules(bench)).toEqual([HANDED_LISTED]);
+    expect(bench.flow()).toBe(20);
+  }, 60_000);
+
+  it.each([
+    ["staged", false],
+    ["swapped", true],
+    ["promoted", true],
+    ["taken", true],
+  ] as const)("from netfilter, at '%s': the side that lists the table is the only one that enforces it", async (point, taken) => {
+    await bench.iptables("-A", "INPUT", ...HANDED); // netfilter holds [DROP, HANDED]
+    await crashDuring(point, ["-D", "INPUT", ...HANDED]); // [DROP]: compiled, taken from netfilter
+    expect(await inputRules(bench)).toEqual(taken ? [DROP_LISTED] : [DROP_LISTED, HANDED_LISTED]);
+    expect(bench.flow()).toBe(0);
+    if (taken && point !== "taken") expect(bench.helperLog).toContain("netfilter now holds its initial table, bpfilter enforces the replace");
+    // netfilter's old table, if it were left, would still drop the flow
+    await bench.iptables("-D", "INPUT", ...DROP);
+    expect(await inputRules(bench)).toEqual(taken ? [] : [HANDED_LISTED]);
+    expect(bench.flow()).toBe(20);
+  }, 60_000);
 });
