@@ -4,6 +4,7 @@ import { type Btf, BTF_KIND, KERNEL_BTF_DIR, kernelBtf } from "./btf.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { kfuncLocation, moduleBtf } from "./kfunc.ts";
+import { CONNTRACK_FIELDS, type ConntrackFieldName } from "../codegen/fields.ts";
 import { kernelHz } from "./kernel_hz.ts";
 
 /**
@@ -24,10 +25,11 @@ export interface NetfilterContextOffsets {
   /** Absent on a kernel without conntrack: conntrack and state matches are declined there. */
   readonly skbNfct?: number;
   /**
-   * nf_conn.status (unsigned long), which --ctstate SNAT/DNAT and --ctstatus read: in vmlinux's BTF,
-   * or in module nf_conntrack's once it is loaded; absent otherwise (those options are declined).
+   * Where the conntrack entry's fields (codegen/fields.ts CONNTRACK_FIELDS) lie in struct nf_conn,
+   * which --ctstate SNAT/DNAT, --ctstatus and the tuple options read: from vmlinux's BTF, or module
+   * nf_conntrack's once it is loaded; absent otherwise (those options are declined).
    */
-  readonly ctStatus?: number;
+  readonly ctFields?: Readonly<Record<ConntrackFieldName, { readonly offset: number; readonly size: number }>>;
   /** The series' kfuncs for netfilter programs (NF_TARGET_KFUNCS) that this kernel has; absent for none. */
   readonly kfuncs?: readonly string[];
   /** The kernel's CONFIG_HZ (kernel_hz.ts), for limit; absent when it cannot be learnt. */
@@ -49,17 +51,26 @@ function targetKfuncs(btf: Btf | undefined): string[] {
 
 const CONNTRACK_MODULE = "nf_conntrack";
 
-/** Offset of nf_conn.status in `btf`, else in the running kernel (vmlinux, then the loaded nf_conntrack module). */
-function conntrackStatus(btf: Btf | undefined): number | undefined {
+/** Where CONNTRACK_FIELDS lie in one BTF that has struct nf_conn. */
+function conntrackFieldsIn(source: Btf): NonNullable<NetfilterContextOffsets["ctFields"]> {
+  const tuplehash = source.member("nf_conn", "tuplehash");
+  const perDir = tuplehash.size / 2; // tuplehash[IP_CT_DIR_MAX]
+  const entries = Object.entries(CONNTRACK_FIELDS).map(([name, field]) => {
+    const location = "dir" in field
+      ? { offset: tuplehash.offset + field.dir * perDir + source.member("nf_conntrack_tuple_hash", field.path).offset, size: source.member("nf_conntrack_tuple_hash", field.path).size }
+      : source.member("nf_conn", field.path);
+    if (location.size !== field.size) throw new Error(`BTF ${source.source}: ${name} (${field.path}) is ${location.size} bytes, expected ${field.size}`);
+    return [name, location] as const;
+  });
+  return Object.fromEntries(entries) as NonNullable<NetfilterContextOffsets["ctFields"]>;
+}
+
+/** CONNTRACK_FIELDS in `btf`, else in the running kernel (vmlinux, then the loaded nf_conntrack module). */
+function conntrackFields(btf: Btf | undefined): NetfilterContextOffsets["ctFields"] {
   const from: Btf[] = [btf ?? kernelBtf()];
   if (btf === undefined && existsSync(join(KERNEL_BTF_DIR, CONNTRACK_MODULE))) from.push(moduleBtf(KERNEL_BTF_DIR, CONNTRACK_MODULE));
-  for (const source of from) {
-    if (!hasMember(source, "nf_conn", "status")) continue;
-    const location = source.member("nf_conn", "status");
-    if (location.size !== 8) throw new Error(`BTF ${source.source}: nf_conn.status is ${location.size} bytes, expected 8`);
-    return location.offset;
-  }
-  return undefined;
+  const source = from.find((candidate) => hasMember(candidate, "nf_conn", "status"));
+  return source === undefined ? undefined : conntrackFieldsIn(source);
 }
 
 function hasMember(btf: Btf, struct: string, member: string): boolean {
@@ -100,13 +111,13 @@ export function netfilterContextLayout(btf?: Btf): NetfilterContextOffsets {
     skbPktType: pktType(from),
     ...(hasMember(from, "sk_buff", "_nfct") ? { skbNfct: at("sk_buff", "_nfct", 8) } : {}),
   };
-  const ctStatus = layout.skbNfct === undefined ? undefined : conntrackStatus(btf);
-  if (ctStatus !== undefined) Object.assign(layout, { ctStatus });
+  const ctFields = layout.skbNfct === undefined ? undefined : conntrackFields(btf);
+  if (ctFields !== undefined) Object.assign(layout, { ctFields });
   const kfuncs = targetKfuncs(btf);
   if (kfuncs.length > 0) Object.assign(layout, { kfuncs });
   const hz = btf === undefined ? kernelHz() : undefined;
   if (hz !== undefined) Object.assign(layout, { hz });
   // Not kept while conntrack's module is still to be loaded: its BTF then has what SNAT/DNAT read.
-  if (btf === undefined && (layout.skbNfct === undefined || ctStatus !== undefined)) cached = layout;
+  if (btf === undefined && (layout.skbNfct === undefined || ctFields !== undefined)) cached = layout;
   return layout;
 }

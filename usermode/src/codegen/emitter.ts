@@ -11,7 +11,7 @@ import { REG, STACK, TRANSPORT } from "./layout.ts";
 import { FIELDS, type FieldLocation, type FieldName } from "./fields.ts";
 import { emitLoadFragmentOffset } from "./transport.ts";
 import type { ProgramBuilder } from "./builder.ts";
-import type { KernelFieldName } from "./fields.ts";
+import type { ConntrackFieldName, KernelFieldName } from "./fields.ts";
 import { DeclineError } from "./decline.ts";
 import type { LimitMatch } from "../ir/matches.ts";
 
@@ -95,10 +95,10 @@ export type KernelFieldLoad = (field: KernelFieldName, reg: Reg) => readonly Ins
 
 const noKernelFields: KernelFieldLoad = () => undefined;
 
-/** Where the packet's conntrack status is read (the flavor's conntrackStatus); undefined when the kernel does not say. */
-export type ConntrackStatusLoad = (reg: Reg) => readonly Insn[] | undefined;
+/** Where a field of the packet's conntrack entry is read (the flavor's conntrackField); undefined when the kernel does not say. */
+export type ConntrackFieldLoad = (field: ConntrackFieldName, reg: Reg) => readonly Insn[] | undefined;
 
-const noConntrackStatus: ConntrackStatusLoad = () => undefined;
+const noConntrackFields: ConntrackFieldLoad = () => undefined;
 
 /** Emits a limit match's token bucket (rules.ts: codegen/token_bucket.ts with the rule's slot); jumps to noMatch when over the limit. */
 export type BucketEmit = (bucket: LimitMatch, noMatch: string) => void;
@@ -118,7 +118,7 @@ export function ruleEmitter(
   ruleMode: EmitMode,
   kernelField: KernelFieldLoad = noKernelFields,
   bucket: BucketEmit = noBuckets,
-  conntrackStatus: ConntrackStatusLoad = noConntrackStatus,
+  conntrackField: ConntrackFieldLoad = noConntrackFields,
 ): RuleEmitter {
   let accUsed = false;
   let tests = 0;
@@ -222,10 +222,10 @@ export function ruleEmitter(
       b.emit(mov.reg32(1, TRANSPORT.facts), and.imm32(1, 0xffff));
       hotdropIfIn({ reg: 1, min: 0, max: bytes - 1 });
     },
-    conntrackStatus(reg) {
-      const insns = conntrackStatus(reg);
+    conntrackField(reg, field) {
+      const insns = conntrackField(field, reg);
       if (insns === undefined) {
-        throw new DeclineError("this kernel's BTF does not say where a conntrack entry's status is (struct nf_conn: built in, or module nf_conntrack loaded)");
+        throw new DeclineError(`this kernel's BTF does not say where a conntrack entry's ${field} is (struct nf_conn: built in, or module nf_conntrack loaded)`);
       }
       decideFolded(); // the call clobbers ACC
       b.emit(stx("u64", 10, STACK.CT_KEEP, 1), ...insns, ldx("u64", 1, 10, STACK.CT_KEEP));

@@ -51,3 +51,27 @@ export const KERNEL_FIELDS = {
 
 /** The name of a kernel field. */
 export type KernelFieldName = keyof typeof KERNEL_FIELDS;
+
+/**
+ * Fields of the packet's conntrack entry (struct nf_conn), which xt_conntrack reads: its status,
+ * and the addresses, ports and protocol of its tuples (`dir` indexes tuplehash[], IP_CT_DIR_ORIGINAL
+ * 0 and IP_CT_DIR_REPLY 1; `path` is in struct nf_conntrack_tuple_hash). Read with a helper call
+ * at offsets from the running kernel's BTF (bpf/nf_context.ts); addresses and ports are as the
+ * entry holds them, in network order.
+ */
+export const CONNTRACK_FIELDS = {
+  "ct.status": { path: "status", size: 8 },
+  "ct.orig.src": { dir: 0, path: "tuple.src.u3.ip", size: 4 },
+  "ct.orig.dst": { dir: 0, path: "tuple.dst.u3.ip", size: 4 },
+  "ct.reply.src": { dir: 1, path: "tuple.src.u3.ip", size: 4 },
+  "ct.reply.dst": { dir: 1, path: "tuple.dst.u3.ip", size: 4 },
+  "ct.orig.sport": { dir: 0, path: "tuple.src.u.all", size: 2 },
+  "ct.orig.dport": { dir: 0, path: "tuple.dst.u.all", size: 2 },
+  "ct.reply.sport": { dir: 1, path: "tuple.src.u.all", size: 2 },
+  "ct.reply.dport": { dir: 1, path: "tuple.dst.u.all", size: 2 },
+  /** nf_ct_protonum: the original tuple's protocol. */
+  "ct.proto": { dir: 0, path: "tuple.dst.protonum", size: 1 },
+} as const satisfies Record<string, { readonly dir?: 0 | 1; readonly path: string; readonly size: 1 | 2 | 4 | 8 }>;
+
+/** The name of a conntrack entry field. */
+export type ConntrackFieldName = keyof typeof CONNTRACK_FIELDS;

@@ -7,7 +7,7 @@
 import type { Insn, Reg } from "./asm/index.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { FilterHook } from "./hooks.ts";
-import type { KernelFieldName } from "./fields.ts";
+import type { ConntrackFieldName, KernelFieldName } from "./fields.ts";
 
 export type { FilterHook } from "./hooks.ts";
 
@@ -45,11 +45,12 @@ export interface Flavor {
    */
   kernelField(field: KernelFieldName, reg: Reg): readonly Insn[] | undefined;
   /**
-   * Instructions that leave the status of the packet's conntrack entry (nf_conn.status: the IPS_*
-   * bits) in reg, 0 when it has none, through a helper call and the stack slot STACK.CT_STATUS:
-   * they clobber r0-r5. Undefined when this kernel's BTF does not say where the status is.
+   * Instructions that leave field `field` of the packet's conntrack entry (fields.ts
+   * CONNTRACK_FIELDS) in reg, zero-extended, 0 when it has none, through a helper call and the
+   * stack slot STACK.CT_FIELD: they clobber r0-r5. Undefined when this kernel's BTF does not say
+   * where the field is.
    */
-  conntrackStatus(reg: Reg): readonly Insn[] | undefined;
+  conntrackField(field: ConntrackFieldName, reg: Reg): readonly Insn[] | undefined;
   /** The kernel's HZ (CONFIG_HZ), which limit's arithmetic depends on; undefined when not known. */
   readonly hz?: number;
   /** Whether the kernel has kfunc `name` for this kind of program (a target's, codegen/targets.ts). */

@@ -82,8 +82,8 @@ export const STACK = {
   LIMIT_NOW: -112,
   /** u32 key of the limits map lookup. */
   LIMIT_KEY: -116,
-  /** The conntrack entry's status, as bpf_probe_read_kernel copies it (u64). */
-  CT_STATUS: -128,
+  /** A field of the conntrack entry, as bpf_probe_read_kernel copies it (up to 8 bytes). */
+  CT_FIELD: -128,
   /** r1, kept across that helper call (u64). */
   CT_KEEP: -136,
 } as const;

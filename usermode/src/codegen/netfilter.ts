@@ -118,21 +118,23 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
       if (offset === undefined) return undefined;
       return [skb, ldx(field === "skb.mark" ? "u32" : "u64", reg, reg, offset)];
     },
-    conntrackStatus(reg) {
-      if (layout.skbNfct === undefined || layout.ctStatus === undefined) return undefined;
-      // The entry is _nfct without its ctinfo bits. Without one the address is the offset of
-      // status, below the first page: bpf_probe_read_kernel fails there and zeroes what it was to
-      // fill, so such a packet reads status 0, as the branch-free code wants.
+    conntrackField(field, reg) {
+      const location = layout.ctFields?.[field];
+      if (layout.skbNfct === undefined || location === undefined) return undefined;
+      const size = ({ 1: "u8", 2: "u16", 4: "u32", 8: "u64" } as const)[location.size as 1 | 2 | 4 | 8];
+      // The entry is _nfct without its ctinfo bits. Without one the address is the field's offset,
+      // below the first page: bpf_probe_read_kernel fails there and zeroes what it was to fill, so
+      // such a packet reads 0, as the branch-free code wants.
       return [
         mov.reg(1, 10),
-        add.imm(1, STACK.CT_STATUS),
-        mov.imm(2, 8),
+        add.imm(1, STACK.CT_FIELD),
+        mov.imm(2, location.size),
         ldx("u64", 3, REG.ctx, layout.ctxSkb),
         ldx("u64", 3, 3, layout.skbNfct),
         and.imm(3, ~NFCT_INFOMASK),
-        add.imm(3, layout.ctStatus),
+        add.imm(3, location.offset),
         call(HELPER.PROBE_READ_KERNEL),
-        ldx("u64", reg, 10, STACK.CT_STATUS),
+        ldx(size, reg, 10, STACK.CT_FIELD),
       ];
     },
     ...(layout.hz === undefined ? {} : { hz: layout.hz }),

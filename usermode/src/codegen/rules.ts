@@ -49,7 +49,7 @@ function emitBucket(ctx: ChainContext, m: LimitMatch, noMatch: string): void {
 }
 
 function emitMatches(ctx: ChainContext, rule: Rule, noMatch: string): void {
-  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode(), (field, reg) => ctx.flavor.kernelField(field, reg), (m, to) => emitBucket(ctx, m, to), (reg) => ctx.flavor.conntrackStatus(reg));
+  const em = ruleEmitter(ctx.b, noMatch, ctx.flavor.codes.drop, ctx.mode(), (field, reg) => ctx.flavor.kernelField(field, reg), (m, to) => emitBucket(ctx, m, to), (field, reg) => ctx.flavor.conntrackField(field, reg));
   emitIpMatch(em, rule.ip, ctx.flavor, ctx.hook);
   for (const m of rule.matches) emitMatch(em, m); // decoded once by ir/resolve.ts
   em.finish();

@@ -1,19 +1,20 @@
 /**
  * The conntrack match, revisions 1-3 (xt_conntrack.c, struct xt_conntrack_mtinfo1/2/3), with
- * --ctstate (the SNAT and DNAT states too), --ctdir and --ctstatus. The ctinfo comes from
- * skb->_nfct (ct_state.ts); SNAT, DNAT and --ctstatus test the entry's status bits, which the code
- * reads from the entry (MatchEmitter.conntrackStatus) and folds into the key as bits above the
- * ctinfo class: CT_KEY_BIT.SNAT and DNAT are IPS_SRC_NAT and IPS_DST_NAT themselves, and one more
- * bit says whether status & --ctstatus's mask is non-zero. The options that read the entry's tuples
- * or timeout (--ctproto, --ctorigsrc and the other address and port options, --ctexpire) are not
- * compiled: netfilter enforces the table. Its checkentry takes a conntrack reference on the netns
- * and fails only when conntrack cannot be loaded; the data is not checked otherwise.
+ * --ctstate (the SNAT and DNAT states too), --ctdir, --ctstatus, --ctproto and the address and
+ * port options (ct_tuple.ts). The ctinfo comes from skb->_nfct (ct_state.ts); the rest is read
+ * from the entry (MatchEmitter.conntrackField) and folded into the key as bits above the ctinfo
+ * class: CT_KEY_BIT.SNAT and DNAT are IPS_SRC_NAT and IPS_DST_NAT themselves, STATUS says whether
+ * status & --ctstatus's mask is non-zero, TUPLE whether some tuple option fails. --ctexpire, which
+ * reads the entry's timeout against jiffies, is not compiled: netfilter enforces the table. Its
+ * checkentry takes a conntrack reference on the netns and fails only when conntrack cannot be
+ * loaded; the data is not checked otherwise.
  */
 import type { ConntrackMatch } from "../ir/matches.ts";
 import { and, lsh, neg, or, rsh } from "../codegen/asm/index.ts";
 import { defineMatch, expectXtSize, UnsupportedFeature, type MatchEmitter } from "./types.ts";
 import { CT_KEYS, ctinfoOf, IP_CT, isReply, loadCtKey, stateBit, stateNames, tracked, type CtKey } from "./ct_state.ts";
 import { requireKeySet } from "./key_set.ts";
+import { decodeTupleTests, describeTupleTests, emitTupleFails } from "./ct_tuple.ts";
 
 /** sizeof(struct xt_conntrack_mtinfo1/2/3) by revision. */
 export const XT_CONNTRACK_SIZES: Readonly<Record<number, number>> = { 1: 152, 2: 156, 3: 164 };
@@ -28,9 +29,10 @@ export const IPS = { EXPECTED: 1 << 0, SEEN_REPLY: 1 << 1, ASSURED: 1 << 2, CONF
 /**
  * The key bits a conntrack match adds to ct_state.ts's 16 values: SNAT and DNAT where IPS_SRC_NAT
  * and IPS_DST_NAT lie in the status (the code masks them in), STATUS whether status & the
- * --ctstatus mask is non-zero. All three are 0 for a packet without an entry.
+ * --ctstatus mask is non-zero, TUPLE whether some tuple option fails. All are 0 for a packet
+ * without an entry.
  */
-export const CT_KEY_BIT = { SNAT: IPS.SRC_NAT, DNAT: IPS.DST_NAT, STATUS: 1 << 6 } as const;
+export const CT_KEY_BIT = { SNAT: IPS.SRC_NAT, DNAT: IPS.DST_NAT, STATUS: 1 << 6, TUPLE: 1 << 7 } as const;
 
 /** enum XT_CONNTRACK_* match flags. */
 export const XT_CONNTRACK = {
@@ -58,18 +60,7 @@ export const XT_CONNTRACK_STATE = {
   UNTRACKED: 1 << (IP_CT.NUMBER + 3),
 } as const;
 
-const UNSUPPORTED: readonly (readonly [number, string])[] = [
-  [XT_CONNTRACK.PROTO, "--ctproto"],
-  [XT_CONNTRACK.ORIGSRC, "--ctorigsrc"],
-  [XT_CONNTRACK.ORIGDST, "--ctorigdst"],
-  [XT_CONNTRACK.REPLSRC, "--ctreplsrc"],
-  [XT_CONNTRACK.REPLDST, "--ctrepldst"],
-  [XT_CONNTRACK.EXPIRES, "--ctexpire"],
-  [XT_CONNTRACK.ORIGSRC_PORT, "--ctorigsrcport"],
-  [XT_CONNTRACK.ORIGDST_PORT, "--ctorigdstport"],
-  [XT_CONNTRACK.REPLSRC_PORT, "--ctreplsrcport"],
-  [XT_CONNTRACK.REPLDST_PORT, "--ctrepldstport"],
-];
+const UNSUPPORTED: readonly (readonly [number, string])[] = [[XT_CONNTRACK.EXPIRES, "--ctexpire"]];
 
 const NAMES = [
   [XT_CONNTRACK_STATE.INVALID, "INVALID"],
@@ -103,6 +94,7 @@ export function conntrackHolds(m: ConntrackMatch, key: CtKey): boolean {
   if (!tracked(key)) return m.state !== undefined;
   if (m.direction !== undefined && isReply(ctinfoOf(key)) !== (m.direction === "reply")) return false;
   if (m.status !== undefined && ((key & CT_KEY_BIT.STATUS) !== 0) === m.status.invert) return false;
+  if (m.tuple !== undefined && (key & CT_KEY_BIT.TUPLE) !== 0) return false;
   return true;
 }
 
@@ -115,14 +107,15 @@ function readsNat(m: ConntrackMatch): boolean {
 function loadKey(em: MatchEmitter, m: ConntrackMatch): void {
   loadCtKey(em);
   if (readsNat(m)) {
-    em.conntrackStatus(2);
+    em.conntrackField(2, "ct.status");
     em.emit(and.imm(2, CT_KEY_BIT.SNAT | CT_KEY_BIT.DNAT), or.reg(1, 2));
   }
   if (m.status !== undefined) {
-    em.conntrackStatus(2);
+    em.conntrackField(2, "ct.status");
     // STATUS = (status & mask) != 0: -x has its sign bit set for 0 < x < 2^63
     em.emit(and.imm(2, m.status.mask), neg(2), rsh.imm(2, 63), lsh.imm(2, 6), or.reg(1, 2));
   }
+  if (m.tuple !== undefined) emitTupleFails(em, m.tuple, CT_KEY_BIT.TUPLE);
 }
 
 /** The conntrack match. */
@@ -144,17 +137,19 @@ export const conntrack = defineMatch<ConntrackMatch>({
     const statusAt = XT_CONNTRACK_STATUS_MASK[revision]!;
     const statusMask = revision === 1 ? view.getUint8(statusAt) : view.getUint16(statusAt, true);
     const hasState = (flags & XT_CONNTRACK.STATE) !== 0;
+    const tuple = decodeTupleTests(view, revision, flags, invert);
     return {
       kind: "conntrack",
       ...(hasState ? { state: { mask, invert: (invert & XT_CONNTRACK.STATE) !== 0 } } : {}),
       ...((flags & XT_CONNTRACK.DIRECTION) !== 0 ? { direction: (invert & XT_CONNTRACK.DIRECTION) !== 0 ? "reply" : "original" } : {}),
       ...((flags & XT_CONNTRACK.STATUS) !== 0 ? { status: { mask: statusMask, invert: (invert & XT_CONNTRACK.STATUS) !== 0 } } : {}),
+      ...(tuple.length > 0 ? { tuple } : {}),
       alias: (flags & XT_CONNTRACK.STATE_ALIAS) !== 0,
     };
   },
   emit(em, m) {
-    // 16 keys, times 4 with SNAT and DNAT, times 2 with STATUS (bit 6: the key's range is 0-127).
-    const keys = m.status !== undefined ? 8 * CT_KEYS : readsNat(m) ? 4 * CT_KEYS : CT_KEYS;
+    // 16 keys, times 4 with SNAT and DNAT, times 8 with STATUS (bit 6), times 16 with TUPLE (bit 7).
+    const keys = m.tuple !== undefined ? 16 * CT_KEYS : m.status !== undefined ? 8 * CT_KEYS : readsNat(m) ? 4 * CT_KEYS : CT_KEYS;
     requireKeySet(em, keys, (key) => conntrackHolds(m, key), () => loadKey(em, m));
   },
   describe(m) {
@@ -163,6 +158,7 @@ export const conntrack = defineMatch<ConntrackMatch>({
     }
     const words = ["-m conntrack"];
     if (m.state !== undefined) words.push(`${m.state.invert ? "! " : ""}--ctstate ${stateNames(m.state.mask, NAMES)}`);
+    if (m.tuple !== undefined) words.push(...describeTupleTests(m.tuple));
     if (m.status !== undefined) words.push(`${m.status.invert ? "! " : ""}--ctstatus ${m.status.mask === 0 ? "NONE" : stateNames(m.status.mask, STATUS_NAMES)}`);
     if (m.direction !== undefined) words.push(`--ctdir ${m.direction.toUpperCase()}`);
     return words.join(" ");

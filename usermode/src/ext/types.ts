@@ -3,7 +3,7 @@
  * extension decodes from its xt data and what code it asks the compiler to emit.
  */
 import type { Insn, Reg } from "../codegen/asm/index.ts";
-import type { FieldName, KernelFieldName } from "../codegen/fields.ts";
+import type { ConntrackFieldName, FieldName, KernelFieldName } from "../codegen/fields.ts";
 import type { IpHeaderMatch, Match, TargetAction } from "../ir/types.ts";
 import type { LimitMatch } from "../ir/matches.ts";
 
@@ -30,12 +30,13 @@ export interface MatchEmitter {
    */
   kernelField(reg: Reg, field: KernelFieldName): void;
   /**
-   * reg (r2) = the status of the packet's conntrack entry (nf_conn.status, the IPS_* bits), 0 when
-   * it has none, read from the entry with a helper call; r1, which must hold a value, is kept. The
-   * tests folded so far are decided first (the call clobbers the registers they are folded in).
-   * The rule is declined on a kernel whose BTF does not say where the status is.
+   * reg (r2) = field `field` of the packet's conntrack entry (fields.ts CONNTRACK_FIELDS: its
+   * status, its tuples' addresses, ports and protocol), zero-extended, 0 when it has none, read
+   * from the entry with a helper call; r1, which must hold a value, is kept. The tests folded so
+   * far are decided first (the call clobbers the registers they are folded in). The rule is
+   * declined on a kernel whose BTF does not say where the field is.
    */
-  conntrackStatus(reg: 2): void;
+  conntrackField(reg: 2, field: ConntrackFieldName): void;
   /** Appends instructions (ALU on r1/r2; no jumps, no loads: use load()). */
   emit(...insns: Insn[]): void;
   /** The rule goes on only if (every test holds) XOR invert; [] holds. */

@@ -103,9 +103,33 @@ export interface ConntrackMatch {
   readonly direction?: "original" | "reply";
   /** --ctstatus: IPS_* bits (EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8), any of which is set. */
   readonly status?: { readonly mask: number; readonly invert: boolean };
+  /** --ctproto, --ctorigsrc and the other tuple options, each of which must hold. */
+  readonly tuple?: readonly ConntrackTupleTest[];
   /** Written by -m state (XT_CONNTRACK_STATE_ALIAS): iptables prints it as --state. */
   readonly alias: boolean;
 }
+
+/**
+ * A test of the conntrack entry's tuples (xt_conntrack's address, protocol and port options), on a
+ * field of codegen/fields.ts CONNTRACK_FIELDS. Addresses, masks and the exact ports of revisions
+ * 1 and 2 are as the entry holds them (network order), read little-endian; revision 3's port
+ * ranges are in host order (ct_proto_port_check_v3 compares ntohs(port)).
+ */
+export type ConntrackTupleTest =
+  /** ((field ^ addr) & mask) == 0 (conntrack_addrcmp). */
+  | { readonly kind: "address"; readonly option: string; readonly field: "ct.orig.src" | "ct.orig.dst" | "ct.reply.src" | "ct.reply.dst"; readonly addr: number; readonly mask: number; readonly invert: boolean }
+  /** nf_ct_protonum(ct) == proto. */
+  | { readonly kind: "proto"; readonly proto: number; readonly invert: boolean }
+  /** min <= port <= max, with the port as the entry holds it ("network") or byte-swapped ("host"). */
+  | {
+      readonly kind: "port";
+      readonly option: string;
+      readonly field: "ct.orig.sport" | "ct.orig.dport" | "ct.reply.sport" | "ct.reply.dport";
+      readonly order: "network" | "host";
+      readonly min: number;
+      readonly max: number;
+      readonly invert: boolean;
+    };
 
 /** -m state revision 0 (struct xt_state_info): XT_STATE_* bits (INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8, UNTRACKED 64). */
 export interface StateMatch {

@@ -19,6 +19,7 @@ import { XT_LENGTH_SIZE } from "../../src/ext/length.ts";
 import { IPT_TTL_SIZE } from "../../src/ext/ttl.ts";
 import { XT_DSCP_SIZE } from "../../src/ext/dscp.ts";
 import { XT_IPRANGE_SIZE } from "../../src/ext/iprange.ts";
+import { XT_CONNTRACK_TUPLE_OFFSETS } from "../../src/ext/ct_tuple.ts";
 import { IPS, XT_CONNTRACK, XT_CONNTRACK_OFFSETS, XT_CONNTRACK_SIZES, XT_CONNTRACK_STATE, XT_CONNTRACK_STATUS_MASK } from "../../src/ext/conntrack.ts";
 import { XT_STATE, XT_STATE_SIZE } from "../../src/ext/state.ts";
 import { XT_MARK_MTINFO1_SIZE } from "../../src/ext/mark.ts";
@@ -79,6 +80,9 @@ const PAIRS: readonly [string, number][] = [
     [`offsetof(struct xt_conntrack_mtinfo${r}, invert_flags)`, XT_CONNTRACK_OFFSETS.INVERT_FLAGS],
     [`offsetof(struct xt_conntrack_mtinfo${r}, state_mask)`, XT_CONNTRACK_OFFSETS.STATE_MASK],
     [`offsetof(struct xt_conntrack_mtinfo${r}, status_mask)`, XT_CONNTRACK_STATUS_MASK[r]!],
+    ...Object.entries(XT_CONNTRACK_TUPLE_OFFSETS)
+      .filter(([name]) => r === 3 || !name.endsWith("_HIGH"))
+      .map(([name, at]): [string, number] => [`offsetof(struct xt_conntrack_mtinfo${r}, ${name.toLowerCase()})`, at]),
   ]),
   ...Object.entries(XT_CONNTRACK).map(([name, bit]): [string, number] => [`XT_CONNTRACK_${name}`, bit]),
   ...Object.entries(XT_CONNTRACK_STATE).map(([name, bit]): [string, number] => [`XT_CONNTRACK_STATE_${name}`, bit]),

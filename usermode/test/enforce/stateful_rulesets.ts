@@ -117,6 +117,37 @@ COMMIT
 -A OUTPUT -p tcp -m tcp --sport 80 -m conntrack --ctstate DNAT -j ACCEPT
 COMMIT
 `,
+  "tuple options: addresses, masks, --ctproto, ports and ranges, NATed flows, negations": `${HEAD}
+-A INPUT -m conntrack --ctorigsrc 10.77.0.1
+-A INPUT -m conntrack --ctorigsrc 10.77.0.0/24 --ctorigdst 10.77.0.2
+-A INPUT -m conntrack ! --ctorigsrc 10.77.0.1
+-A INPUT -m conntrack --ctreplsrc 10.77.0.2 --ctrepldst 10.77.0.1
+-A INPUT -m conntrack --ctrepldst 10.77.0.2
+-A INPUT -m conntrack ! --ctrepldst 10.77.0.0/16
+-A INPUT -m conntrack --ctproto tcp
+-A INPUT -m conntrack ! --ctproto udp
+-A INPUT -m conntrack --ctproto icmp
+-A INPUT -m conntrack --ctorigdstport 8080
+-A INPUT -m conntrack --ctreplsrcport 80 --ctorigdstport 8080
+-A INPUT -m conntrack --ctorigdstport 22:80
+-A INPUT -m conntrack --ctorigdstport 22:79
+-A INPUT -m conntrack --ctorigdstport 23:80
+-A INPUT -m conntrack ! --ctorigdstport 81:8080
+-A INPUT -m conntrack ! --ctorigdstport 53
+-A INPUT -m conntrack --ctrepldstport 1000:1100
+-A INPUT -m conntrack --ctorigsrcport 1024:65535 --ctproto tcp
+-A INPUT -m conntrack --ctstate NEW --ctorigdstport 22
+-A INPUT -m conntrack --ctstate INVALID,UNTRACKED ! --ctorigsrc 10.77.0.1
+-A INPUT -m conntrack --ctstate DNAT --ctreplsrcport 80 --ctstatus SEEN_REPLY
+-A INPUT -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j ACCEPT
+-A INPUT -p udp -m conntrack --ctrepldstport 1000:1100 -j DROP
+-A OUTPUT -m conntrack --ctorigsrc 10.77.0.2
+-A OUTPUT -m conntrack --ctreplsrc 10.77.0.1 --ctproto udp
+-A OUTPUT -m conntrack ! --ctorigdstport 8080
+-A OUTPUT -m conntrack --ctorigsrcport 1000:1100
+-A OUTPUT -m conntrack --ctorigdst 10.77.0.1 ! --ctorigdstport 22 --ctdir ORIGINAL
+COMMIT
+`,
   "user chains with states, RELATED and UNTRACKED dropped": `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -139,6 +170,12 @@ const STATES = ["INVALID", "NEW", "ESTABLISHED", "RELATED", "UNTRACKED"] as cons
 /** conntrack's own states: SNAT holds in b's INPUT only from a mapped flow's replies, DNAT from the first packet. */
 const NAT_STATES = ["SNAT", "DNAT"] as const;
 const STATUSES = ["EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED", "NONE"] as const;
+/** Tuple options, each the same for every packet of a flow. */
+const TUPLES = [
+  "--ctorigsrc 10.77.0.1", "--ctorigsrc 10.77.0.2", "--ctorigdst 10.77.0.0/24", "--ctreplsrc 10.77.0.2", "--ctrepldst 10.77.0.1/32",
+  "--ctproto tcp", "--ctproto udp", "--ctproto icmp", "--ctorigdstport 22", "--ctorigdstport 53:8080", "--ctreplsrcport 80",
+  "--ctrepldstport 1000:1100", "--ctorigsrcport 1024:65535",
+];
 const PROTOCOLS = ["", "", "-p tcp", "-p udp", "-p icmp", "-p tcp -m tcp --dport 22", "-p tcp -m tcp --dport 80", "-p udp -m udp --dport 53", "-p udp -m udp --sport 53"];
 const MARKS = ["0x1", "0x12", "0x22", "0x80000001", "0x2/0xf", "0x0/0xff", "0x80000000/0x80000000", "0x0"];
 
@@ -167,6 +204,7 @@ export function randomStatefulRuleset(seed: number): string {
         const nat = NAT_STATES.filter(() => random() < 0.2);
         words.push(`-m conntrack ${invert ? "! " : ""}--ctstate ${[...chosen, ...nat].join(",")}`);
         if (nat.includes("SNAT")) dropSafe = false;
+        if (random() < 0.3) words.push(`${random() < 0.3 ? "! " : ""}${pick(TUPLES)}`);
         if (random() < 0.25) {
           const statuses = STATUSES.filter(() => random() < 0.3);
           words.push(`${random() < 0.3 ? "! " : ""}--ctstatus ${(statuses.length > 0 ? statuses : [pick(STATUSES)]).join(",")}`);

@@ -51,8 +51,7 @@ describe("conntrack decode", () => {
   it.each([
     ["a raw struct size", () => conntrack.decode(new Uint8Array(164), 3), /data is 164 bytes, expected 168/, false],
     ["revision 2's size at revision 3", () => conntrack.decode(new Uint8Array(160), 3), /expected 168/, false],
-    ["--ctproto", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.PROTO, 0, 0), 3), /--ctproto reads the conntrack entry/, true],
-    ["--ctorigdst and --ctexpire", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.ORIGDST | XT_CONNTRACK.EXPIRES, 0, 0), 3), /--ctorigdst --ctexpire/, true],
+    ["--ctorigdst with --ctexpire", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.ORIGDST | XT_CONNTRACK.EXPIRES, 0, 0), 3), /'conntrack' --ctexpire reads the conntrack entry/, true],
     ["--ctstatus with --ctexpire", () => conntrack.decode(conntrackData(3, XT_CONNTRACK.STATUS | XT_CONNTRACK.EXPIRES, 0, 0), 3), /--ctexpire reads the conntrack entry/, true],
   ])("hands over %s", (_name, decode, message, unsupported) => {
     expect(decode).toThrow(message);
@@ -76,6 +75,38 @@ describe("conntrack decode", () => {
     const m = findMatch("conntrack", revision)!.decode(data, revision);
     expect(m).toEqual({ kind: "conntrack", alias: false, ...decoded });
     expect(describeMatch(m)).toBe(text);
+  });
+
+  it("decodes the tuple options: addresses and masks, --ctproto, exact ports (revisions 1, 2), port ranges in host order (3)", () => {
+    const flags = XT_CONNTRACK.ORIGSRC | XT_CONNTRACK.REPLDST | XT_CONNTRACK.PROTO | XT_CONNTRACK.ORIGDST_PORT | XT_CONNTRACK.REPLSRC_PORT;
+    const fill = (revision: number): Uint8Array => {
+      const data = conntrackData(revision, flags, XT_CONNTRACK.REPLDST | XT_CONNTRACK.REPLSRC_PORT, 0);
+      data.set([10, 77, 0, 0], 0); // origsrc_addr 10.77.0.0
+      data.set([255, 255, 0, 0], 16); // origsrc_mask /16
+      data.set([10, 77, 0, 2], 96); // repldst_addr
+      data.set([255, 255, 255, 255], 112);
+      const view = new DataView(data.buffer);
+      view.setUint16(136, 6, true); // l4proto
+      if (revision === 3) {
+        view.setUint16(140, 80, true); view.setUint16(156, 90, true); // origdst 80:90, host order
+        view.setUint16(142, 1000, true); view.setUint16(158, 1000, true);
+      } else {
+        view.setUint16(140, 80, false); view.setUint16(142, 1000, false); // network order
+      }
+      return data;
+    };
+    expect(describeMatch(findMatch("conntrack", 2)!.decode(fill(2), 2))).toBe(
+      "-m conntrack --ctorigsrc 10.77.0.0/255.255.0.0 ! --ctrepldst 10.77.0.2/255.255.255.255 --ctproto 6 --ctorigdstport 80 ! --ctreplsrcport 1000",
+    );
+    const m = findMatch("conntrack", 3)!.decode(fill(3), 3) as ConntrackMatch;
+    expect(m.tuple).toEqual([
+      { kind: "address", option: "--ctorigsrc", field: "ct.orig.src", addr: 0x0000_4d0a, mask: 0x0000_ffff, invert: false },
+      { kind: "address", option: "--ctrepldst", field: "ct.reply.dst", addr: 0x0200_4d0a, mask: 0xffff_ffff, invert: true },
+      { kind: "proto", proto: 6, invert: false },
+      { kind: "port", option: "--ctorigdstport", field: "ct.orig.dport", order: "host", min: 80, max: 90, invert: false },
+      { kind: "port", option: "--ctreplsrcport", field: "ct.reply.sport", order: "host", min: 1000, max: 1000, invert: true },
+    ]);
+    expect(describeMatch(m)).toContain("--ctorigdstport 80:90 ! --ctreplsrcport 1000");
   });
 
   it("ignores the SNAT/DNAT bits of a mask without XT_CONNTRACK_STATE, as conntrack_mt does", () => {
