@@ -57,7 +57,8 @@ export type KernelFieldName = keyof typeof KERNEL_FIELDS;
  * and the addresses, ports and protocol of its tuples (`dir` indexes tuplehash[], IP_CT_DIR_ORIGINAL
  * 0 and IP_CT_DIR_REPLY 1; `path` is in struct nf_conntrack_tuple_hash). Read with a helper call
  * at offsets from the running kernel's BTF (bpf/nf_context.ts); addresses and ports are as the
- * entry holds them, in network order.
+ * entry holds them, in network order. ct.expires is computed from the entry's timeout as
+ * xt_conntrack does: nf_ct_expires(ct) / HZ, max(timeout - (u32)jiffies, 0) in seconds.
  */
 export const CONNTRACK_FIELDS = {
   "ct.status": { path: "status", size: 8 },
@@ -71,6 +72,8 @@ export const CONNTRACK_FIELDS = {
   "ct.reply.dport": { dir: 1, path: "tuple.dst.u.all", size: 2 },
   /** nf_ct_protonum: the original tuple's protocol. */
   "ct.proto": { dir: 0, path: "tuple.dst.protonum", size: 1 },
+  /** nf_conn.timeout, in jiffies; read as ct.expires (seconds left). */
+  "ct.expires": { path: "timeout", size: 4 },
 } as const satisfies Record<string, { readonly dir?: 0 | 1; readonly path: string; readonly size: 1 | 2 | 4 | 8 }>;
 
 /** The name of a conntrack entry field. */

@@ -7,7 +7,7 @@
  * over the skb (bpf_dynptr_from_skb, bpf_dynptr_slice); kernel struct fields through BTF-typed loads
  * at the offsets of the running kernel (NetfilterContextLayout).
  */
-import { add, and, call, exit, ja, jeq, jgt, jle, jne, kfuncCall, ldx, lsh, mov, or, rsh, st, sub, toBe, type Reg } from "./asm/index.ts";
+import { add, and, call, div, exit, ja, jeq, jgt, jle, jne, kfuncCall, ldx, lsh, mov, or, rsh, st, sub, toBe, type Insn, type Reg } from "./asm/index.ts";
 import type { ProgramBuilder } from "./builder.ts";
 import type { Flavor } from "./flavor.ts";
 import { FILTER_HOOKS } from "./hooks.ts";
@@ -74,6 +74,24 @@ function emitTransport(b: ProgramBuilder, layout: NetfilterContextLayout): void 
   );
 }
 
+/**
+ * reg = nf_ct_expires(ct) / HZ from the timeout at STACK.CT_FIELD: max((s32)(timeout - (u32)jiffies), 0)
+ * in seconds, without a branch (a negative difference masks itself to 0). Clobbers r0-r5.
+ */
+function expiresSeconds(reg: Reg, hz: number): Insn[] {
+  const temp: Reg = reg === 3 ? 4 : 3;
+  return [
+    call(HELPER.JIFFIES64),
+    ldx("u32", reg, 10, STACK.CT_FIELD),
+    sub.reg32(reg, 0),
+    mov.reg(temp, reg),
+    rsh.imm(temp, 31), // 1 when the s32 difference is negative
+    sub.imm(temp, 1), // then 0, else all ones
+    and.reg(reg, temp),
+    div.imm(reg, hz),
+  ];
+}
+
 /** The netfilter flavor for a kernel whose structs are laid out as `layout` says. */
 export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
   return {
@@ -121,6 +139,7 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
     conntrackField(field, reg) {
       const location = layout.ctFields?.[field];
       if (layout.skbNfct === undefined || location === undefined) return undefined;
+      if (field === "ct.expires" && layout.hz === undefined) return undefined;
       const size = ({ 1: "u8", 2: "u16", 4: "u32", 8: "u64" } as const)[location.size as 1 | 2 | 4 | 8];
       // The entry is _nfct without its ctinfo bits. Without one the address is the field's offset,
       // below the first page: bpf_probe_read_kernel fails there and zeroes what it was to fill, so
@@ -134,7 +153,7 @@ export function netfilterFlavor(layout: NetfilterContextLayout): Flavor {
         and.imm(3, ~NFCT_INFOMASK),
         add.imm(3, location.offset),
         call(HELPER.PROBE_READ_KERNEL),
-        ldx(size, reg, 10, STACK.CT_FIELD),
+        ...(field === "ct.expires" ? expiresSeconds(reg, layout.hz!) : [ldx(size, reg, 10, STACK.CT_FIELD)]),
       ];
     },
     ...(layout.hz === undefined ? {} : { hz: layout.hz }),

@@ -1,17 +1,16 @@
 /**
  * The conntrack match, revisions 1-3 (xt_conntrack.c, struct xt_conntrack_mtinfo1/2/3), with
  * --ctstate (the SNAT and DNAT states too), --ctdir, --ctstatus, --ctproto and the address and
- * port options (ct_tuple.ts). The ctinfo comes from skb->_nfct (ct_state.ts); the rest is read
+ * port options and --ctexpire (ct_tuple.ts). The ctinfo comes from skb->_nfct (ct_state.ts); the rest is read
  * from the entry (MatchEmitter.conntrackField) and folded into the key as bits above the ctinfo
  * class: CT_KEY_BIT.SNAT and DNAT are IPS_SRC_NAT and IPS_DST_NAT themselves, STATUS says whether
- * status & --ctstatus's mask is non-zero, TUPLE whether some tuple option fails. --ctexpire, which
- * reads the entry's timeout against jiffies, is not compiled: netfilter enforces the table. Its
- * checkentry takes a conntrack reference on the netns and fails only when conntrack cannot be
- * loaded; the data is not checked otherwise.
+ * status & --ctstatus's mask is non-zero, TUPLE whether some tuple option or --ctexpire fails.
+ * Every option is compiled. Its checkentry takes a conntrack reference on the netns and fails only
+ * when conntrack cannot be loaded; the data is not checked otherwise.
  */
 import type { ConntrackMatch } from "../ir/matches.ts";
 import { and, lsh, neg, or, rsh } from "../codegen/asm/index.ts";
-import { defineMatch, expectXtSize, UnsupportedFeature, type MatchEmitter } from "./types.ts";
+import { defineMatch, expectXtSize, type MatchEmitter } from "./types.ts";
 import { CT_KEYS, ctinfoOf, IP_CT, isReply, loadCtKey, stateBit, stateNames, tracked, type CtKey } from "./ct_state.ts";
 import { requireKeySet } from "./key_set.ts";
 import { decodeTupleTests, describeTupleTests, emitTupleFails } from "./ct_tuple.ts";
@@ -60,7 +59,6 @@ export const XT_CONNTRACK_STATE = {
   UNTRACKED: 1 << (IP_CT.NUMBER + 3),
 } as const;
 
-const UNSUPPORTED: readonly (readonly [number, string])[] = [[XT_CONNTRACK.EXPIRES, "--ctexpire"]];
 
 const NAMES = [
   [XT_CONNTRACK_STATE.INVALID, "INVALID"],
@@ -131,8 +129,6 @@ export const conntrack = defineMatch<ConntrackMatch>({
     const view = expectXtSize(`match 'conntrack' revision ${revision}`, data, size);
     const flags = view.getUint16(XT_CONNTRACK_OFFSETS.MATCH_FLAGS, true);
     const invert = view.getUint16(XT_CONNTRACK_OFFSETS.INVERT_FLAGS, true);
-    const options = UNSUPPORTED.filter(([bit]) => (flags & bit) !== 0).map(([, option]) => option);
-    if (options.length > 0) throw new UnsupportedFeature(`match 'conntrack' ${options.join(" ")} reads the conntrack entry, which is not compiled`);
     const mask = revision === 1 ? view.getUint8(XT_CONNTRACK_OFFSETS.STATE_MASK) : view.getUint16(XT_CONNTRACK_OFFSETS.STATE_MASK, true);
     const statusAt = XT_CONNTRACK_STATUS_MASK[revision]!;
     const statusMask = revision === 1 ? view.getUint8(statusAt) : view.getUint16(statusAt, true);

@@ -120,6 +120,8 @@ export type ConntrackTupleTest =
   | { readonly kind: "address"; readonly option: string; readonly field: "ct.orig.src" | "ct.orig.dst" | "ct.reply.src" | "ct.reply.dst"; readonly addr: number; readonly mask: number; readonly invert: boolean }
   /** nf_ct_protonum(ct) == proto. */
   | { readonly kind: "proto"; readonly proto: number; readonly invert: boolean }
+  /** --ctexpire: min <= nf_ct_expires(ct) / HZ <= max (seconds). */
+  | { readonly kind: "expires"; readonly min: number; readonly max: number; readonly invert: boolean }
   /** min <= port <= max, with the port as the entry holds it ("network") or byte-swapped ("host"). */
   | {
       readonly kind: "port";

@@ -117,7 +117,7 @@ COMMIT
 -A OUTPUT -p tcp -m tcp --sport 80 -m conntrack --ctstate DNAT -j ACCEPT
 COMMIT
 `,
-  "tuple options: addresses, masks, --ctproto, ports and ranges, NATed flows, negations": `${HEAD}
+  "tuple options and --ctexpire: addresses, masks, --ctproto, ports and ranges, NATed flows, negations": `${HEAD}
 -A INPUT -m conntrack --ctorigsrc 10.77.0.1
 -A INPUT -m conntrack --ctorigsrc 10.77.0.0/24 --ctorigdst 10.77.0.2
 -A INPUT -m conntrack ! --ctorigsrc 10.77.0.1
@@ -146,6 +146,12 @@ COMMIT
 -A OUTPUT -m conntrack ! --ctorigdstport 8080
 -A OUTPUT -m conntrack --ctorigsrcport 1000:1100
 -A OUTPUT -m conntrack --ctorigdst 10.77.0.1 ! --ctorigdstport 22 --ctdir ORIGINAL
+-A INPUT -m conntrack --ctexpire 0:200
+-A INPUT -m conntrack --ctexpire 1000:1000000
+-A INPUT -m conntrack ! --ctexpire 0:200
+-A INPUT -p udp -m conntrack --ctexpire 0:4294967295
+-A INPUT -m conntrack --ctexpire 200:100
+-A OUTPUT -m conntrack --ctexpire 1000:1000000 --ctproto tcp
 COMMIT
 `,
   "user chains with states, RELATED and UNTRACKED dropped": `*filter
