@@ -81,9 +81,13 @@ export function helperLoopOptions(mode: HelperMode["kind"] = "listen"): LoopOpti
     if (about !== null) stores.status?.log(BigInt(about[1]!), about[2]!);
   };
   const { crashAt, handoverCrashAt } = crashPoint(process.env.BPFILTER_CRASH_AT);
-  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog, ...(crashAt && { crashAt }) });
+  // A netns the reaper releases is gone: the handler forgets it (once it exists: the enforcer reaps at its start too).
+  let handler: SockoptHandler | undefined;
+  const reapedBefore: bigint[] = [];
+  const reaped = (cookie: bigint): void => void (handler === undefined ? reapedBefore.push(cookie) : handler.netnsGone(cookie));
+  const enforcer = new BpfEnforcer({ pinRoot: process.env.BPFILTER_PIN_ROOT, log: enforcerLog, reaped, ...(crashAt && { crashAt }) });
   const peerTimeoutMs = mode === "stdio" ? () => kernelTimeoutMs() : undefined;
-  const handler = new SockoptHandler({
+  handler = new SockoptHandler({
     enforcer,
     netfilter: new KernelNetfilter(),
     log,
@@ -91,12 +95,14 @@ export function helperLoopOptions(mode: HelperMode["kind"] = "listen"): LoopOpti
     ...(peerTimeoutMs && { peerTimeoutMs }),
     ...(handoverCrashAt && { crashAt: handoverCrashAt }),
   });
+  for (const cookie of reapedBefore) handler.netnsGone(cookie);
+  const served = handler;
   return {
-    answer: (req) => handler.handle(req),
+    answer: (req) => served.handle(req),
     log,
     trace: process.env.BPFILTER_TRACE === "1",
     openNetns: requestNetnsOpener(),
-    netnsGone: (cookie: bigint) => handler.netnsGone(cookie),
+    netnsGone: (cookie: bigint) => served.netnsGone(cookie),
   };
 }
 

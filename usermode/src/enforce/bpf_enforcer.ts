@@ -67,6 +67,8 @@ export interface BpfEnforcerOptions {
    * the scans at start and at every request; 0: none.
    */
   readonly reapPeriodMs?: number;
+  /** Told the cookie of each netns whose table the reaper released (its netns is gone), so that the service forgets it too. */
+  readonly reaped?: (cookie: bigint) => void;
   /** The kernel's struct offsets (default: from its BTF); tests make it throw, as a kernel without BTF does. */
   readonly kernel?: () => NetfilterContextLayout;
   /**
@@ -152,6 +154,7 @@ export class BpfEnforcer implements Enforcer {
   private readonly log: (line: string) => void;
   private readonly kernelLayout: () => NetfilterContextLayout;
   private readonly reapTimer: NodeJS.Timeout | undefined;
+  private readonly reaped: ((cookie: bigint) => void) | undefined;
   private readonly conntrack: { readonly hold: () => void; readonly release: () => void };
   /** Whether the helper holds the conntrack reference of a netns, by cookie; absent: not known (a restarted helper). */
   private readonly conntrackHeld = new Map<bigint, boolean>();
@@ -168,6 +171,7 @@ export class BpfEnforcer implements Enforcer {
     this.kernelLayout = options.kernel ?? (() => netfilterContextLayout());
     this.conntrack = options.conntrack ?? { hold: () => holdConntrack(), release: () => releaseConntrack() };
     this.crashAt = options.crashAt;
+    this.reaped = options.reaped;
     this.reap();
     const period = options.reapPeriodMs ?? REAP_PERIOD_MS;
     this.reapTimer = period > 0 ? setInterval(() => this.reap(), period).unref() : undefined;
@@ -470,7 +474,10 @@ export class BpfEnforcer implements Enforcer {
   /** Releases the tables of netns that nothing but their links keeps alive (orphans.ts); never throws. */
   private reap(): void {
     try {
-      for (const pins of reapOrphans(this.pinRoot, this.log)) this.forget(pins);
+      for (const pins of reapOrphans(this.pinRoot, this.log)) {
+        this.forget(pins);
+        this.reaped?.(pins.cookie);
+      }
     } catch (error) {
       this.log(`looking for netns that only the helper keeps alive: ${(error as Error).message}`);
     }
