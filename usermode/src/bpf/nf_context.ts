@@ -65,12 +65,20 @@ function conntrackFieldsIn(source: Btf): NonNullable<NetfilterContextOffsets["ct
   return Object.fromEntries(entries) as NonNullable<NetfilterContextOffsets["ctFields"]>;
 }
 
-/** CONNTRACK_FIELDS in `btf`, else in the running kernel (vmlinux, then the loaded nf_conntrack module). */
+/**
+ * CONNTRACK_FIELDS in `btf`, else in the running kernel (vmlinux, then the loaded nf_conntrack
+ * module); undefined when none lays them out as expected: only the rules that read the entry are
+ * then declined, not every table.
+ */
 function conntrackFields(btf: Btf | undefined): NetfilterContextOffsets["ctFields"] {
-  const from: Btf[] = [btf ?? kernelBtf()];
-  if (btf === undefined && existsSync(join(KERNEL_BTF_DIR, CONNTRACK_MODULE))) from.push(moduleBtf(KERNEL_BTF_DIR, CONNTRACK_MODULE));
-  const source = from.find((candidate) => hasMember(candidate, "nf_conn", "status"));
-  return source === undefined ? undefined : conntrackFieldsIn(source);
+  try {
+    const from: Btf[] = [btf ?? kernelBtf()];
+    if (btf === undefined && existsSync(join(KERNEL_BTF_DIR, CONNTRACK_MODULE))) from.push(moduleBtf(KERNEL_BTF_DIR, CONNTRACK_MODULE));
+    const source = from.find((candidate) => hasMember(candidate, "nf_conn", "status"));
+    return source === undefined ? undefined : conntrackFieldsIn(source);
+  } catch {
+    return undefined;
+  }
 }
 
 function hasMember(btf: Btf, struct: string, member: string): boolean {

@@ -225,7 +225,10 @@ export function ruleEmitter(
     conntrackField(reg, field) {
       const insns = conntrackField(field, reg);
       if (insns === undefined) {
-        throw new DeclineError(`this kernel's BTF does not say where a conntrack entry's ${field} is (struct nf_conn: built in, or module nf_conntrack loaded)`);
+        throw new DeclineError(
+          `the program cannot read the conntrack entry's ${field} on this kernel: struct nf_conn must be in its BTF (built in, or module nf_conntrack loaded)` +
+            (field === "ct.expires" ? ", and its CONFIG_HZ known" : ""),
+        );
       }
       decideFolded(); // the call clobbers ACC
       b.emit(stx("u64", 10, STACK.CT_KEEP, 1), ...insns, ldx("u64", 1, 10, STACK.CT_KEEP));
