@@ -56,9 +56,8 @@ function conntrackFieldsIn(source: Btf): NonNullable<NetfilterContextOffsets["ct
   const tuplehash = source.member("nf_conn", "tuplehash");
   const perDir = tuplehash.size / 2; // tuplehash[IP_CT_DIR_MAX]
   const entries = Object.entries(CONNTRACK_FIELDS).map(([name, field]) => {
-    const location = "dir" in field
-      ? { offset: tuplehash.offset + field.dir * perDir + source.member("nf_conntrack_tuple_hash", field.path).offset, size: source.member("nf_conntrack_tuple_hash", field.path).size }
-      : source.member("nf_conn", field.path);
+    let location = source.member("dir" in field ? "nf_conntrack_tuple_hash" : "nf_conn", field.path);
+    if ("dir" in field) location = { offset: tuplehash.offset + field.dir * perDir + location.offset, size: location.size };
     if (location.size !== field.size) throw new Error(`BTF ${source.source}: ${name} (${field.path}) is ${location.size} bytes, expected ${field.size}`);
     return [name, location] as const;
   });

@@ -169,6 +169,12 @@ export function handCurrentToNetfilter(ctx: HandoverContext, netns: NetnsRef, se
   return true;
 }
 
+/** Replaces netfilter's filter table (of `numEntries` entries) with the initial one; returns the old counters. */
+function giveNetfilterInitial(ctx: HandoverContext, netns: NetnsRef, numEntries: number): XtCounters[] {
+  const initial = initialFilterReplace();
+  return ctx.netfilter.replace(netns, withNumCounters(initial, initial.length - IPT_REPLACE.SIZE, numEntries));
+}
+
 /**
  * netfilter → bpfilter: `ir` (compiled from `table`, the caller's replace) is enforced, then
  * netfilter's table becomes the initial one. Declines (netfilter answers) whenever a step fails.
@@ -202,8 +208,7 @@ export function takeFromNetfilter(
   const both = performance.now();
   let old: XtCounters[];
   try {
-    const initial = initialFilterReplace();
-    old = ctx.netfilter.replace(netns, withNumCounters(initial, initial.length - IPT_REPLACE.SIZE, numEntries));
+    old = giveNetfilterInitial(ctx, netns, numEntries);
   } catch (err) {
     if (!(err instanceof IptError)) throw err;
     ctx.enforcer.release(netns, SERVED_TABLE);
@@ -249,8 +254,7 @@ export function finishHandover(ctx: HandoverContext, netns: NetnsRef, served: Se
     return true;
   }
   try {
-    const initial = initialFilterReplace();
-    ctx.netfilter.replace(netns, withNumCounters(initial, initial.length - IPT_REPLACE.SIZE, numEntries));
+    giveNetfilterInitial(ctx, netns, numEntries);
   } catch (err) {
     if (!(err instanceof IptError)) throw err;
     ctx.log(netns, `table filter: netfilter refused its initial table while finishing a take-over (${err.message}); both still enforce`);
